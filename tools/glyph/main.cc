@@ -1,0 +1,29 @@
+// glyph: render long text into page images a vision-language model reads, count what they cost,
+// and read them back. See README.md for the commands.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"glyph: render long text into compact page images for vision-language models", "glyph"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  glyph::cli::add_version_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const glyph::Error& e) {
+    std::cout.flush();
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::fprintf(stderr, "error: internal: %s\n", e.what());
+    return 70;
+  }
+  return 0;
+}
