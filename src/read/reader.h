@@ -1,0 +1,106 @@
+// Reader: what reads rendered pages back and answers a prompt about them.
+//
+// Two implementations: OcrReader (embedded Tesseract, extractive answers) and VlmReader (any
+// OpenAI-compatible Chat Completions server). The tasks module builds the prompt and the page
+// list, calls read(), and turns the result into an answer with citations.
+//
+// Contract of read():
+// - Blocking; streams the answer through the callbacks while it arrives (on the calling thread).
+// - Returns only a complete answer. A failure (server error, broken or stalled stream, timeout,
+//   cancellation) throws glyph::Error and nothing partial is returned as if complete. Codes:
+//   network (retryable: connection lost, stream broken), timeout, server (the server refused;
+//   its own message is in the error), limit_exceeded (context or image limits), cancelled.
+// - If a reader retries after some text already went out through on_content / on_reasoning, it
+//   calls on_restart first so the caller can discard what it showed.
+// - A Reader object may be used from one thread at a time; make one per thread for parallel reads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace glyph {
+
+struct PageImage;  // src/image/image.h
+
+// A rectangle in pixels of a full page image: [left, right) x [top, bottom), top-left origin.
+struct PixelBox {
+  int left_px = 0, top_px = 0, right_px = 0, bottom_px = 0;
+};
+
+// One image given to the reader: a whole page, or a crop of it (then crop_of says where it lies
+// on the page as rendered at the page's dpi, so answers can be mapped back to page boxes).
+struct PageInput {
+  int page_number = 0;  // 1-based, as in the layout map
+  std::shared_ptr<const PageImage> image;
+  std::optional<PixelBox> crop_of;
+  double dpi = 0;  // the dpi the image was rendered at, 0 when unknown
+};
+
+enum class TaskKind { question, summary, extraction };
+
+// Sampling settings. Each is sent to a server only when set; unset means the server's default.
+struct SamplingOptions {
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<int> top_k;
+  std::optional<double> repetition_penalty;
+  std::optional<int> max_tokens;
+  std::vector<int> stop_token_ids;  // sent when non-empty
+  std::optional<bool> skip_special_tokens;
+};
+
+struct ReadRequest {
+  TaskKind task = TaskKind::question;
+  std::string question;             // the user's question (task == question)
+  std::vector<std::string> fields;  // fields asked for (task == extraction)
+  std::vector<PageInput> pages;     // in the order they are shown to the model
+  std::string prompt;               // the text part after the images, built by tasks
+  std::string system_prompt;        // sent as a system message when non-empty
+  SamplingOptions sampling;
+};
+
+struct ReadUsage {
+  int prompt_tokens = -1;  // as the server counted them, image tokens included; -1 = not reported
+  int completion_tokens = -1;
+};
+
+// An image as it was actually sent (after downscaling to the reader's pixel cap).
+struct SentImage {
+  int page_number = 0;
+  int width_px = 0, height_px = 0;
+  bool downscaled = false;
+};
+
+struct ReadResult {
+  std::string content;        // the answer, reasoning removed
+  std::string reasoning;      // the model's reasoning, if it gave any
+  std::string finish_reason;  // "stop", "length", ... ("stop" for readers without one)
+  std::string model;          // the model that answered (the reader's name for OcrReader)
+  ReadUsage usage;
+  std::vector<SentImage> images;  // one per PageInput, in order
+  double first_token_seconds = 0;  // from the start of the successful attempt to its first token
+  double total_seconds = 0;        // from the call of read() to the end, retries included
+  int attempts = 1;
+};
+
+struct ReadCallbacks {
+  std::function<void(std::string_view)> on_content;    // answer text as it arrives
+  std::function<void(std::string_view)> on_reasoning;  // reasoning text as it arrives
+  std::function<void()> on_restart;     // a retry starts over: discard what was shown so far
+  std::function<bool()> is_cancelled;   // polled often; true aborts the read (Error cancelled)
+};
+
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // A short name for logs and --json output: "ocr", "openai:<model>".
+  virtual std::string name() const = 0;
+  virtual ReadResult read(const ReadRequest& request, const ReadCallbacks& callbacks) = 0;
+};
+
+}  // namespace glyph
