@@ -1,0 +1,118 @@
+// JobQueue: a durable job queue in one SQLite file, shared safely by threads and processes.
+//
+// States: queued → running → done | failed | cancelled (and running → queued for a retry).
+// Delivery is at least once: a worker claims a job with a lease it renews by heartbeat; a job
+// whose lease expired, or whose worker process on this host is gone (kill -9), is claimed
+// again. The result is written exactly once: complete() is one transaction that writes only if
+// the job is still running under the caller's lease and attempt; a stale worker's result is
+// dropped. A job is attempted at most max_attempts times (a crash counts as an attempt), then
+// marked failed with its last error.
+//
+// Concurrency: WAL journal, BEGIN IMMEDIATE for every write, a busy timeout, and a bounded
+// retry around SQLITE_BUSY so that it never reaches a caller while another process holds the
+// lock briefly. Each JobQueue owns one connection guarded by a mutex; methods are thread-safe.
+// Payloads (request, result) are opaque strings to the queue.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+struct sqlite3;
+
+namespace glyph::serve {
+
+enum class JobState { queued, running, done, failed, cancelled };
+std::string_view to_string(JobState state);
+std::optional<JobState> parse_job_state(std::string_view name);
+
+struct JobQueueOptions {
+  int lease_ms = 15000;         // a running job not renewed for this long is taken again
+  int max_attempts = 3;         // attempts (crashes included) before a job is marked failed
+  int retry_backoff_ms = 1000;  // wait before attempt n+1: backoff * 2^(n-1), capped at 60 s
+  int busy_timeout_ms = 10000;  // how long a write waits for another process's lock
+};
+
+struct JobRecord {
+  std::string id;
+  std::string kind;
+  JobState state = JobState::queued;
+  double progress = 0;  // 0..1
+  std::string progress_note;
+  std::string request;
+  std::optional<std::string> result;
+  std::string error_code;  // last error (also kept while a retry is pending)
+  std::string error_message;
+  int attempts = 0;
+  int max_attempts = 0;
+  int result_writes = 0;  // how many times a result was stored (1 for a done job)
+  std::int64_t created_ms = 0, updated_ms = 0, finished_ms = 0;
+};
+
+// What a worker holds while it runs a job. The lease token identifies this attempt.
+struct JobClaim {
+  std::string id;
+  std::string kind;
+  std::string request;
+  int attempt = 0;
+  std::string lease_token;
+};
+
+enum class HeartbeatStatus { ok, cancelled, lost };
+
+class JobQueue {
+ public:
+  // Opens (creating when missing) the queue at `path`. Throws Error(io) naming the path.
+  JobQueue(const std::string& path, JobQueueOptions options = {});
+  ~JobQueue();
+  JobQueue(const JobQueue&) = delete;
+  JobQueue& operator=(const JobQueue&) = delete;
+
+  // Adds a job and returns its id (random, URL-safe).
+  std::string enqueue(std::string_view kind, std::string_view request);
+
+  // Takes the oldest job ready to run (queued, or running with a dead lease) for `worker`.
+  std::optional<JobClaim> claim(std::string_view worker);
+
+  // Renews the lease and stores progress. `cancelled` when the job was cancelled meanwhile,
+  // `lost` when another worker owns it now; either way the caller should stop.
+  HeartbeatStatus heartbeat(const JobClaim& claim, double progress, std::string_view note = {});
+
+  // Stores the result and marks the job done, only if `claim` still owns it. Returns whether
+  // this call wrote the result.
+  bool complete(const JobClaim& claim, std::string_view result);
+
+  // Records a failure of this attempt: back to queued (after a backoff) when `retryable` and
+  // attempts remain, else failed. Returns false when the claim no longer owns the job.
+  bool fail(const JobClaim& claim, ErrorCode code, std::string_view message, bool retryable);
+
+  // Gives a job back without counting the attempt (a worker shutting down cleanly).
+  void release(const JobClaim& claim);
+
+  // Cancels a queued or running job. Returns false when the job had already finished. Throws
+  // Error(not_found) for an unknown id.
+  bool cancel(std::string_view id);
+
+  std::optional<JobRecord> get(std::string_view id);
+  // Newest first; `state` filters when set.
+  std::vector<JobRecord> list(std::size_t limit, std::optional<JobState> state = std::nullopt);
+
+  // The history of a job: (attempt, event) in order, e.g. (1,"claimed"), (2,"completed").
+  std::vector<std::pair<int, std::string>> events(std::string_view id);
+
+  const JobQueueOptions& options() const { return options_; }
+
+ private:
+  JobQueueOptions options_;
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+};
+
+}  // namespace glyph::serve

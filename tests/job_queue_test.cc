@@ -1,0 +1,269 @@
+#include "serve/job_queue.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "serve/worker_pool.h"
+#include "support/paths.h"
+
+namespace glyph::serve {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string queue_path() { return test::scratch_dir() + "/queue.db"; }
+
+template <typename F>
+bool wait_until(F&& done, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
+TEST(job_queue, runs_a_job_through_its_states) {
+  JobQueue q(queue_path());
+  auto id = q.enqueue("ask", "{\"question\":\"q\"}");
+  EXPECT_EQ(q.get(id)->state, JobState::queued);
+  auto claim = q.claim("w1");
+  ASSERT_TRUE(claim);
+  EXPECT_EQ(claim->id, id);
+  EXPECT_EQ(claim->request, "{\"question\":\"q\"}");
+  EXPECT_EQ(claim->attempt, 1);
+  EXPECT_FALSE(q.claim("w2")) << "a running job with a live lease is not handed out twice";
+  EXPECT_EQ(q.heartbeat(*claim, 0.5, "page 1 of 2"), HeartbeatStatus::ok);
+  auto mid = q.get(id);
+  EXPECT_EQ(mid->state, JobState::running);
+  EXPECT_DOUBLE_EQ(mid->progress, 0.5);
+  EXPECT_EQ(mid->progress_note, "page 1 of 2");
+  EXPECT_TRUE(q.complete(*claim, "{\"answer\":42}"));
+  auto done = q.get(id);
+  EXPECT_EQ(done->state, JobState::done);
+  EXPECT_EQ(done->result.value_or(""), "{\"answer\":42}");
+  EXPECT_EQ(done->result_writes, 1);
+  EXPECT_DOUBLE_EQ(done->progress, 1.0);
+  EXPECT_FALSE(q.complete(*claim, "again")) << "a result is written once";
+  EXPECT_EQ(q.get(id)->result_writes, 1);
+  EXPECT_FALSE(q.get("nope"));
+}
+
+TEST(job_queue, expired_lease_is_claimed_again_and_stale_result_dropped) {
+  JobQueue q(queue_path(), {.lease_ms = 50, .max_attempts = 3});
+  auto id = q.enqueue("ask", "r");
+  auto first = q.claim("w1");
+  ASSERT_TRUE(first);
+  std::this_thread::sleep_for(80ms);
+  auto second = q.claim("w2");
+  ASSERT_TRUE(second) << "the lease of the first worker expired";
+  EXPECT_EQ(second->id, id);
+  EXPECT_EQ(second->attempt, 2);
+  EXPECT_EQ(q.heartbeat(*first, 0.9), HeartbeatStatus::lost);
+  EXPECT_FALSE(q.complete(*first, "stale")) << "the first worker no longer owns the job";
+  EXPECT_TRUE(q.complete(*second, "fresh"));
+  auto r = q.get(id);
+  EXPECT_EQ(r->result.value_or(""), "fresh");
+  EXPECT_EQ(r->result_writes, 1);
+  EXPECT_EQ(r->attempts, 2);
+}
+
+TEST(job_queue, a_job_that_always_fails_stops_after_max_attempts_with_its_error) {
+  JobQueue q(queue_path(), {.lease_ms = 5000, .max_attempts = 3, .retry_backoff_ms = 1});
+  auto id = q.enqueue("ask", "r");
+  int attempts = 0;
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(10ms);  // past the backoff
+    auto c = q.claim("w");
+    if (!c) continue;
+    ++attempts;
+    EXPECT_TRUE(q.fail(*c, ErrorCode::network, "connection refused by 127.0.0.1:9", true));
+  }
+  EXPECT_EQ(attempts, 3);
+  auto r = q.get(id);
+  EXPECT_EQ(r->state, JobState::failed);
+  EXPECT_EQ(r->error_code, "network");
+  EXPECT_EQ(r->error_message, "connection refused by 127.0.0.1:9");
+  EXPECT_EQ(r->attempts, 3);
+  EXPECT_FALSE(r->result);
+}
+
+TEST(job_queue, permanent_error_fails_at_once) {
+  JobQueue q(queue_path(), {.max_attempts = 3, .retry_backoff_ms = 1});
+  auto id = q.enqueue("ask", "r");
+  auto c = q.claim("w");
+  ASSERT_TRUE(c);
+  q.fail(*c, ErrorCode::invalid_argument, "mode must be qa, summary or extract",
+         is_retryable(ErrorCode::invalid_argument));
+  EXPECT_EQ(q.get(id)->state, JobState::failed);
+  EXPECT_EQ(q.get(id)->attempts, 1);
+}
+
+TEST(job_queue, crash_on_every_attempt_ends_failed) {
+  JobQueue q(queue_path(), {.lease_ms = 20, .max_attempts = 2});
+  auto id = q.enqueue("ask", "r");
+  ASSERT_TRUE(q.claim("w1"));
+  std::this_thread::sleep_for(40ms);
+  ASSERT_TRUE(q.claim("w2"));
+  std::this_thread::sleep_for(40ms);
+  EXPECT_FALSE(q.claim("w3")) << "two attempts used up";
+  auto r = q.get(id);
+  EXPECT_EQ(r->state, JobState::failed);
+  EXPECT_NE(r->error_message.find("2 attempts"), std::string::npos) << r->error_message;
+}
+
+TEST(job_queue, cancel_queued_and_running) {
+  JobQueue q(queue_path());
+  auto a = q.enqueue("ask", "a");
+  auto b = q.enqueue("ask", "b");
+  EXPECT_TRUE(q.cancel(a));
+  auto c = q.claim("w");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->id, b) << "a cancelled job is never claimed";
+  EXPECT_TRUE(q.cancel(b));
+  EXPECT_EQ(q.heartbeat(*c, 0.1), HeartbeatStatus::cancelled);
+  EXPECT_FALSE(q.complete(*c, "late")) << "no result for a cancelled job";
+  EXPECT_EQ(q.get(b)->state, JobState::cancelled);
+  EXPECT_FALSE(q.cancel(b)) << "already finished";
+  EXPECT_THROW(q.cancel("missing"), Error);
+}
+
+TEST(job_queue, survives_reopen_and_lists_newest_first) {
+  auto path = queue_path();
+  std::string a, b;
+  {
+    JobQueue q(path);
+    a = q.enqueue("ask", "1");
+    std::this_thread::sleep_for(2ms);
+    b = q.enqueue("ask", "2");
+  }
+  JobQueue q(path);
+  auto all = q.list(10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].id, b);
+  EXPECT_EQ(all[1].id, a);
+  EXPECT_EQ(q.list(10, JobState::done).size(), 0u);
+}
+
+TEST(job_queue, unopenable_path_names_it) {
+  try {
+    JobQueue q("/nonexistent-dir-xyz/queue.db");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::io);
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir-xyz/queue.db"), std::string::npos);
+  }
+}
+
+TEST(worker_pool, runs_jobs_reports_progress_and_retries_bounded) {
+  JobQueue q(queue_path(), {.lease_ms = 3000, .max_attempts = 2, .retry_backoff_ms = 1});
+  std::atomic<int> failing_calls{0};
+  WorkerPool pool(
+      q,
+      [&](const JobClaim& c, JobProgress& progress) -> std::string {
+        if (c.request == "fail") {
+          ++failing_calls;
+          throw Error(ErrorCode::server, "upstream answered 500");
+        }
+        if (c.request == "bad") throw Error(ErrorCode::invalid_argument, "no text given");
+        progress.report(0.5, "half");
+        return "ok:" + c.request;
+      },
+      {.workers = 2, .poll_ms = 20, .heartbeat_ms = 20});
+  auto good = q.enqueue("ask", "x");
+  auto fail = q.enqueue("ask", "fail");
+  auto bad = q.enqueue("ask", "bad");
+  pool.notify();
+  ASSERT_TRUE(wait_until([&] {
+    return q.get(good)->state == JobState::done && q.get(fail)->state == JobState::failed &&
+           q.get(bad)->state == JobState::failed;
+  }));
+  EXPECT_EQ(q.get(good)->result.value_or(""), "ok:x");
+  EXPECT_EQ(failing_calls.load(), 2);
+  EXPECT_EQ(q.get(fail)->error_message, "upstream answered 500");
+  EXPECT_EQ(q.get(bad)->attempts, 1);
+}
+
+TEST(worker_pool, cancel_reaches_a_running_job) {
+  JobQueue q(queue_path(), {.lease_ms = 3000});
+  std::atomic<bool> started{false}, saw_cancel{false};
+  WorkerPool pool(
+      q,
+      [&](const JobClaim&, JobProgress& progress) -> std::string {
+        started = true;
+        for (int i = 0; i < 500; ++i) {
+          if (progress.cancelled()) {
+            saw_cancel = true;
+            progress.check();
+          }
+          std::this_thread::sleep_for(10ms);
+        }
+        return "finished";
+      },
+      {.workers = 1, .poll_ms = 20, .heartbeat_ms = 20});
+  auto id = q.enqueue("ask", "slow");
+  pool.notify();
+  ASSERT_TRUE(wait_until([&] { return started.load(); }));
+  EXPECT_TRUE(q.cancel(id));
+  ASSERT_TRUE(wait_until([&] { return saw_cancel.load(); }, 3s));
+  EXPECT_EQ(q.get(id)->state, JobState::cancelled);
+  EXPECT_FALSE(q.get(id)->result);
+}
+
+// Two processes hammer one queue file: every job completes exactly once and no caller ever sees
+// SQLITE_BUSY (it would surface as an Error and a non-zero exit).
+TEST(job_queue_integration, two_processes_share_one_queue_without_busy_errors) {
+  auto path = queue_path();
+  constexpr int kJobsPerProcess = 150;
+  pid_t children[2];
+  for (int p = 0; p < 2; ++p) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int status = 0;
+      try {
+        JobQueue q(path, {.lease_ms = 10000, .busy_timeout_ms = 5000});
+        for (int i = 0; i < kJobsPerProcess; ++i) {
+          q.enqueue("ask", std::to_string(p) + ":" + std::to_string(i));
+          if (auto c = q.claim("p" + std::to_string(p))) {
+            q.heartbeat(*c, 0.5);
+            q.complete(*c, "done by " + std::to_string(p));
+          }
+          q.list(5);
+        }
+        // Drain what is left.
+        while (auto c = q.claim("p" + std::to_string(p))) q.complete(*c, "drained");
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child %d: %s\n", p, e.what());
+        status = 1;
+      }
+      std::_Exit(status);
+    }
+    children[p] = pid;
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a process saw an error";
+  }
+  JobQueue q(path);
+  auto all = q.list(10000);
+  EXPECT_EQ(all.size(), 2u * kJobsPerProcess);
+  std::set<std::string> ids;
+  for (const auto& r : all) {
+    ids.insert(r.id);
+    EXPECT_EQ(r.state, JobState::done) << r.id;
+    EXPECT_EQ(r.result_writes, 1) << r.id;
+    EXPECT_EQ(r.attempts, 1) << r.id;
+  }
+  EXPECT_EQ(ids.size(), all.size());
+}
+
+}  // namespace
+}  // namespace glyph::serve
