@@ -8,5 +8,6 @@
 namespace glyph::cli {
 
 void add_version_command(CLI::App& app);
+void add_text_command(CLI::App& app);
 
 }  // namespace glyph::cli

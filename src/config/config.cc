@@ -1,0 +1,453 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/utf8.h"
+
+namespace glyph {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kDejaVuSans = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+constexpr const char* kNotoSansCjkSc = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#2";
+constexpr const char* kDroidSansFallback = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf";
+
+// The presets, identical to configs/en.json and configs/zh.json (a test checks it).
+constexpr const char* kPresetEn = R"({
+  "page-size": "595,842",
+  "dpi": 72,
+  "margin-x": 10,
+  "margin-y": 10,
+  "font-path": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+  "font-size": 9,
+  "line-height": 10,
+  "font-color": "#000000",
+  "alignment": "LEFT",
+  "horizontal-scale": 1.0,
+  "first-line-indent": 0,
+  "left-indent": 0,
+  "right-indent": 0,
+  "space-after": 0,
+  "space-before": 0,
+  "border-width": 0,
+  "border-padding": 0,
+  "page-bg-color": "#FFFFFF",
+  "para-bg-color": "#FFFFFF",
+  "auto-crop-width": true,
+  "auto-crop-last-page": true
+}
+)";
+
+constexpr const char* kPresetZh = R"({
+  "page-size": "595,842",
+  "dpi": 72,
+  "margin-x": 10,
+  "margin-y": 10,
+  "font-path": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#2",
+  "font-size": 9,
+  "line-height": 10,
+  "font-color": "#000000",
+  "alignment": "LEFT",
+  "horizontal-scale": 1.0,
+  "first-line-indent": 0,
+  "left-indent": 0,
+  "right-indent": 0,
+  "space-after": 0,
+  "space-before": 0,
+  "border-width": 0,
+  "border-padding": 0,
+  "page-bg-color": "#FFFFFF",
+  "para-bg-color": "#FFFFFF",
+  "auto-crop-width": true,
+  "auto-crop-last-page": true
+}
+)";
+
+std::string shown(const json& value) {
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > 80) text = text.substr(0, 77) + "...";
+  return text;
+}
+
+class Reader {
+ public:
+  Reader(std::string_view source, const json& object) : source_(source), object_(object) {}
+
+  [[noreturn]] void fail(std::string_view key, std::string_view expected, const json& value) const {
+    throw Error(ErrorCode::invalid_config, std::string(source_) + ": key \"" + std::string(key) +
+                                               "\": expected " + std::string(expected) + ", got " +
+                                               shown(value));
+  }
+
+  const json* find(std::string_view key) const {
+    auto it = object_.find(std::string(key));
+    if (it == object_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  double number(std::string_view key, double fallback, double min, bool min_exclusive) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    const char* expected = min_exclusive ? "a positive number" : "a number >= 0";
+    if (!value->is_number()) fail(key, expected, *value);
+    double x = value->get<double>();
+    if (!std::isfinite(x) || x < min || (min_exclusive && x <= min) || x > 1e6) fail(key, expected, *value);
+    return x;
+  }
+
+  double signed_number(std::string_view key, double fallback) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    if (!value->is_number()) fail(key, "a number", *value);
+    double x = value->get<double>();
+    if (!std::isfinite(x) || std::abs(x) > 1e6) fail(key, "a number", *value);
+    return x;
+  }
+
+  bool boolean(std::string_view key, bool fallback) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    if (value->is_boolean()) return value->get<bool>();
+    if (value->is_number_integer() && (value->get<int64_t>() == 0 || value->get<int64_t>() == 1))
+      return value->get<int64_t>() == 1;
+    fail(key, "true or false", *value);
+  }
+
+  std::string string(std::string_view key, std::string fallback) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    if (!value->is_string()) fail(key, "a string", *value);
+    return value->get<std::string>();
+  }
+
+  Rgb color(std::string_view key, Rgb fallback) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    if (!value->is_string()) fail(key, "a color \"#RRGGBB\"", *value);
+    return parse_color(value->get<std::string>(), std::string(source_) + ": key \"" + std::string(key) + "\"");
+  }
+
+  template <typename Enum, size_t N>
+  Enum choice(std::string_view key, Enum fallback, const std::pair<const char*, Enum> (&options)[N]) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    std::string expected = "one of";
+    for (const auto& [name, e] : options) expected += std::string(" \"") + name + "\"";
+    if (!value->is_string()) fail(key, expected, *value);
+    const std::string text = value->get<std::string>();
+    for (const auto& [name, e] : options)
+      if (text == name) return e;
+    fail(key, expected, *value);
+  }
+
+ private:
+  std::string_view source_;
+  const json& object_;
+};
+
+constexpr const char* kOfficialKeys[] = {
+    "page-size", "dpi", "margin-x", "margin-y", "font-path", "font-size", "line-height", "font-color",
+    "page-bg-color", "para-bg-color", "para-border-color", "alignment", "first-line-indent",
+    "left-indent", "right-indent", "space-before", "space-after", "border-width", "border-padding",
+    "horizontal-scale", "auto-crop-width", "auto-crop-last-page", "newline-markup"};
+constexpr const char* kExtensionKeys[] = {"fallback-fonts", "wrap", "antialias", "page-markers",
+                                          "color-mode", "max-text-tokens-per-page", "normalize"};
+
+std::string resolve_font_path(const std::string& spec, const std::string& base_dir) {
+  FontFileRef ref = parse_font_ref(spec);
+  std::filesystem::path path(ref.path);
+  if (path.is_relative() && !base_dir.empty()) path = std::filesystem::path(base_dir) / path;
+  std::string out = path.lexically_normal().string();
+  if (ref.face_index != 0) out += "#" + std::to_string(ref.face_index);
+  return out;
+}
+
+// Reads `<font color="#RRGGBB">TEXT</font>` (and the <br/> spellings) into a NewlineStyle.
+NewlineStyle decode_newline_markup(const std::string& markup, std::string_view source) {
+  NewlineStyle style;
+  std::string compact;
+  for (char c : markup)
+    if (c != ' ') compact += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (compact == "<br/>" || compact == "<br>") return style;
+  auto fail = [&] {
+    throw Error(ErrorCode::invalid_config,
+                std::string(source) + ": key \"newline-markup\": expected \"<br/>\" or "
+                "\"<font color=\\\"#RRGGBB\\\">TEXT</font>\", got " + shown(json(markup)));
+  };
+  const std::string open = "<font color=\"";
+  if (markup.rfind(open, 0) != 0) fail();
+  size_t quote = markup.find('"', open.size());
+  if (quote == std::string::npos || markup.compare(quote, 2, "\">") != 0) fail();
+  const std::string close = "</font>";
+  if (markup.size() < quote + 2 + close.size() ||
+      markup.compare(markup.size() - close.size(), close.size(), close) != 0)
+    fail();
+  style.line_break = false;
+  style.inline_color = parse_color(markup.substr(open.size(), quote - open.size()),
+                                   std::string(source) + ": key \"newline-markup\"");
+  std::string inner = markup.substr(quote + 2, markup.size() - close.size() - quote - 2);
+  if (inner.find('<') != std::string::npos) fail();
+  // XML entities the markup may use for its text.
+  std::string text;
+  for (size_t i = 0; i < inner.size(); ++i) {
+    static const std::pair<const char*, char> entities[] = {
+        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    bool matched = false;
+    for (const auto& [name, ch] : entities) {
+      if (inner.compare(i, std::strlen(name), name) == 0) {
+        text += ch;
+        i += std::strlen(name) - 1;
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) text += inner[i];
+  }
+  style.inline_text = decode_utf8(text).text;
+  return style;
+}
+
+}  // namespace
+
+Rgb parse_color(std::string_view text, std::string_view key) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  bool ok = text.size() == 7 && text[0] == '#';
+  for (size_t i = 1; ok && i < 7; ++i) ok = hex(text[i]) >= 0;
+  if (!ok)
+    throw Error(ErrorCode::invalid_config, std::string(key) + ": expected a color \"#RRGGBB\", got " +
+                                               shown(json(std::string(text))));
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(hex(text[i]) * 16 + hex(text[i + 1])); };
+  return Rgb{byte(1), byte(3), byte(5)};
+}
+
+std::string to_hex(Rgb color) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "#%02X%02X%02X", color.r, color.g, color.b);
+  return buffer;
+}
+
+FontFileRef parse_font_ref(std::string_view spec) {
+  FontFileRef ref{std::string(spec), 0};
+  size_t hash = spec.rfind('#');
+  if (hash != std::string_view::npos && hash + 1 < spec.size() && spec.size() - hash <= 4 &&
+      std::all_of(spec.begin() + hash + 1, spec.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    ref.path = std::string(spec.substr(0, hash));
+    ref.face_index = std::stoi(std::string(spec.substr(hash + 1)));
+  }
+  return ref;
+}
+
+bool RenderConfig::gray_output() const {
+  switch (color_mode) {
+    case ColorMode::gray: return true;
+    case ColorMode::rgb: return false;
+    case ColorMode::automatic: break;
+  }
+  bool gray = font_color.is_gray() && page_bg_color.is_gray() && para_bg_color.is_gray() &&
+              (border_width_pt <= 0 || para_border_color.is_gray());
+  if (!newline.line_break) gray = gray && newline.inline_color.is_gray();
+  return gray;
+}
+
+std::vector<std::string> default_fallback_fonts() {
+  std::vector<std::string> fonts;
+  for (const char* spec : {kDejaVuSans, kNotoSansCjkSc, kDroidSansFallback})
+    if (std::filesystem::exists(parse_font_ref(spec).path)) fonts.push_back(spec);
+  return fonts;
+}
+
+RenderConfig parse_config_json(std::string_view json_text, const std::string& base_dir,
+                               std::vector<std::string>* warnings, std::string_view source) {
+  json root;
+  try {
+    root = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    throw Error(ErrorCode::invalid_config,
+                std::string(source) + ": not valid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  }
+  if (!root.is_object())
+    throw Error(ErrorCode::invalid_config, std::string(source) + ": expected a JSON object, got " + shown(root));
+  if (warnings) {
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      auto known = [&](const auto& list) {
+        return std::find_if(std::begin(list), std::end(list), [&](const char* k) { return it.key() == k; }) !=
+               std::end(list);
+      };
+      if (!known(kOfficialKeys) && !known(kExtensionKeys))
+        warnings->push_back(std::string(source) + ": unknown key \"" + it.key() + "\" (ignored)");
+    }
+  }
+  Reader in(source, root);
+  RenderConfig config;
+
+  if (const json* size = in.find("page-size")) {
+    double w = 0, h = 0;
+    bool ok = false;
+    if (size->is_string()) {
+      const std::string text = size->get<std::string>();
+      char* end = nullptr;
+      w = std::strtod(text.c_str(), &end);
+      if (end && *end == ',') {
+        const char* rest = end + 1;
+        h = std::strtod(rest, &end);
+        while (end && *end == ' ') ++end;
+        ok = end != rest && *end == '\0';
+      }
+    } else if (size->is_array() && size->size() == 2 && (*size)[0].is_number() && (*size)[1].is_number()) {
+      w = (*size)[0].get<double>();
+      h = (*size)[1].get<double>();
+      ok = true;
+    }
+    if (!ok || !std::isfinite(w) || !std::isfinite(h) || w <= 0 || h <= 0 || w > 1e5 || h > 1e5)
+      in.fail("page-size", "\"WIDTH,HEIGHT\" in points, both positive", *size);
+    config.page_width_pt = w;
+    config.page_height_pt = h;
+  }
+  config.dpi = in.number("dpi", 72, 0, true);
+  if (config.dpi > 2400) in.fail("dpi", "a positive number up to 2400", *in.find("dpi"));
+  config.margin_x_pt = in.number("margin-x", 20, 0, false);
+  config.margin_y_pt = in.number("margin-y", 20, 0, false);
+  config.font_path = resolve_font_path(in.string("font-path", kDejaVuSans), base_dir);
+  config.font_size_pt = in.number("font-size", 9, 0, true);
+  double leading = in.number("line-height", 0, 0, false);
+  config.line_height_pt = leading > 0 ? leading : config.font_size_pt + 1;  // Python's `or`
+  config.font_color = in.color("font-color", {0, 0, 0});
+  config.page_bg_color = in.color("page-bg-color", {255, 255, 255});
+  config.para_bg_color = in.color("para-bg-color", {255, 255, 255});
+  config.para_border_color = in.color("para-border-color", {255, 255, 255});
+  if (const json* value = in.find("alignment")) {
+    if (!value->is_string()) in.fail("alignment", "one of \"LEFT\" \"CENTER\" \"RIGHT\" \"JUSTIFY\"", *value);
+    const std::string name = value->get<std::string>();
+    if (name == "LEFT") config.alignment = Alignment::left;
+    else if (name == "CENTER") config.alignment = Alignment::center;
+    else if (name == "RIGHT") config.alignment = Alignment::right;
+    else if (name == "JUSTIFY") config.alignment = Alignment::justify;
+    else {
+      config.alignment = Alignment::justify;  // as the reference: an unknown name means JUSTIFY
+      if (warnings)
+        warnings->push_back(std::string(source) + ": key \"alignment\": unknown value " + shown(*value) +
+                            " means JUSTIFY");
+    }
+  }
+  config.first_line_indent_pt = in.signed_number("first-line-indent", 0);
+  config.left_indent_pt = in.number("left-indent", 0, 0, false);
+  config.right_indent_pt = in.number("right-indent", 0, 0, false);
+  config.space_before_pt = in.number("space-before", 0, 0, false);
+  config.space_after_pt = in.number("space-after", 0, 0, false);
+  config.border_width_pt = in.number("border-width", 0, 0, false);
+  config.border_padding_pt = in.number("border-padding", 0, 0, false);
+  config.horizontal_scale = in.number("horizontal-scale", 1.0, 0, true);
+  if (config.horizontal_scale > 16) in.fail("horizontal-scale", "a positive number up to 16", *in.find("horizontal-scale"));
+  config.auto_crop_width = in.boolean("auto-crop-width", false);
+  config.auto_crop_last_page = in.boolean("auto-crop-last-page", false);
+  config.newline_markup = in.string("newline-markup", "<br/>");
+  config.newline = decode_newline_markup(config.newline_markup, source);
+
+  const double text_width = config.page_width_pt - 2 * config.margin_x_pt - 12;
+  const double text_height = config.page_height_pt - 2 * config.margin_y_pt - 12;
+  if (text_width <= 0 || text_height <= 0)
+    throw Error(ErrorCode::invalid_config,
+                std::string(source) + ": the margins (margin-x " + shown(json(config.margin_x_pt)) + ", margin-y " +
+                    shown(json(config.margin_y_pt)) + ") leave no room for text on a page of " +
+                    shown(json(config.page_width_pt)) + "x" + shown(json(config.page_height_pt)) + " points");
+
+  if (const json* fonts = in.find("fallback-fonts")) {
+    if (!fonts->is_array()) in.fail("fallback-fonts", "an array of font file paths", *fonts);
+    for (const json& font : *fonts) {
+      if (!font.is_string() || font.get<std::string>().empty())
+        in.fail("fallback-fonts", "an array of font file paths", *fonts);
+      config.fallback_fonts.push_back(resolve_font_path(font.get<std::string>(), base_dir));
+    }
+  } else {
+    config.fallback_fonts = default_fallback_fonts();
+  }
+  config.wrap = in.choice("wrap", WrapMode::reportlab, {{"reportlab", WrapMode::reportlab}, {"unicode", WrapMode::unicode}});
+  config.antialias = in.boolean("antialias", true);
+  config.page_markers = in.choice("page-markers", PageMarkers::none,
+                                  {{"none", PageMarkers::none}, {"header", PageMarkers::header}, {"footer", PageMarkers::footer}});
+  config.color_mode = in.choice("color-mode", ColorMode::automatic,
+                                {{"auto", ColorMode::automatic}, {"gray", ColorMode::gray}, {"rgb", ColorMode::rgb}});
+  if (const json* cap = in.find("max-text-tokens-per-page")) {
+    if (!cap->is_number_integer() || cap->get<int64_t>() < 0 || cap->get<int64_t>() > 100000000)
+      in.fail("max-text-tokens-per-page", "an integer >= 0 (0 = no cap)", *cap);
+    config.max_text_tokens_per_page = static_cast<int>(cap->get<int64_t>());
+  }
+  config.normalize = in.choice("normalize", Normalization::none,
+                               {{"none", Normalization::none}, {"nfc", Normalization::nfc}, {"nfkc", Normalization::nfkc}});
+  return config;
+}
+
+RenderConfig load_config(const std::string& path, std::vector<std::string>* warnings) {
+  const std::string text = read_file(path);
+  std::string base_dir = std::filesystem::absolute(std::filesystem::path(path)).parent_path().string();
+  return parse_config_json(text, base_dir, warnings, path);
+}
+
+RenderConfig preset_config(std::string_view name) {
+  if (name == "en") return parse_config_json(kPresetEn, "", nullptr, "preset en");
+  if (name == "zh") return parse_config_json(kPresetZh, "", nullptr, "preset zh");
+  throw Error(ErrorCode::invalid_argument, "unknown preset \"" + std::string(name) + "\" (expected \"en\" or \"zh\")");
+}
+
+std::string_view preset_name_for_text(std::u32string_view text) {
+  for (char32_t c : text)
+    if (c >= 0x4E00 && c <= 0x9FFF) return "zh";
+  return "en";
+}
+
+RenderConfig config_for_text(std::u32string_view text) { return preset_config(preset_name_for_text(text)); }
+
+std::string config_to_json(const RenderConfig& c) {
+  json out = json::object();
+  auto num = [](double x) { return x == std::floor(x) && std::abs(x) < 1e9 ? json(static_cast<int64_t>(x)) : json(x); };
+  out["page-size"] = num(c.page_width_pt).dump() + "," + num(c.page_height_pt).dump();
+  out["dpi"] = num(c.dpi);
+  out["margin-x"] = num(c.margin_x_pt);
+  out["margin-y"] = num(c.margin_y_pt);
+  out["font-path"] = c.font_path;
+  out["font-size"] = num(c.font_size_pt);
+  out["line-height"] = num(c.line_height_pt);
+  out["font-color"] = to_hex(c.font_color);
+  out["page-bg-color"] = to_hex(c.page_bg_color);
+  out["para-bg-color"] = to_hex(c.para_bg_color);
+  out["para-border-color"] = to_hex(c.para_border_color);
+  static const char* alignments[] = {"LEFT", "CENTER", "RIGHT", "JUSTIFY"};
+  out["alignment"] = alignments[static_cast<int>(c.alignment)];
+  out["first-line-indent"] = num(c.first_line_indent_pt);
+  out["left-indent"] = num(c.left_indent_pt);
+  out["right-indent"] = num(c.right_indent_pt);
+  out["space-before"] = num(c.space_before_pt);
+  out["space-after"] = num(c.space_after_pt);
+  out["border-width"] = num(c.border_width_pt);
+  out["border-padding"] = num(c.border_padding_pt);
+  out["horizontal-scale"] = c.horizontal_scale;
+  out["auto-crop-width"] = c.auto_crop_width;
+  out["auto-crop-last-page"] = c.auto_crop_last_page;
+  out["newline-markup"] = c.newline_markup;
+  out["fallback-fonts"] = c.fallback_fonts;
+  out["wrap"] = c.wrap == WrapMode::reportlab ? "reportlab" : "unicode";
+  out["antialias"] = c.antialias;
+  static const char* markers[] = {"none", "header", "footer"};
+  out["page-markers"] = markers[static_cast<int>(c.page_markers)];
+  static const char* modes[] = {"auto", "gray", "rgb"};
+  out["color-mode"] = modes[static_cast<int>(c.color_mode)];
+  out["max-text-tokens-per-page"] = c.max_text_tokens_per_page;
+  static const char* norms[] = {"none", "nfc", "nfkc"};
+  out["normalize"] = norms[static_cast<int>(c.normalize)];
+  return out.dump(2);
+}
+
+}  // namespace glyph

@@ -1,0 +1,69 @@
+// lay_out: paragraphs, line breaking, alignment, pagination, in points (top-left origin, y down),
+// independent of dpi.
+//
+// The default wrap mode reproduces the reference renderer (ReportLab's Paragraph + SimpleDocTemplate
+// as the Glyph release uses them): the text is split at '\n', each 30 lines form one paragraph,
+// lines are broken greedily at single spaces (runs of 2+ spaces never break), words wider than a
+// line are split, and ReportLab's CJK rules apply to the whole text when it has a character in
+// U+4E00..U+9FFF. See docs/layout.md.
+//
+// Reversibility: every character of the text belongs to exactly one line and one page (spaces
+// where a line breaks and the newline characters too), so the char ranges of the lines of a page,
+// and of the pages, are contiguous and cover [0, text.size()).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "font/font.h"
+
+namespace glyph {
+
+struct Rect {
+  double x0_pt = 0, y0_pt = 0, x1_pt = 0, y1_pt = 0;
+};
+
+inline constexpr uint32_t kNoChar = 0xFFFFFFFFu;  // PlacedGlyph::char_index of decorations
+
+struct PlacedGlyph {
+  uint16_t font_index = 0;
+  uint32_t glyph_id = 0;
+  float x_pt = 0;        // pen position (origin of the glyph)
+  float y_pt = 0;        // baseline, top-left origin
+  uint32_t char_index = 0;  // first character of the text this glyph draws; kNoChar for markers
+  Rgb color;
+};
+
+struct LineLayout {
+  std::size_t char_start = 0, char_end = 0;  // [start, end) in code points of the text
+  // The ink box of the line as a PDF text extractor reports it: from the first to the last drawn
+  // glyph's advance, from baseline - ascent to baseline - descent of the font.
+  double x0_pt = 0, y0_pt = 0, x1_pt = 0, y1_pt = 0;
+  double baseline_pt = 0;
+  std::vector<PlacedGlyph> glyphs;
+};
+
+struct PageLayout {
+  int number = 1;  // 1-based
+  std::size_t char_start = 0, char_end = 0;
+  std::vector<LineLayout> lines;
+  std::vector<Rect> para_backgrounds;  // filled with config.para_bg_color, drawn first
+  std::vector<Rect> para_borders;      // stroked with config.para_border_color, border_width_pt
+  std::vector<PlacedGlyph> markers;    // page marker glyphs (header/footer), char_index = kNoChar
+};
+
+struct Layout {
+  double page_width_pt = 0, page_height_pt = 0;
+  std::vector<PageLayout> pages;
+  std::size_t char_count = 0;
+  std::size_t missing_glyph_chars = 0;  // characters no font of the set has (drawn as .notdef)
+  std::size_t fallback_chars = 0;       // characters drawn from a fallback font
+  bool cjk_wrap = false;                // ReportLab's CJK wrapping was used
+};
+
+Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontSet& fonts);
+
+}  // namespace glyph

@@ -1,0 +1,544 @@
+#include "layout/line_breaker.h"
+
+#include <unicode/brkiter.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "core/error.h"
+
+namespace glyph::detail {
+namespace {
+
+constexpr double kFuzz = 1e-6;
+constexpr double kSpaceShrinkage = 0.05;  // ReportLab's rl_config.spaceShrinkage
+
+// Characters ReportLab will not start a line with (lib/textsplit.py ALL_CANNOT_START).
+bool cannot_start_line(char32_t c) {
+  static constexpr std::u32string_view kChars =
+      U"!',.:;?!\")]\u3001\u3002\u300d\u300f\u3011\u3015\uff3d\u3011\uff09"
+      U"\u3005\u2015\u3041\u3043\u3045\u3047\u3049\u3063\u3083\u3085\u3087\u308e\u30a1\u30a3"
+      U"\u30a5\u30a7\u30a9\u30c3\u30e3\u30e5\u30e7\u30ee\u30fc\u30f5\u30f6"
+      U"\u309b\u309c\u30fb\u30fd\u30fe\u309d\u309e\u2015\u2010\u00b0\u2032\u2033\u2103\uffe0\uff05\u2030";
+  return kChars.find(c) != std::u32string_view::npos;
+}
+
+// Unicode general category Zs (what Python's unicodedata.category calls 'Zs').
+bool is_space_separator(char32_t c) {
+  return c == 0x20 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
+}
+
+// Python's str.isspace(), used by str.strip().
+bool is_python_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+bool draws_nothing(char32_t c) { return c == U' ' || c == 0xA0 || c == U'\n' || c == U'\f'; }
+
+}  // namespace
+
+LineBreaker::LineBreaker(const RenderConfig& config, const FontSet& fonts, double frame_width_pt)
+    : config_(config), fonts_(fonts) {
+  later_width_pt_ = frame_width_pt - config.left_indent_pt - config.right_indent_pt;
+  first_width_pt_ = later_width_pt_ - config.first_line_indent_pt;
+  space_width_pt_ = char_width_pt(U' ');
+  if (!config.newline.line_break) {
+    const std::u32string& inline_text = config.newline.inline_text;
+    marker_leading_space_ = !inline_text.empty() && is_break_space(inline_text.front());
+    marker_trailing_space_ = !inline_text.empty() && is_break_space(inline_text.back());
+    size_t i = 0;
+    while (i < inline_text.size()) {
+      while (i < inline_text.size() && is_break_space(inline_text[i])) ++i;
+      size_t j = i;
+      while (j < inline_text.size() && !is_break_space(inline_text[j])) ++j;
+      if (j > i) marker_ranges_.emplace_back(i, j);
+      i = j;
+    }
+    marker_words_ = inline_text;
+  }
+}
+
+double LineBreaker::char_width_pt(char32_t c) const { return 0.001 * fonts_.size_pt() * fonts_.lookup(c).width_milli_em; }
+
+// ReportLab's stringWidth: the sum in 1/1000 em, then scaled.
+double LineBreaker::word_width_pt(std::u32string_view text, uint32_t start, uint32_t end) const {
+  double sum = 0;
+  for (uint32_t i = start; i < end; ++i) sum += fonts_.lookup(text[i]).width_milli_em;
+  return 0.001 * fonts_.size_pt() * sum;
+}
+
+void LineBreaker::place_char(LineLayout& line, char32_t c, uint32_t index, double& x, Rgb color) {
+  const CharGlyph g = fonts_.lookup(c);
+  if (!draws_nothing(c)) {
+    line.glyphs.push_back(PlacedGlyph{g.font_index, g.glyph_id, static_cast<float>(x), 0.0f, index, color});
+    if (index != kNoChar) {
+      if (g.missing) ++missing_;
+      else if (g.font_index != 0) ++fallback_;
+    }
+  }
+  x += 0.001 * fonts_.size_pt() * g.width_milli_em;
+}
+
+void LineBreaker::finish_box(LineLayout& line, double x_end) const {
+  line.x1_pt = x_end;
+  line.baseline_pt = 0;
+  line.y0_pt = -fonts_.ascent_pt();
+  line.y1_pt = -fonts_.descent_pt();
+}
+
+// Words, breaks and newline markers of a paragraph, as ReportLab's _getFragWords sees them.
+void LineBreaker::tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens) const {
+  const bool markers = !config_.newline.line_break;
+  auto is_separator = [&](size_t i) {
+    const char32_t c = text[i];
+    if (c == U' ') {  // runs of two or more spaces are non-breaking (&nbsp;)
+      const bool run = (i > 0 && text[i - 1] == U' ') || (i + 1 < text.size() && text[i + 1] == U' ');
+      return !run;
+    }
+    return is_break_space(c);
+  };
+  size_t i = start;
+  while (i < end) {
+    const char32_t c = text[i];
+    if (c == U'\n') {
+      if (markers) {
+        if (marker_leading_space_ && !tokens.empty()) tokens.back().hanging_space = true;
+        for (size_t m = 0; m < marker_ranges_.size(); ++m) {
+          Token t;
+          t.start = static_cast<uint32_t>(i);
+          t.end = static_cast<uint32_t>(i + 1);
+          t.kind = Token::marker;
+          t.width_pt = word_width_pt(marker_words_, static_cast<uint32_t>(marker_ranges_[m].first),
+                                     static_cast<uint32_t>(marker_ranges_[m].second));
+          t.hanging_space = m + 1 < marker_ranges_.size() || marker_trailing_space_;
+          tokens.push_back(t);
+        }
+      } else {
+        Token t;
+        t.start = static_cast<uint32_t>(i);
+        t.end = static_cast<uint32_t>(i + 1);
+        t.kind = Token::line_break;
+        tokens.push_back(t);
+      }
+      ++i;
+      continue;
+    }
+    if (is_separator(i)) {
+      if (!tokens.empty() && tokens.back().kind != Token::line_break) tokens.back().hanging_space = true;
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    double sum = 0;
+    while (j < end && text[j] != U'\n' && !is_separator(j)) sum += fonts_.lookup(text[j++]).width_milli_em;
+    Token t;
+    t.start = static_cast<uint32_t>(i);
+    t.end = static_cast<uint32_t>(j);
+    t.width_pt = 0.001 * fonts_.size_pt() * sum;
+    tokens.push_back(t);
+    i = j;
+  }
+}
+
+void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last, size_t line_index,
+                       std::vector<LineLayout>& lines) {
+  LineLayout line;
+  line.char_start = pending.anchor;
+  const double extra = pending.max_width_pt - pending.width_pt;
+  size_t nbsp = 0;
+  for (const Token& t : pending.tokens)
+    if (t.kind == Token::word || t.kind == Token::piece || t.kind == Token::last_piece)
+      for (uint32_t i = t.start; i < t.end; ++i) nbsp += text[i] == U' ' || text[i] == 0xA0;
+  bool simple;
+  if (config_.alignment == Alignment::justify)
+    simple = pending.line_break || (extra > -1e-8 && extra <= 1e-8) || (last && extra > -1e-8);
+  else
+    simple = extra > -1e-8;
+  double word_space = 0, offset = 0;
+  if (!simple) {
+    const double spaces = static_cast<double>(pending.word_count) + static_cast<double>(nbsp) - 1;
+    if (spaces <= 0) simple = true;
+    else word_space = extra / spaces;
+  }
+  if (simple) {
+    if (config_.alignment == Alignment::center) offset = 0.5 * extra;
+    else if (config_.alignment == Alignment::right) offset = extra;
+  }
+  double x = config_.left_indent_pt + (line_index == 0 ? config_.first_line_indent_pt : 0) + offset;
+  line.x0_pt = x;
+  bool first = true;
+  bool previous_hanging = false;
+  for (const Token& t : pending.tokens) {
+    if (t.kind == Token::line_break) continue;
+    if (!first && previous_hanging) x += space_width_pt_ + word_space;
+    if (first) line.x0_pt = x;
+    first = false;
+    previous_hanging = t.hanging_space;
+    if (t.kind == Token::marker) {
+      // Which word of the markup: count the marker tokens of this '\n' before this one.
+      size_t m = 0;
+      for (const Token* p = &t; p != pending.tokens.data() && (p - 1)->kind == Token::marker && (p - 1)->start == t.start; --p) ++m;
+      const auto [a, b] = marker_ranges_[std::min(m, marker_ranges_.size() - 1)];
+      for (size_t k = a; k < b; ++k) place_char(line, marker_words_[k], t.start, x, config_.newline.inline_color);
+      continue;
+    }
+    // Runs of spaces inside a word are &nbsp; in the reference: word spacing (PDF Tw) skips them.
+    for (uint32_t i = t.start; i < t.end; ++i) place_char(line, text[i], i, x, config_.font_color);
+  }
+  finish_box(line, x);
+  lines.push_back(std::move(line));
+}
+
+void LineBreaker::break_latin(std::u32string_view text, std::vector<Token>& tokens, bool single_frag,
+                              std::vector<LineLayout>& lines) {
+  size_t line_index = 0;
+  PendingLine cur;
+  cur.max_width_pt = max_width(0);
+  double pending_space = 0;
+  int joins = 0;
+  bool empty = true;
+  std::vector<Token> pieces;  // a split word's pieces, consumed before the next token
+  size_t next_piece = 0;
+  size_t next_token = 0;
+
+  auto end_line = [&](bool line_break) {
+    cur.line_break = line_break;
+    emit(text, cur, false, line_index, lines);
+    ++line_index;
+    cur = PendingLine{};
+    cur.max_width_pt = max_width(line_index);
+    empty = true;
+  };
+
+  while (true) {
+    Token w;
+    if (next_piece < pieces.size()) {
+      w = pieces[next_piece++];
+    } else if (next_token < tokens.size()) {
+      pieces.clear();
+      next_piece = 0;
+      w = tokens[next_token++];
+    } else {
+      break;
+    }
+    if (empty) {
+      cur.width_pt = 0;
+      cur.word_count = 0;
+      pending_space = 0;
+      joins = 0;
+    }
+    if (w.kind == Token::line_break) {
+      if (empty) cur.anchor = w.start;
+      cur.tokens.push_back(w);
+      end_line(true);
+      continue;
+    }
+    const double word_width = w.width_pt;
+    const double new_width = word_width > 0 ? cur.width_pt + pending_space + word_width : cur.width_pt;
+    const double limit = single_frag
+                             ? cur.max_width_pt + kSpaceShrinkage * space_width_pt_ * static_cast<double>(cur.tokens.size())
+                             : cur.max_width_pt + kSpaceShrinkage * (pending_space + joins * space_width_pt_);
+    if (new_width > limit && w.kind != Token::last_piece && w.kind != Token::piece && w.kind != Token::marker &&
+        word_width > max_width(line_index)) {
+      // Split an over-long word (ReportLab's _splitWord / _splitFragWord), piece by piece.
+      std::vector<Token> split;
+      double line_width = single_frag ? cur.width_pt + pending_space : 0;
+      double limit_width = single_frag ? cur.max_width_pt : cur.max_width_pt - pending_space - cur.width_pt;
+      if (empty) line_width = 0, limit_width = cur.max_width_pt;
+      size_t lines_ahead = line_index;
+      uint32_t piece_start = w.start;
+      double piece_width = 0;
+      for (uint32_t i = w.start; i < w.end; ++i) {
+        const double cw = char_width_pt(text[i]);
+        double new_line_width = line_width + cw;
+        if (new_line_width > limit_width) {
+          Token p;
+          p.start = piece_start;
+          p.end = i;
+          p.width_pt = single_frag ? word_width_pt(text, piece_start, i) : piece_width;
+          p.kind = Token::piece;
+          split.push_back(p);
+          ++lines_ahead;
+          limit_width = max_width(lines_ahead);
+          new_line_width = cw;
+          piece_start = i;
+          piece_width = 0;
+        }
+        piece_width += cw;
+        line_width = new_line_width;
+      }
+      Token p;
+      p.start = piece_start;
+      p.end = w.end;
+      p.width_pt = single_frag ? word_width_pt(text, piece_start, w.end) : piece_width;
+      p.kind = Token::last_piece;
+      p.hanging_space = w.hanging_space;
+      split.push_back(p);
+      if (split.size() > 1) split.front().break_after = !single_frag || split.front().start == split.front().end;
+      // Replace the remaining queue: pieces first, then what was left of an earlier split.
+      split.insert(split.end(), pieces.begin() + static_cast<std::ptrdiff_t>(next_piece), pieces.end());
+      pieces = std::move(split);
+      next_piece = 0;
+      continue;
+    }
+    const bool has_text = w.end > w.start || w.kind == Token::marker;
+    const bool end_of_line = new_width > limit && cur.word_count > 0;
+    if (!end_of_line) {
+      if (empty) cur.anchor = w.start;
+      if (!empty && pending_space > 0) ++joins;
+      cur.tokens.push_back(w);
+      if (has_text) ++cur.word_count;
+      cur.width_pt = new_width;
+      pending_space = w.hanging_space ? space_width_pt_ : 0;
+      empty = false;
+      if (w.break_after) end_line(false);
+    } else {
+      end_line(false);
+      cur.anchor = w.start;
+      cur.tokens.push_back(w);
+      cur.width_pt = word_width;
+      cur.word_count = 1;
+      joins = 0;
+      pending_space = w.hanging_space ? space_width_pt_ : 0;
+      empty = false;
+      if (w.break_after) end_line(false);
+    }
+  }
+  if (!empty && !cur.tokens.empty()) emit(text, cur, true, line_index, lines);
+}
+
+// ReportLab's CJK wrapping (cjkFragSplit; dumbSplit for a paragraph of one source line): breaks
+// between any two characters, pushes back the overflowing character unless it may not start a
+// line, and in non-Asian runs backs up to the last space or ideograph.
+void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines) {
+  struct Unit {
+    char32_t c;          // drawn character (0 for a line break)
+    uint32_t index;      // character of the text
+    double width_pt;
+    bool line_break;
+    bool marker;
+  };
+  std::vector<Unit> units;
+  units.reserve(end - start);
+  bool single_frag = true;
+  for (size_t i = start; i < end; ++i) {
+    if (text[i] == U'\n') {
+      single_frag = false;
+      if (config_.newline.line_break) {
+        units.push_back(Unit{0, static_cast<uint32_t>(i), 0, true, false});
+      } else {
+        for (char32_t c : marker_words_) units.push_back(Unit{c, static_cast<uint32_t>(i), char_width_pt(c), false, true});
+      }
+      continue;
+    }
+    const char32_t c = text[i];
+    units.push_back(Unit{c, static_cast<uint32_t>(i), char_width_pt(c), false, false});
+  }
+  const size_t n = units.size();
+  size_t line_index = 0;
+  double max_w = max_width(0);
+  auto emit_units = [&](size_t a, size_t b, double extra, bool line_break, bool last) {
+    LineLayout line;
+    line.char_start = a < b ? units[a].index : (a < n ? units[a].index : end);
+    // dumbSplit strips each line but the last (Python str.strip); the stripped characters draw nothing.
+    size_t draw_a = a, draw_b = b;
+    if (single_frag && !last) {
+      while (draw_a < draw_b && is_python_space(units[draw_a].c)) ++draw_a;
+      while (draw_b > draw_a && is_python_space(units[draw_b - 1].c)) --draw_b;
+    }
+    size_t nbsp = 0;
+    for (size_t k = draw_a; k < draw_b; ++k) nbsp += units[k].c == 0xA0;
+    bool simple = config_.alignment == Alignment::justify
+                      ? (line_break || (extra > -1e-8 && extra <= 1e-8) || (last && extra > -1e-8))
+                      : extra > -1e-8;
+    double word_space = 0, offset = 0;
+    if (!simple) {
+      const double spaces = single_frag ? 0.0 : static_cast<double>(nbsp);  // wordCount 1 + nbsp - 1
+      if (spaces <= 0) simple = true;
+      else word_space = extra / spaces;
+    }
+    if (simple) {
+      if (config_.alignment == Alignment::center) offset = 0.5 * extra;
+      else if (config_.alignment == Alignment::right) offset = extra;
+    }
+    double x = config_.left_indent_pt + (line_index == 0 ? config_.first_line_indent_pt : 0) + offset;
+    line.x0_pt = x;
+    for (size_t k = draw_a; k < draw_b; ++k) {
+      const Unit& u = units[k];
+      if (u.line_break) continue;
+      place_char(line, u.c, u.index, x, u.marker ? config_.newline.inline_color : config_.font_color);
+      if (u.c == U' ') x += word_space;
+    }
+    finish_box(line, x);
+    lines.push_back(std::move(line));
+    ++line_index;
+    max_w = max_width(line_index);
+  };
+
+  size_t i = 0, line_start = 0;
+  double width_used = 0;
+  while (i < n) {
+    Unit u = units[i];
+    ++i;
+    double w = u.width_pt;
+    width_used += w;
+    const bool line_break = u.line_break;
+    if ((width_used > max_w + kFuzz && width_used > 0) || line_break) {
+      double extra = max_w - width_used;
+      if (!line_break) {
+        if (u.c < 0x3000) {
+          const size_t limit_check = (line_start + i) >> 1;
+          for (size_t j = i - 1; j > limit_check; --j) {
+            const Unit& uj = units[j];
+            const bool empty_unit = uj.line_break;
+            if ((!empty_unit && is_space_separator(uj.c)) || (!empty_unit && uj.c >= 0x3000)) {
+              const size_t k = j + 1;
+              if (k < i) {
+                const size_t j2 = k + 1;
+                for (size_t m = j2; m < i; ++m) extra += units[m].width_pt;
+                w = units[k].width_pt;
+                u = units[k];
+                i = j2;
+                break;
+              }
+            }
+          }
+        }
+        if (!cannot_start_line(u.c) && i > line_start + 1) {
+          --i;
+          extra += w;
+        }
+      }
+      emit_units(line_start, i, extra, line_break, false);
+      line_start = i;
+      width_used = 0;
+    }
+  }
+  if (width_used > 0) emit_units(line_start, n, max_w - width_used, false, true);
+  else if (line_start < n) {
+    // Zero-width characters after the last line (ReportLab drops them): keep them in the text
+    // map by attaching them to the last line (the caller extends its range).
+  }
+}
+
+// UAX #14 line breaking (ICU), greedy, with HarfBuzz shaping for glyph placement.
+void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines) {
+  size_t line_index = 0;
+  size_t source_start = start;
+  UErrorCode status = U_ZERO_ERROR;
+  std::unique_ptr<icu::BreakIterator> iterator(icu::BreakIterator::createLineInstance(icu::Locale::getRoot(), status));
+  if (U_FAILURE(status)) throw Error(ErrorCode::internal, "ICU line break iterator unavailable");
+  auto emit_range = [&](size_t a, size_t b) {
+    // Trailing spaces hang in the margin and draw nothing.
+    size_t draw_b = b;
+    while (draw_b > a && (is_break_space(text[draw_b - 1]) || text[draw_b - 1] == U'\n')) --draw_b;
+    LineLayout line;
+    line.char_start = a;
+    double x = config_.left_indent_pt + (line_index == 0 ? config_.first_line_indent_pt : 0);
+    const std::vector<ShapedGlyph> shaped = fonts_.shape(text.substr(0, draw_b).substr(a));
+    double width = 0;
+    for (const ShapedGlyph& g : shaped) width += g.x_advance_pt;
+    const double extra = max_width(line_index) - width;
+    if (config_.alignment == Alignment::center) x += 0.5 * extra;
+    else if (config_.alignment == Alignment::right) x += extra;
+    line.x0_pt = x;
+    for (const ShapedGlyph& g : shaped) {
+      const uint32_t index = static_cast<uint32_t>(a + g.cluster);
+      const char32_t c = text[index];
+      if (!draws_nothing(c)) {
+        line.glyphs.push_back(PlacedGlyph{g.font_index, g.glyph_id, static_cast<float>(x + g.x_offset_pt),
+                                          static_cast<float>(-g.y_offset_pt), index, config_.font_color});
+        const CharGlyph cg = fonts_.lookup(c);
+        if (cg.missing) ++missing_;
+        else if (cg.font_index != 0) ++fallback_;
+      }
+      x += g.x_advance_pt;
+    }
+    finish_box(line, x);
+    lines.push_back(std::move(line));
+    ++line_index;
+  };
+  while (source_start < end || (source_start == start && start == end)) {
+    size_t source_end = source_start;
+    while (source_end < end && text[source_end] != U'\n') ++source_end;
+    const size_t with_newline = source_end < end ? source_end + 1 : source_end;
+    if (source_end == source_start) {
+      if (with_newline > source_start) emit_range(source_start, with_newline);
+    } else {
+      std::u32string_view source = text.substr(source_start, source_end - source_start);
+      icu::UnicodeString ustring = icu::UnicodeString::fromUTF32(reinterpret_cast<const UChar32*>(source.data()),
+                                                                 static_cast<int32_t>(source.size()));
+      iterator->setText(ustring);
+      // Break opportunities in code points of `source`.
+      std::vector<size_t> breaks;
+      for (int32_t p = iterator->next(); p != icu::BreakIterator::DONE; p = iterator->next())
+        breaks.push_back(static_cast<size_t>(ustring.countChar32(0, p)));
+      size_t line_start = 0;
+      double width = 0;  // of [line_start, last break taken)
+      size_t last_fit = 0;
+      size_t b = 0;
+      while (line_start < source.size()) {
+        width = 0;
+        last_fit = line_start;
+        size_t k = b;
+        double max_w = max_width(line_index);
+        double run = 0;
+        size_t pos = line_start;
+        for (; k < breaks.size(); ++k) {
+          const size_t seg_end = breaks[k];
+          double seg = 0, seg_visible = 0;
+          for (size_t q = pos; q < seg_end; ++q) {
+            seg += char_width_pt(source[q]);
+            if (!is_break_space(source[q])) seg_visible = seg;
+          }
+          if (run + seg_visible > max_w + kFuzz && last_fit > line_start) break;
+          if (run + seg_visible > max_w + kFuzz) {
+            // A segment wider than the line: cut it between characters.
+            double acc = run;
+            size_t q = pos;
+            while (q < seg_end && (acc + char_width_pt(source[q]) <= max_w + kFuzz || q == pos)) acc += char_width_pt(source[q++]);
+            last_fit = q;
+            break;
+          }
+          run += seg;
+          pos = seg_end;
+          last_fit = seg_end;
+        }
+        b = k;
+        while (b < breaks.size() && breaks[b] <= last_fit) ++b;
+        const size_t line_end = last_fit;
+        const bool final_line = line_end >= source.size();
+        emit_range(source_start + line_start, final_line ? with_newline : source_start + line_end);
+        line_start = line_end;
+        (void)width;
+      }
+    }
+    source_start = with_newline;
+    if (with_newline == end) break;
+  }
+}
+
+void LineBreaker::break_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break,
+                                  std::vector<LineLayout>& lines) {
+  if (ends_with_page_break && end > start && text[end - 1] == U'\f') --end;  // the form feed draws nothing
+  if (config_.wrap == WrapMode::unicode) {
+    break_unicode(text, start, end, lines);
+    return;
+  }
+  if (cjk_) {
+    break_cjk(text, start, end, lines);
+    return;
+  }
+  std::vector<Token> tokens;
+  tokenize(text, start, end, tokens);
+  bool single_frag = true;
+  for (const Token& t : tokens) single_frag = single_frag && t.kind != Token::line_break && t.kind != Token::marker;
+  break_latin(text, tokens, single_frag, lines);
+}
+
+}  // namespace glyph::detail

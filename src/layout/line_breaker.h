@@ -1,0 +1,71 @@
+// Internal to the layout module: line breaking of one paragraph, in ReportLab's manner
+// (platypus/paragraph.py breakLines, cjkFragSplit; lib/textsplit.py dumbSplit) or by UAX #14.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "font/font.h"
+#include "layout/layout.h"
+
+namespace glyph::detail {
+
+bool is_cjk_ideograph(char32_t c);
+bool is_break_space(char32_t c);
+
+class LineBreaker {
+ public:
+  LineBreaker(const RenderConfig& config, const FontSet& fonts, double frame_width_pt);
+  void set_cjk(bool cjk) { cjk_ = cjk; }
+  // Breaks text[start, end) (source lines separated by '\n') into lines with glyphs placed
+  // relative to the frame's left edge and the line's baseline at y = 0. Each line's char_start
+  // is its first character (its end is fixed by the caller from the next line's start).
+  void break_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break,
+                       std::vector<LineLayout>& lines);
+  size_t missing_chars() const { return missing_; }
+  size_t fallback_chars() const { return fallback_; }
+
+ private:
+  struct Token {
+    uint32_t start = 0, end = 0;  // characters of the text; a marker or break: the '\n'
+    double width_pt = 0;
+    bool hanging_space = false;   // a breaking space follows
+    enum Kind : uint8_t { word, line_break, marker, piece, last_piece } kind = word;
+    bool break_after = false;     // the first piece of a split word ends its line
+  };
+  struct PendingLine {
+    std::vector<Token> tokens;
+    double width_pt = 0;
+    double max_width_pt = 0;
+    int word_count = 0;
+    bool line_break = false;  // ended by a <br/>
+    size_t anchor = 0;
+  };
+
+  void tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens) const;
+  void break_latin(std::u32string_view text, std::vector<Token>& tokens, bool single_frag,
+                   std::vector<LineLayout>& lines);
+  void break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
+  void break_unicode(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
+  void emit(std::u32string_view text, PendingLine& line, bool last, size_t line_index,
+            std::vector<LineLayout>& lines);
+  double max_width(size_t line_index) const { return line_index == 0 ? first_width_pt_ : later_width_pt_; }
+  double char_width_pt(char32_t c) const;
+  double word_width_pt(std::u32string_view text, uint32_t start, uint32_t end) const;
+  void place_char(LineLayout& line, char32_t c, uint32_t index, double& x, Rgb color);
+  void finish_box(LineLayout& line, double x_end) const;
+
+  const RenderConfig& config_;
+  const FontSet& fonts_;
+  bool cjk_ = false;
+  double first_width_pt_, later_width_pt_;
+  double space_width_pt_;
+  std::u32string marker_words_;     // the newline markup's inline text
+  std::vector<std::pair<size_t, size_t>> marker_ranges_;  // its words, as ranges of marker_words_
+  bool marker_leading_space_ = false, marker_trailing_space_ = false;
+  size_t missing_ = 0, fallback_ = 0;
+};
+
+}  // namespace glyph::detail

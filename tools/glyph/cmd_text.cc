@@ -1,0 +1,110 @@
+// glyph text INPUT: the text exactly as it will be rendered (after the text rules), or with
+// --lines the lines and pages the layout makes of it.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "config/config.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/utf8.h"
+#include "font/font.h"
+#include "layout/layout.h"
+#include "text/prepare.h"
+
+namespace glyph::cli {
+namespace {
+
+struct TextOptions {
+  std::string input;
+  std::string config_path;
+  std::string font;
+  bool verbose = false;
+  bool lines = false;
+  bool json = false;
+};
+
+std::string read_input(const std::string& path) {
+  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  return read_file(path);
+}
+
+void run_text(const TextOptions& options) {
+  const std::string bytes = read_input(options.input);
+  std::vector<std::string> warnings;
+  RenderConfig config;
+  if (!options.config_path.empty()) {
+    config = options.config_path == "en" || options.config_path == "zh" ? preset_config(options.config_path)
+                                                                          : load_config(options.config_path, &warnings);
+  } else {
+    config = config_for_text(decode_utf8(bytes).text);
+  }
+  if (!options.font.empty()) config.font_path = options.font;
+  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  const PreparedText prepared = prepare_text(bytes, config);
+  if (options.verbose) {
+    std::fprintf(stderr,
+                 "text: %zu characters; invalid UTF-8 replaced: %zu; line breaks normalized: %zu; tabs expanded: %zu "
+                 "(to %d spaces); page breaks: %zu; controls dropped: %zu; invisible characters removed: %zu; "
+                 "made visible: %zu\n",
+                 prepared.text.size(), prepared.invalid_utf8, prepared.line_breaks_normalized, prepared.tabs_expanded,
+                 PreparedText::tab_width, prepared.page_breaks, prepared.controls_dropped, prepared.invisible_removed,
+                 prepared.made_visible);
+    if (prepared.invalid_utf8 > 0)
+      std::fprintf(stderr, "text: first invalid UTF-8 at byte %zu\n", prepared.first_invalid_offset);
+  }
+  if (!options.lines && !options.json) {
+    std::cout << encode_utf8(prepared.text);
+    return;
+  }
+  const FontSet fonts(config);
+  const Layout layout = lay_out(prepared.text, config, fonts);
+  if (options.verbose)
+    std::fprintf(stderr, "layout: %zu pages; characters from fallback fonts: %zu; characters no font has: %zu\n",
+                 layout.pages.size(), layout.fallback_chars, layout.missing_glyph_chars);
+  auto line_text = [&](const LineLayout& line) {
+    std::u32string t = prepared.text.substr(line.char_start, line.char_end - line.char_start);
+    while (!t.empty() && (t.back() == U'\n' || t.back() == U' ' || t.back() == U'\f')) t.pop_back();
+    return encode_utf8(t);
+  };
+  if (options.json) {
+    nlohmann::json out = {{"chars", layout.char_count}, {"pages", nlohmann::json::array()}};
+    for (const PageLayout& page : layout.pages) {
+      nlohmann::json lines = nlohmann::json::array();
+      for (const LineLayout& line : page.lines)
+        lines.push_back({{"text", line_text(line)},
+                         {"char_start", line.char_start},
+                         {"char_end", line.char_end},
+                         {"bbox_pt", {line.x0_pt, line.y0_pt, line.x1_pt, line.y1_pt}}});
+      out["pages"].push_back({{"page", page.number},
+                              {"char_start", page.char_start},
+                              {"char_end", page.char_end},
+                              {"lines", std::move(lines)}});
+    }
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return;
+  }
+  for (const PageLayout& page : layout.pages) {
+    std::cout << "--- page " << page.number << " (chars " << page.char_start << "-" << page.char_end << ")\n";
+    for (const LineLayout& line : page.lines) std::cout << line_text(line) << "\n";
+  }
+}
+
+}  // namespace
+
+void add_text_command(CLI::App& app) {
+  auto options = std::make_shared<TextOptions>();
+  auto* cmd = app.add_subcommand("text", "Print the text exactly as it will be rendered (or its lines with --lines)");
+  cmd->add_option("input", options->input, "Text file (UTF-8), or - for standard input")->required();
+  cmd->add_option("-c,--config", options->config_path,
+                  "Glyph config JSON, or a preset name (en, zh); default: chosen by the text");
+  cmd->add_option("--font", options->font, "Use this font file instead of the config's font-path");
+  cmd->add_flag("--lines", options->lines, "Print the lines of each page as the layout breaks them");
+  cmd->add_flag("--json", options->json, "Print the layout as JSON (pages, lines, char ranges, boxes in points)");
+  cmd->add_flag("-v,--verbose", options->verbose, "Report replacements and fallback characters on stderr");
+  cmd->callback([options] { run_text(*options); });
+}
+
+}  // namespace glyph::cli
