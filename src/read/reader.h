@@ -62,6 +62,9 @@ struct ReadRequest {
   std::string prompt;               // the text part after the images, built by tasks
   std::string system_prompt;        // sent as a system message when non-empty
   SamplingOptions sampling;
+  // This project's own count of the prompt (text tokens + visual tokens), -1 when not computed;
+  // quoted in errors such as a server refusing an over-long context.
+  int estimated_prompt_tokens = -1;
 };
 
 struct ReadUsage {

@@ -1,0 +1,109 @@
+// Server-sent events and the Chat Completions stream carried over them (internal to src/read).
+//
+// SseParser turns bytes, split anywhere (also inside a UTF-8 character or between CR and LF),
+// into events, following the WHATWG event-stream rules: lines end in LF, CR or CRLF; "data:"
+// lines of one event are joined with LF; a blank line ends an event; lines starting with ":" are
+// comments (keep-alives). llama.cpp's server reports a failure mid-stream as an "error: {...}"
+// line rather than a data line, so a line with the field "error" becomes an event of type
+// "error".
+//
+// ChatStreamDecoder reads the events of a streamed /v1/chat/completions answer: content, reasoning
+// (delta.reasoning_content, delta.reasoning, or <think>...</think> inside the content, tags split
+// across chunks included), finish_reason, usage and model. It throws glyph::Error on an error
+// event or a data line that is not JSON, and finish() throws when the stream ended without
+// "[DONE]" and without a finish_reason: the answer is then incomplete and must not be used.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "read/reader.h"
+
+namespace glyph::detail {
+
+struct SseEvent {
+  std::string type;  // the "event:" field; "error" for llama.cpp's error lines; empty otherwise
+  std::string data;  // the data lines, joined with "\n"
+};
+
+class SseParser {
+ public:
+  // max_event_bytes bounds the memory a server can make us hold for one event.
+  explicit SseParser(std::size_t max_event_bytes = 8u << 20) : max_event_bytes_(max_event_bytes) {}
+
+  // Feeds the next bytes; calls on_event for each event completed by them. Throws
+  // Error(limit_exceeded) when one event grows past max_event_bytes.
+  void feed(std::string_view bytes, const std::function<void(const SseEvent&)>& on_event);
+
+  std::size_t bytes_fed() const { return bytes_fed_; }
+  // True when bytes of an unfinished line or event are pending (the stream was cut mid-event).
+  bool has_pending() const { return !line_.empty() || has_data_; }
+
+ private:
+  void process_line(const std::function<void(const SseEvent&)>& on_event);
+
+  std::size_t max_event_bytes_;
+  std::size_t bytes_fed_ = 0;
+  std::string line_;
+  bool last_was_cr_ = false;
+  bool bom_checked_ = false;
+  std::size_t bom_matched_ = 0;
+  SseEvent event_;
+  bool has_data_ = false;
+};
+
+// Splits <think>...</think> out of streamed content. Tags may arrive split across pieces; text
+// that might be the start of a tag is held back until the next piece decides.
+class ThinkSplitter {
+ public:
+  using Emit = std::function<void(std::string_view)>;
+  void feed(std::string_view text, const Emit& on_content, const Emit& on_reasoning);
+  void finish(const Emit& on_content, const Emit& on_reasoning);
+
+ private:
+  std::string pending_;
+  bool in_think_ = false;
+};
+
+// The message a server put in an error body: {"error": {"message": ...}}, {"error": "..."},
+// SGLang's flat {"object": "error", "message": ...}, or the body itself (trimmed, bounded) when
+// it is not JSON. *status_code gets error.code when it is a number (else stays unchanged).
+std::string server_error_message(std::string_view body, int* status_code = nullptr);
+
+class ChatStreamDecoder {
+ public:
+  explicit ChatStreamDecoder(const ReadCallbacks& callbacks) : callbacks_(callbacks) {}
+
+  // Takes one SSE event. Throws Error(server) for an error event whose code is a client error
+  // (4xx other than 408/409/429), Error(network) for other error events and for a data line that
+  // is not JSON or not a chat completion chunk (both retryable).
+  void take(const SseEvent& event);
+  // The bytes ended. Throws Error(network) when the stream is incomplete.
+  void finish();
+
+  bool done() const { return done_; }
+  bool emitted_anything() const { return emitted_; }
+  const std::string& content() const { return content_; }
+  const std::string& reasoning() const { return reasoning_; }
+  const std::string& finish_reason() const { return finish_reason_; }
+  const std::string& model() const { return model_; }
+  ReadUsage usage() const { return usage_; }
+  int events() const { return events_; }
+
+ private:
+  void emit_content(std::string_view text);
+  void emit_reasoning(std::string_view text);
+
+  const ReadCallbacks& callbacks_;
+  ThinkSplitter think_;
+  std::string content_, reasoning_, finish_reason_, model_;
+  ReadUsage usage_;
+  bool done_ = false;
+  bool emitted_ = false;
+  int events_ = 0;
+};
+
+}  // namespace glyph::detail
