@@ -385,7 +385,7 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
       in.fail("max-text-tokens-per-page", "an integer >= 0 (0 = no cap)", *cap);
     config.max_text_tokens_per_page = static_cast<int>(cap->get<int64_t>());
   }
-  config.normalize = in.choice("normalize", Normalization::none,
+  config.normalize = in.choice("normalize", Normalization::nfc,
                                {{"none", Normalization::none}, {"nfc", Normalization::nfc}, {"nfkc", Normalization::nfkc}});
   return config;
 }

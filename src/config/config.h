@@ -73,7 +73,7 @@ struct RenderConfig {
   PageMarkers page_markers = PageMarkers::none;
   ColorMode color_mode = ColorMode::automatic;
   int max_text_tokens_per_page = 0;                   // 0 = no cap
-  Normalization normalize = Normalization::none;
+  Normalization normalize = Normalization::nfc;  // "normalize": nfc (default), nfkc, none
 
   // True when the output may be 8-bit gray (color_mode, or automatic and every color gray).
   bool gray_output() const;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "input.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -24,15 +25,12 @@ struct TextOptions {
   bool verbose = false;
   bool lines = false;
   bool json = false;
+  InputFlags input_flags;
 };
 
-std::string read_input(const std::string& path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  return read_file(path);
-}
-
 void run_text(const TextOptions& options) {
-  const std::string bytes = read_input(options.input);
+  const Document document = read_input(options.input, options.input_flags, options.verbose);
+  const std::string& bytes = document.text;
   std::vector<std::string> warnings;
   RenderConfig config;
   if (!options.config_path.empty()) {
@@ -97,7 +95,9 @@ void run_text(const TextOptions& options) {
 void add_text_command(CLI::App& app) {
   auto options = std::make_shared<TextOptions>();
   auto* cmd = app.add_subcommand("text", "Print the text exactly as it will be rendered (or its lines with --lines)");
-  cmd->add_option("input", options->input, "Text file (UTF-8), or - for standard input")->required();
+  cmd->add_option("input", options->input, "Document (txt in any encoding, pdf, docx, md, html), or - for standard input")
+      ->required();
+  add_input_flags(cmd, options->input_flags);
   cmd->add_option("-c,--config", options->config_path,
                   "Glyph config JSON, or a preset name (en, zh); default: chosen by the text");
   cmd->add_option("--font", options->font, "Use this font file instead of the config's font-path");

@@ -1,0 +1,101 @@
+// The glyph binary reads every format through its INPUT flags.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "core/file.h"
+#include "support/ingest_fixtures.h"
+#include "support/paths.h"
+
+namespace glyph {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Output goes to files in a folder of its own (scratch_dir() empties the test's folder).
+CliRun run_glyph(const std::string& args, const std::string& stdin_file = "") {
+  static int counter = 0;
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          ("glyph-cli-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  std::filesystem::create_directories(dir);
+  std::string command = test::binary_dir() + "/glyph " + args + " >" + dir + "/out 2>" + dir + "/err";
+  if (!stdin_file.empty()) command += " <" + stdin_file;
+  CliRun run;
+  const int status = std::system(command.c_str());
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.out = read_file(dir + "/out");
+  run.err = read_file(dir + "/err");
+  std::filesystem::remove_all(dir);
+  return run;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(ingest_cli_e2e, text_reads_pdf_with_verbose_report) {
+  const CliRun run = run_glyph("text '" + test::ingest_fixture("scanned.pdf") + "' --verbose");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "Page one has text.")) << run.out;
+  EXPECT_TRUE(contains(run.err, "format pdf, 4 pages")) << run.err;
+  EXPECT_TRUE(contains(run.err, "warning: ")) << run.err;
+  EXPECT_TRUE(contains(run.err, "page(s) 2, 4 have no text")) << run.err;
+}
+
+TEST(ingest_cli_e2e, text_reads_docx_and_legacy_encodings) {
+  const CliRun docx = run_glyph("text '" + test::ingest_fixture("basic.docx") + "'");
+  ASSERT_EQ(docx.exit_code, 0) << docx.err;
+  EXPECT_TRUE(contains(docx.out, "1. Step one\n2. Step two\n  a) Detail a")) << docx.out;
+
+  const CliRun big5 = run_glyph("text '" + test::ingest_fixture("big5.txt") + "' -v");
+  ASSERT_EQ(big5.exit_code, 0) << big5.err;
+  EXPECT_TRUE(contains(big5.err, "encoding BIG5")) << big5.err;
+  EXPECT_EQ(big5.out, read_file(test::ingest_fixture("expected_zh_tw.txt")));
+}
+
+TEST(ingest_cli_e2e, password_and_encoding_flags) {
+  const std::string pdf = "'" + test::ingest_fixture("encrypted.pdf") + "'";
+  const CliRun locked = run_glyph("text " + pdf);
+  EXPECT_EQ(locked.exit_code, 1);
+  EXPECT_TRUE(contains(locked.err, "error: ")) << locked.err;
+  EXPECT_TRUE(contains(locked.err, "encrypted; pass its password with --password")) << locked.err;
+  const CliRun open = run_glyph("text " + pdf + " --password secret");
+  ASSERT_EQ(open.exit_code, 0) << open.err;
+  EXPECT_EQ(open.out, "Secret text inside.");
+
+  const std::string dir = test::scratch_dir();
+  write_file(dir + "/menu.txt", "caf\xE9");
+  const CliRun latin1 = run_glyph("text '" + dir + "/menu.txt' --encoding latin1");
+  ASSERT_EQ(latin1.exit_code, 0) << latin1.err;
+  EXPECT_EQ(latin1.out, "caf\xC3\xA9");
+}
+
+TEST(ingest_cli_e2e, standard_input_with_a_format) {
+  const std::string dir = test::scratch_dir();
+  write_file(dir + "/page", "<p>Hello <i>there</i></p><script>x()</script><p>Bye</p>");
+  const CliRun run = run_glyph("text - --format html", dir + "/page");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "Hello there\n\nBye");
+  const CliRun bad = run_glyph("text - --format rtf", dir + "/page");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(contains(bad.err, "unknown format 'rtf'")) << bad.err;
+}
+
+TEST(ingest_cli_e2e, text_is_nfc_normalized_by_default) {
+  const std::string dir = test::scratch_dir();
+  write_file(dir + "/decomposed.txt", "Cafe\xCC\x81 \xEF\xAC\x81");  // e + U+0301, U+FB01
+  const CliRun nfc = run_glyph("text '" + dir + "/decomposed.txt'");
+  ASSERT_EQ(nfc.exit_code, 0) << nfc.err;
+  EXPECT_EQ(nfc.out, "Caf\xC3\xA9 \xEF\xAC\x81");  // composed; the ligature stays under NFC
+}
+
+}  // namespace
+}  // namespace glyph
