@@ -37,7 +37,6 @@ def main(argv):
         ours = json.loads(subprocess.run([glyph, "text", input_path, "-c", config_path, "--json"], check=True,
                                          capture_output=True).stdout)
     scale = ref["dpi"] / 72.0
-    font_size = cfg.get("font-size", 9)
     total = same = 0
     max_dx = max_dy = 0.0
     shown = 0
@@ -53,13 +52,11 @@ def main(argv):
                 ob = [v * scale for v in o["bbox_pt"]]
                 # pdftotext's box spans baseline - 0.76 em to baseline + 0.24 em (a fixed ratio)
                 rb = r["bbox"]
-                base_r = rb[3] - 0.24 * font_size * scale
-                base_o = ob[1] + (ob[3] - ob[1]) * 0 - ob[1] + ob[1]
                 dx = max(abs(rb[0] - ob[0]), abs(rb[2] - ob[2]))
+                dy = max(abs(rb[1] - ob[1]), abs(rb[3] - ob[3]))
                 max_dx = max(max_dx, dx)
-                dy = abs(base_r - o["baseline_px"]) if "baseline_px" in o else abs(rb[1] - (ob[1]))
                 max_dy = max(max_dy, dy)
-                if dx > 1 and shown < 10:
+                if max(dx, dy) > 1 and shown < 10:
                     shown += 1
                     print(f"page {n+1} line {i+1}: box {rb} vs {[round(v, 2) for v in ob]}", file=sys.stderr)
             elif shown < 10:

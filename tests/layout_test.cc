@@ -91,11 +91,14 @@ TEST(layout, paragraphs_of_thirty_lines_split_across_pages) {
   std::u32string text;
   for (int i = 0; i < 200; ++i) text += U"line " + std::u32string(1, U'a' + i % 26) + U"\n";
   const Layout layout = lay_out(text, en(), en_fonts());
-  // 810 points of frame / 10 points of leading: 81 lines per page.
+  // 810 points of frame / 10 points of leading: 81 lines per page. As in ReportLab, a paragraph
+  // split after a line ended by <br/> continues with an empty line on the next page.
   ASSERT_EQ(layout.pages.size(), 3u);
   EXPECT_EQ(layout.pages[0].lines.size(), 81u);
   EXPECT_EQ(layout.pages[1].lines.size(), 81u);
-  EXPECT_EQ(layout.pages[2].lines.size(), 38u);
+  EXPECT_EQ(layout.pages[2].lines.size(), 40u);
+  EXPECT_TRUE(layout.pages[1].lines[0].glyphs.empty());
+  EXPECT_EQ(line_text(text, layout.pages[1].lines[1]), U"line d");  // source line 81 (a + 81 % 26)
   expect_contiguous(layout, text.size());
 }
 

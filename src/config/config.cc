@@ -158,7 +158,7 @@ constexpr const char* kOfficialKeys[] = {
     "page-bg-color", "para-bg-color", "para-border-color", "alignment", "first-line-indent",
     "left-indent", "right-indent", "space-before", "space-after", "border-width", "border-padding",
     "horizontal-scale", "auto-crop-width", "auto-crop-last-page", "newline-markup"};
-constexpr const char* kExtensionKeys[] = {"fallback-fonts", "wrap", "antialias", "page-markers",
+constexpr const char* kExtensionKeys[] = {"fallback-fonts", "fallback-metrics", "wrap", "antialias", "page-markers",
                                           "color-mode", "max-text-tokens-per-page", "normalize"};
 
 std::string resolve_font_path(const std::string& spec, const std::string& base_dir) {
@@ -374,6 +374,8 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   } else {
     config.fallback_fonts = default_fallback_fonts();
   }
+  config.fallback_metrics = in.choice("fallback-metrics", FallbackMetrics::reference,
+                                      {{"reference", FallbackMetrics::reference}, {"natural", FallbackMetrics::natural}});
   config.wrap = in.choice("wrap", WrapMode::reportlab, {{"reportlab", WrapMode::reportlab}, {"unicode", WrapMode::unicode}});
   config.antialias = in.boolean("antialias", true);
   config.page_markers = in.choice("page-markers", PageMarkers::none,
@@ -438,6 +440,7 @@ std::string config_to_json(const RenderConfig& c) {
   out["auto-crop-last-page"] = c.auto_crop_last_page;
   out["newline-markup"] = c.newline_markup;
   out["fallback-fonts"] = c.fallback_fonts;
+  out["fallback-metrics"] = c.fallback_metrics == FallbackMetrics::reference ? "reference" : "natural";
   out["wrap"] = c.wrap == WrapMode::reportlab ? "reportlab" : "unicode";
   out["antialias"] = c.antialias;
   static const char* markers[] = {"none", "header", "footer"};

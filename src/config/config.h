@@ -29,6 +29,10 @@ enum class WrapMode { reportlab, unicode };        // reportlab: the reference's
 enum class PageMarkers { none, header, footer };   // page number and character range of the page
 enum class ColorMode { automatic, gray, rgb };     // automatic: gray when every color is gray
 enum class Normalization { none, nfc, nfkc };
+// The advance of a character the main font lacks: the main font's .notdef advance, as ReportLab
+// measures it (lines break as in the reference; the fallback glyph is centered in it, narrowed if
+// wider), or the fallback glyph's own advance.
+enum class FallbackMetrics { reference, natural };
 
 // How a newline of the text is drawn, decoded from the "newline-markup" key.
 struct NewlineStyle {
@@ -68,6 +72,7 @@ struct RenderConfig {
 
   // Extensions.
   std::vector<std::string> fallback_fonts;            // tried in order for characters the main font lacks
+  FallbackMetrics fallback_metrics = FallbackMetrics::reference;
   WrapMode wrap = WrapMode::reportlab;
   bool antialias = true;
   PageMarkers page_markers = PageMarkers::none;

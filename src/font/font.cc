@@ -170,14 +170,15 @@ struct FontSet::Impl {
   }
 };
 
-FontSet::FontSet(const RenderConfig& config) : impl_(std::make_unique<Impl>()), size_pt_(config.font_size_pt) {
+FontSet::FontSet(const RenderConfig& config)
+    : impl_(std::make_unique<Impl>()), size_pt_(config.font_size_pt), metrics_(config.fallback_metrics) {
   std::vector<std::string> specs{config.font_path};
   specs.insert(specs.end(), config.fallback_fonts.begin(), config.fallback_fonts.end());
   impl_->open(specs);
 }
 
-FontSet::FontSet(const std::vector<std::string>& font_specs, double size_pt)
-    : impl_(std::make_unique<Impl>()), size_pt_(size_pt) {
+FontSet::FontSet(const std::vector<std::string>& font_specs, double size_pt, FallbackMetrics metrics)
+    : impl_(std::make_unique<Impl>()), size_pt_(size_pt), metrics_(metrics) {
   impl_->open(font_specs);
 }
 
@@ -198,7 +199,10 @@ CharGlyph FontSet::lookup(char32_t c) const {
   out.font_index = entry.font_index;
   out.missing = entry.state == 2;
   out.glyph_id = entry.glyph_id;
-  out.width_milli_em = entry.advance * 1000.0 / impl_->fonts[entry.font_index].units_per_em;
+  out.glyph_width_milli_em = entry.advance * 1000.0 / impl_->fonts[entry.font_index].units_per_em;
+  out.width_milli_em = out.glyph_width_milli_em;
+  if (entry.font_index != 0 && metrics_ == FallbackMetrics::reference)
+    out.width_milli_em = impl_->fonts[0].advances[0] * 1000.0 / impl_->fonts[0].units_per_em;
   return out;
 }
 

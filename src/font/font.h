@@ -37,7 +37,8 @@ struct CharGlyph {
   uint16_t font_index = 0;   // 0 = main font, 1.. = fallback fonts in order
   bool missing = false;      // no font of the set has the character (drawn as main-font .notdef)
   uint32_t glyph_id = 0;
-  double width_milli_em = 0; // advance in 1/1000 em, as ReportLab computes it
+  double width_milli_em = 0; // advance in 1/1000 em: what the layout uses (see FallbackMetrics)
+  double glyph_width_milli_em = 0;  // the glyph's own advance in its font, 1/1000 em
 };
 
 // One glyph of a shaped run (unicode wrap mode).
@@ -55,7 +56,8 @@ class FontSet {
   // FreeType cannot read as a font.
   explicit FontSet(const RenderConfig& config);
   // An explicit list of fonts (first = main) at a size, for tests and tools.
-  FontSet(const std::vector<std::string>& font_specs, double size_pt);
+  FontSet(const std::vector<std::string>& font_specs, double size_pt,
+          FallbackMetrics metrics = FallbackMetrics::reference);
   ~FontSet();
   FontSet(const FontSet&) = delete;
   FontSet& operator=(const FontSet&) = delete;
@@ -87,6 +89,7 @@ class FontSet {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   double size_pt_ = 0;
+  FallbackMetrics metrics_ = FallbackMetrics::reference;
 };
 
 }  // namespace glyph

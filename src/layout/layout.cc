@@ -41,6 +41,7 @@ struct Placement {
   double y_pt;
   bool at_top = true;
   double previous_space_after_pt = 0;
+  bool continue_after_break_adds_line = false;  // ReportLab's word-based (non-CJK) paragraphs
 
   PageLayout& page() { return pages->back(); }
   void new_page() {
@@ -111,7 +112,19 @@ void place_paragraph(std::vector<LineLayout>& lines, Placement& at) {
     at.previous_space_after_pt = config.space_after_pt;
     at.at_top = false;
     first += count;
-    if (first < lines.size()) at.new_page();
+    if (first < lines.size()) {
+      at.new_page();
+      // ReportLab continues a split paragraph from the frag word where the next line began; after
+      // a line ended by <br/> that is the break itself, which makes an empty first line.
+      if (at.continue_after_break_adds_line && lines[first - 1].ends_with_newline) {
+        LineLayout blank;
+        blank.char_start = lines[first].char_start;
+        blank.x0_pt = blank.x1_pt = 0;
+        blank.y0_pt = lines[first].y0_pt;
+        blank.y1_pt = lines[first].y1_pt;
+        lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(first), std::move(blank));
+      }
+    }
   }
 }
 
@@ -158,6 +171,7 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
   at.bottom_pt = config.page_height_pt - config.margin_y_pt - kFramePaddingPt;
   at.frame_x_pt = config.margin_x_pt + kFramePaddingPt;
   at.new_page();
+  at.continue_after_break_adds_line = config.wrap == WrapMode::reportlab && !layout.cjk_wrap;
 
   // Paragraphs: groups of 30 source lines; a form feed also ends the group and the page.
   size_t start = 0;

@@ -35,6 +35,9 @@ struct PlacedGlyph {
   float y_pt = 0;        // baseline, top-left origin
   uint32_t char_index = 0;  // first character of the text this glyph draws; kNoChar for markers
   Rgb color;
+  // Horizontal scale of this glyph (1 for nearly all): a fallback glyph wider than the advance
+  // the reference gives its character is narrowed to fit (FallbackMetrics::reference).
+  float x_scale = 1.0f;
 };
 
 struct LineLayout {
@@ -43,6 +46,7 @@ struct LineLayout {
   // glyph's advance, from baseline - ascent to baseline - descent of the font.
   double x0_pt = 0, y0_pt = 0, x1_pt = 0, y1_pt = 0;
   double baseline_pt = 0;
+  bool ends_with_newline = false;  // ended by a newline of the text (a <br/>), not by the width
   std::vector<PlacedGlyph> glyphs;
 };
 

@@ -75,7 +75,16 @@ double LineBreaker::word_width_pt(std::u32string_view text, uint32_t start, uint
 void LineBreaker::place_char(LineLayout& line, char32_t c, uint32_t index, double& x, Rgb color) {
   const CharGlyph g = fonts_.lookup(c);
   if (!draws_nothing(c)) {
-    line.glyphs.push_back(PlacedGlyph{g.font_index, g.glyph_id, static_cast<float>(x), 0.0f, index, color});
+    PlacedGlyph placed{g.font_index, g.glyph_id, static_cast<float>(x), 0.0f, index, color};
+    if (g.glyph_width_milli_em != g.width_milli_em && g.glyph_width_milli_em > 0) {
+      // A fallback glyph in the reference's advance: centered, narrowed when wider.
+      const double scale = std::min(1.0, g.width_milli_em / g.glyph_width_milli_em);
+      placed.x_scale = static_cast<float>(scale);
+      placed.x_pt = static_cast<float>(x + 0.0005 * fonts_.size_pt() * (g.width_milli_em - g.glyph_width_milli_em * scale));
+    }
+    if (line.glyphs.empty()) line.x0_pt = x;  // the box spans inked characters, as pdftotext's
+    line.glyphs.push_back(placed);
+    line.x1_pt = x + 0.001 * fonts_.size_pt() * g.width_milli_em;
     if (index != kNoChar) {
       if (g.missing) ++missing_;
       else if (g.font_index != 0) ++fallback_;
@@ -85,7 +94,7 @@ void LineBreaker::place_char(LineLayout& line, char32_t c, uint32_t index, doubl
 }
 
 void LineBreaker::finish_box(LineLayout& line, double x_end) const {
-  line.x1_pt = x_end;
+  if (line.glyphs.empty()) line.x1_pt = line.x0_pt;
   line.baseline_pt = 0;
   line.y0_pt = -fonts_.ascent_pt();
   line.y1_pt = -fonts_.descent_pt();
@@ -149,6 +158,7 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
                        std::vector<LineLayout>& lines) {
   LineLayout line;
   line.char_start = pending.anchor;
+  line.ends_with_newline = pending.line_break;
   const double extra = pending.max_width_pt - pending.width_pt;
   size_t nbsp = 0;
   for (const Token& t : pending.tokens)
@@ -176,7 +186,6 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
   for (const Token& t : pending.tokens) {
     if (t.kind == Token::line_break) continue;
     if (!first && previous_hanging) x += space_width_pt_ + word_space;
-    if (first) line.x0_pt = x;
     first = false;
     previous_hanging = t.hanging_space;
     if (t.kind == Token::marker) {
@@ -451,6 +460,8 @@ void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t e
       const uint32_t index = static_cast<uint32_t>(a + g.cluster);
       const char32_t c = text[index];
       if (!draws_nothing(c)) {
+        if (line.glyphs.empty()) line.x0_pt = x;
+        line.x1_pt = x + g.x_advance_pt;
         line.glyphs.push_back(PlacedGlyph{g.font_index, g.glyph_id, static_cast<float>(x + g.x_offset_pt),
                                           static_cast<float>(-g.y_offset_pt), index, config_.font_color});
         const CharGlyph cg = fonts_.lookup(c);

@@ -64,6 +64,11 @@ void run_text(const TextOptions& options) {
                  layout.pages.size(), layout.fallback_chars, layout.missing_glyph_chars);
   auto line_text = [&](const LineLayout& line) {
     std::u32string t = prepared.text.substr(line.char_start, line.char_end - line.char_start);
+    if (!config.newline.line_break) {  // the newline as drawn: the markup's text
+      std::u32string drawn;
+      for (char32_t c : t) drawn += c == U'\n' ? config.newline.inline_text : std::u32string(1, c);
+      t = drawn;
+    }
     while (!t.empty() && (t.back() == U'\n' || t.back() == U' ' || t.back() == U'\f')) t.pop_back();
     return encode_utf8(t);
   };
@@ -71,11 +76,16 @@ void run_text(const TextOptions& options) {
     nlohmann::json out = {{"chars", layout.char_count}, {"pages", nlohmann::json::array()}};
     for (const PageLayout& page : layout.pages) {
       nlohmann::json lines = nlohmann::json::array();
-      for (const LineLayout& line : page.lines)
+      for (const LineLayout& line : page.lines) {
+        size_t fallback = 0;
+        for (const PlacedGlyph& g : line.glyphs) fallback += g.font_index != 0 || g.glyph_id == 0;
         lines.push_back({{"text", line_text(line)},
                          {"char_start", line.char_start},
                          {"char_end", line.char_end},
+                         {"baseline_pt", line.baseline_pt},
+                         {"fallback_glyphs", fallback},
                          {"bbox_pt", {line.x0_pt, line.y0_pt, line.x1_pt, line.y1_pt}}});
+      }
       out["pages"].push_back({{"page", page.number},
                               {"char_start", page.char_start},
                               {"char_end", page.char_end},
