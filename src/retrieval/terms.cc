@@ -47,20 +47,22 @@ bool is_word_char(char32_t c) {
   }
 }
 
-// Plural stemming after Harman (1991): "-ies" → "-y", "-es" → "-e", "-s" → "" except after
-// "s", "u" or "ae"/"ie"/"oe"/"ee"-like endings that are not plurals.
+// Plural stemming after Harman's S-stemmer (1991), with "-sses", "-xes", "-ches", "-shes",
+// "-zes" losing "-es" so that "classes" meets "class": "-ies" → "-y"; "-es" → "-e" (except
+// "-aes", "-ees", "-oes"); "-s" → "" (except "-us", "-ss").
 std::string stem(std::string word) {
   const size_t n = word.size();
   if (n < 4 || !std::all_of(word.begin(), word.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
     return word;
   if (word.ends_with("ies") && !word.ends_with("eies") && !word.ends_with("aies")) {
-    word.replace(n - 3, 3, "y");
-  } else if (word.ends_with("es") && !word.ends_with("aes") && !word.ends_with("ees") &&
-             !word.ends_with("oes")) {
-    word.pop_back();
-  } else if (word.ends_with("s") && !word.ends_with("us") && !word.ends_with("ss")) {
-    word.pop_back();
+    return word.substr(0, n - 3) + "y";
   }
+  for (std::string_view ending : {"sses", "xes", "ches", "shes", "zes"}) {
+    if (word.ends_with(ending)) return word.substr(0, n - 2);
+  }
+  if (word.ends_with("es") && (word.ends_with("aes") || word.ends_with("ees") || word.ends_with("oes")))
+    return word;
+  if (word.ends_with("s") && !word.ends_with("us") && !word.ends_with("ss")) return word.substr(0, n - 1);
   return word;
 }
 

@@ -1,0 +1,79 @@
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "image/image.h"
+#include "read/ocr_detail.h"
+#include "read/ocr_reader.h"
+#include "support/paths.h"
+
+namespace glyph {
+namespace {
+
+TEST(ocr_sha256, matches_the_fips_180_examples) {
+  auto hex = [](std::string_view s) {
+    detail::Sha256 h;
+    h.update(s);
+    return h.hex_digest();
+  };
+  EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  // Fed in uneven pieces, the same digest.
+  detail::Sha256 pieces;
+  const std::string million(1000000, 'a');
+  for (size_t at = 0; at < million.size(); at += 997) pieces.update(std::string_view(million).substr(at, 997));
+  EXPECT_EQ(pieces.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(ocr_confusions, reads_a_lone_bar_as_the_pronoun_and_a_star_after_punctuation_as_a_quote) {
+  EXPECT_EQ(detail::fix_common_confusions("|"), "I");
+  EXPECT_EQ(detail::fix_common_confusions("\u201C|"), "\u201CI");
+  EXPECT_EQ(detail::fix_common_confusions("|'m"), "I'm");
+  EXPECT_EQ(detail::fix_common_confusions("|."), "I.");
+  EXPECT_EQ(detail::fix_common_confusions("you.*"), "you.\"");
+  EXPECT_EQ(detail::fix_common_confusions("you.*[2]"), "you.\"[2]");
+  // Where the characters belong, nothing changes.
+  EXPECT_EQ(detail::fix_common_confusions("a|b"), "a|b");
+  EXPECT_EQ(detail::fix_common_confusions("|x|"), "|x|");
+  EXPECT_EQ(detail::fix_common_confusions("2*3"), "2*3");
+  EXPECT_EQ(detail::fix_common_confusions("*note"), "*note");
+}
+
+TEST(ocr_reader, refuses_a_missing_language_and_an_empty_image_with_clear_errors) {
+  OcrOptions options;
+  options.language = "klingon";
+  options.use_cache = false;
+  PageInput input;
+  input.page_number = 1;
+  input.image = std::make_shared<PageImage>(40, 20, 1, 255);
+  try {
+    recognize_pages({input}, options);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::not_found);
+    EXPECT_NE(std::string(e.what()).find("klingon.traineddata"), std::string::npos) << e.what();
+  }
+  input.image = std::make_shared<PageImage>();
+  EXPECT_THROW(recognize_pages({input}, OcrOptions{}), Error);
+}
+
+TEST(ocr_reader, cache_key_depends_on_pixels_and_options) {
+  PageImage a(30, 10, 1, 255);
+  PageImage b = a;
+  b.pixels[17] = 0;
+  OcrOptions options;
+  const std::string key = ocr_cache_key(a, options);
+  EXPECT_EQ(key.size(), 64u);
+  EXPECT_EQ(key, ocr_cache_key(a, options));
+  EXPECT_NE(key, ocr_cache_key(b, options));
+  OcrOptions other = options;
+  other.upscale = 3;
+  EXPECT_NE(key, ocr_cache_key(a, other));
+  other = options;
+  other.language = "chi_sim";
+  EXPECT_NE(key, ocr_cache_key(a, other));
+}
+
+}  // namespace
+}  // namespace glyph
