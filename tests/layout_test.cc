@@ -202,3 +202,48 @@ TEST(layout, unicode_wrap_breaks_at_uax14_opportunities) {
 
 }  // namespace
 }  // namespace glyph
+
+namespace glyph {
+namespace {
+
+TEST(layout, fallback_glyph_keeps_the_reference_advance_or_its_own) {
+  const std::u32string text = U"a\u4E2Db";
+  const Layout reference = lay_out(text, en(), en_fonts());
+  const auto& g = reference.pages[0].lines[0].glyphs;
+  ASSERT_EQ(g.size(), 3u);
+  const double notdef_pt = 1229 * 9.0 / 2048;  // DejaVu Sans glyph 0 advance: ReportLab's default width
+  const double a_pt = 1255 * 9.0 / 2048;
+  EXPECT_NEAR(g[2].x_pt - g[0].x_pt, a_pt + notdef_pt, 1e-3);
+  EXPECT_GT(g[1].font_index, 0);
+  EXPECT_LT(g[1].x_scale(), 1.0f);  // a 1-em ideograph narrowed into the 0.6-em advance
+  EXPECT_EQ(reference.fallback_chars, 1u);
+
+  RenderConfig natural = en();
+  natural.fallback_metrics = FallbackMetrics::natural;
+  const FontSet fonts(natural);
+  const Layout natural_layout = lay_out(text, natural, fonts);
+  const auto& n = natural_layout.pages[0].lines[0].glyphs;
+  EXPECT_NEAR(n[2].x_pt - n[0].x_pt, a_pt + 9.0, 1e-3);  // Noto Sans CJK: 1 em
+  EXPECT_EQ(n[1].x_scale(), 1.0f);
+}
+
+TEST(layout, page_markers_name_page_and_char_range) {
+  RenderConfig c = en();
+  c.page_markers = PageMarkers::footer;
+  const FontSet fonts(c);
+  std::u32string text;
+  for (int i = 0; i < 100; ++i) text += U"line\n";
+  const Layout layout = lay_out(text, c, fonts);
+  ASSERT_EQ(layout.pages.size(), 2u);
+  for (const PageLayout& page : layout.pages) {
+    ASSERT_FALSE(page.markers.empty());
+    for (const PlacedGlyph& g : page.markers) {
+      EXPECT_EQ(g.char_index, kNoChar);
+      EXPECT_GT(g.y_pt, c.page_height_pt - c.margin_y_pt - 6);  // below the text frame
+      EXPECT_LT(g.y_pt, c.page_height_pt);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace glyph

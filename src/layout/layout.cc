@@ -142,8 +142,9 @@ void add_page_markers(Layout& layout, const RenderConfig& config, const FontSet&
     for (char c : label) {
       CharGlyph g = fonts.lookup(static_cast<char32_t>(c));
       if (c != ' ')
-        page.markers.push_back(PlacedGlyph{g.font_index, g.glyph_id, static_cast<float>(x), static_cast<float>(y),
-                                           kNoChar, gray});
+        page.markers.push_back(PlacedGlyph{.x_pt = static_cast<float>(x), .y_pt = static_cast<float>(y),
+                                           .char_index = kNoChar, .glyph_id = static_cast<uint16_t>(g.glyph_id),
+                                           .font_index = static_cast<uint8_t>(g.font_index), .color = gray});
       x += g.width_milli_em * size * 0.001;
     }
   }

@@ -12,6 +12,8 @@
 // and of the pages, are contiguous and cover [0, text.size()).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -28,17 +30,24 @@ struct Rect {
 
 inline constexpr uint32_t kNoChar = 0xFFFFFFFFu;  // PlacedGlyph::char_index of decorations
 
+// One glyph on a page: 20 bytes, since a long text has millions of them.
 struct PlacedGlyph {
-  uint16_t font_index = 0;
-  uint32_t glyph_id = 0;
-  float x_pt = 0;        // pen position (origin of the glyph)
-  float y_pt = 0;        // baseline, top-left origin
+  float x_pt = 0;           // pen position (origin of the glyph)
+  float y_pt = 0;           // baseline, top-left origin
   uint32_t char_index = 0;  // first character of the text this glyph draws; kNoChar for markers
+  uint16_t glyph_id = 0;    // sfnt glyph ids are 16-bit
+  uint16_t x_scale_q16 = 0xFFFF;  // horizontal scale in 1/65535 (see x_scale())
+  uint8_t font_index = 0;   // 0 = main font, 1.. = fallback fonts of the FontSet
   Rgb color;
-  // Horizontal scale of this glyph (1 for nearly all): a fallback glyph wider than the advance
-  // the reference gives its character is narrowed to fit (FallbackMetrics::reference).
-  float x_scale = 1.0f;
+
+  // Horizontal scale of this glyph: 1 for nearly all; a fallback glyph wider than the advance the
+  // reference gives its character is narrowed to fit (FallbackMetrics::reference).
+  float x_scale() const { return static_cast<float>(x_scale_q16) / 65535.0f; }
+  void set_x_scale(double scale) {
+    x_scale_q16 = static_cast<uint16_t>(std::lround(std::clamp(scale, 0.0, 1.0) * 65535.0));
+  }
 };
+static_assert(sizeof(PlacedGlyph) == 20);
 
 struct LineLayout {
   std::size_t char_start = 0, char_end = 0;  // [start, end) in code points of the text

@@ -75,11 +75,13 @@ double LineBreaker::word_width_pt(std::u32string_view text, uint32_t start, uint
 void LineBreaker::place_char(LineLayout& line, char32_t c, uint32_t index, double& x, Rgb color) {
   const CharGlyph g = fonts_.lookup(c);
   if (!draws_nothing(c)) {
-    PlacedGlyph placed{g.font_index, g.glyph_id, static_cast<float>(x), 0.0f, index, color};
+    PlacedGlyph placed{.x_pt = static_cast<float>(x), .y_pt = 0.0f, .char_index = index,
+                       .glyph_id = static_cast<uint16_t>(g.glyph_id), .font_index = static_cast<uint8_t>(g.font_index),
+                       .color = color};
     if (g.glyph_width_milli_em != g.width_milli_em && g.glyph_width_milli_em > 0) {
       // A fallback glyph in the reference's advance: centered, narrowed when wider.
       const double scale = std::min(1.0, g.width_milli_em / g.glyph_width_milli_em);
-      placed.x_scale = static_cast<float>(scale);
+      placed.set_x_scale(scale);
       placed.x_pt = static_cast<float>(x + 0.0005 * fonts_.size_pt() * (g.width_milli_em - g.glyph_width_milli_em * scale));
     }
     if (line.glyphs.empty()) line.x0_pt = x;  // the box spans inked characters, as pdftotext's
@@ -181,6 +183,9 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
   }
   double x = config_.left_indent_pt + (line_index == 0 ? config_.first_line_indent_pt : 0) + offset;
   line.x0_pt = x;
+  size_t chars = 0;
+  for (const Token& t : pending.tokens) chars += t.kind == Token::marker ? marker_words_.size() : t.end - t.start;
+  line.glyphs.reserve(chars);
   bool first = true;
   bool previous_hanging = false;
   for (const Token& t : pending.tokens) {
@@ -377,6 +382,7 @@ void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, 
     }
     double x = config_.left_indent_pt + (line_index == 0 ? config_.first_line_indent_pt : 0) + offset;
     line.x0_pt = x;
+    line.glyphs.reserve(draw_b - draw_a);
     for (size_t k = draw_a; k < draw_b; ++k) {
       const Unit& u = units[k];
       if (u.line_break) continue;
@@ -462,8 +468,10 @@ void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t e
       if (!draws_nothing(c)) {
         if (line.glyphs.empty()) line.x0_pt = x;
         line.x1_pt = x + g.x_advance_pt;
-        line.glyphs.push_back(PlacedGlyph{g.font_index, g.glyph_id, static_cast<float>(x + g.x_offset_pt),
-                                          static_cast<float>(-g.y_offset_pt), index, config_.font_color});
+        line.glyphs.push_back(PlacedGlyph{.x_pt = static_cast<float>(x + g.x_offset_pt),
+                                          .y_pt = static_cast<float>(-g.y_offset_pt), .char_index = index,
+                                          .glyph_id = static_cast<uint16_t>(g.glyph_id),
+                                          .font_index = static_cast<uint8_t>(g.font_index), .color = config_.font_color});
         const CharGlyph cg = fonts_.lookup(c);
         if (cg.missing) ++missing_;
         else if (cg.font_index != 0) ++fallback_;

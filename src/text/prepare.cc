@@ -2,6 +2,9 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "core/utf8.h"
 
 namespace glyph {
@@ -27,6 +30,10 @@ void append_escape(std::u32string& out, char32_t c) {
 
 std::u32string normalize(std::u32string_view text, Normalization form) {
   if (form == Normalization::none || text.empty()) return std::u32string(text);
+  // Below U+0300 nothing composes or decomposes under NFC; below U+00A0 nothing changes under
+  // NFKC either: skip the round trip for plain text.
+  const char32_t stable_below = form == Normalization::nfc ? 0x300 : 0xA0;
+  if (std::all_of(text.begin(), text.end(), [&](char32_t c) { return c < stable_below; })) return std::u32string(text);
   const std::string utf8 = encode_utf8(text);
   const int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == Normalization::nfkc ? UTF8PROC_COMPAT : 0);
   utf8proc_uint8_t* result = nullptr;
