@@ -63,8 +63,9 @@ int char_to_byte(char32_t c) {
 // ---- PairRanks -------------------------------------------------------------------------------
 
 void PairRanks::reserve(std::size_t count) {
+  // Load factor up to 0.625: a smaller table stays in cache better than a sparser one.
   std::size_t cap = 16;
-  while (cap < count * 2) cap <<= 1;
+  while (cap * 5 < count * 8) cap <<= 1;
   if (cap <= slots_.size()) return;
   std::vector<Slot> old = std::move(slots_);
   slots_.assign(cap, Slot{});
@@ -81,9 +82,11 @@ void PairRanks::grow() {
 
 void PairRanks::insert(std::uint32_t left, std::uint32_t right, std::uint32_t rank,
                        std::uint32_t merged) {
-  if ((size_ + 1) * 2 > slots_.size()) grow();
+  if ((size_ + 1) * 8 > slots_.size() * 5) grow();
   const std::uint64_t key = (std::uint64_t(left) << 32) | right;
-  std::size_t i = hash(key) & mask_;
+  const std::size_t h = hash(key);
+  filter_[(h >> 40) & kFilterMask >> 6] |= std::uint64_t(1) << ((h >> 34) & 63);
+  std::size_t i = h & mask_;
   while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask_;
   if (slots_[i].key == kEmpty) ++size_;
   slots_[i] = Slot{key, rank, merged};
@@ -190,8 +193,16 @@ struct WordCache {
   std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> words;
 };
 
+WordCache& thread_cache() {
+  thread_local WordCache cache;
+  return cache;
+}
+
 constexpr std::size_t kMaxCachedWords = 1 << 17;
 constexpr std::size_t kMaxCachedWordBytes = 256;
+// Up to this many bytes a word merges by scanning its pairs (fewer allocations); longer words
+// use a heap, whose cost grows as n log n rather than n².
+constexpr std::size_t kShortWordBytes = 16;
 
 // BPE on the bytes of one pre-tokenized word: repeatedly merge the adjacent pair of lowest
 // rank (leftmost on ties), as Hugging Face's BPE::merge_word does.
@@ -203,9 +214,10 @@ void merge_word(const TokenizerModel& m, std::string_view word, std::vector<std:
   }
   constexpr std::uint32_t kNone = ~std::uint32_t(0);
   const std::size_t n = symbols.size();
-  if (n <= 64) {
+  if (n <= kShortWordBytes) {
     // Short words: a rank per adjacent pair, scan for the lowest.
     std::vector<std::uint32_t> ranks(n > 0 ? n - 1 : 0, kNone), merged(n > 0 ? n - 1 : 0, 0);
+    for (std::size_t i = 0; i + 1 < n; ++i) m.merges.prefetch(symbols[i], symbols[i + 1]);
     for (std::size_t i = 0; i + 1 < n; ++i)
       m.merges.find(symbols[i], symbols[i + 1], &ranks[i], &merged[i]);
     while (!ranks.empty()) {
@@ -253,6 +265,7 @@ void merge_word(const TokenizerModel& m, std::string_view word, std::vector<std:
       heap.push({rank, static_cast<std::uint32_t>(i), symbols[i], symbols[next[i]], result});
     }
   };
+  for (std::size_t i = 0; i + 1 < n; ++i) m.merges.prefetch(symbols[i], symbols[i + 1]);
   for (std::size_t i = 0; i + 1 < n; ++i) consider(static_cast<std::int64_t>(i));
   while (!heap.empty()) {
     const Candidate c = heap.top();
@@ -264,6 +277,8 @@ void merge_word(const TokenizerModel& m, std::string_view word, std::vector<std:
     alive[j] = false;
     next[i] = next[j];
     if (next[j] >= 0) prev[next[j]] = i;
+    if (prev[i] >= 0) m.merges.prefetch(symbols[prev[i]], symbols[i]);
+    if (next[i] >= 0) m.merges.prefetch(symbols[i], symbols[next[i]]);
     consider(prev[i]);
     consider(i);
   }
@@ -273,7 +288,7 @@ void merge_word(const TokenizerModel& m, std::string_view word, std::vector<std:
 class Encoder {
  public:
   explicit Encoder(const TokenizerModel& m) : m_(m) {
-    thread_local WordCache cache;
+    WordCache& cache = thread_cache();
     if (cache.instance != m.instance) {
       cache.words.clear();
       cache.instance = m.instance;
@@ -611,6 +626,12 @@ std::string Tokenizer::decode(std::span<const std::uint32_t> ids, bool skip_spec
   }
   if (is_valid_utf8(bytes)) return bytes;
   return encode_utf8(decode_utf8(bytes).text);
+}
+
+void Tokenizer::clear_thread_cache() {
+  WordCache& cache = thread_cache();
+  cache.words.clear();
+  cache.instance = 0;
 }
 
 std::size_t Tokenizer::vocab_size() const {

@@ -49,6 +49,10 @@ class Tokenizer {
   // Error(invalid_argument).
   std::string decode(std::span<const std::uint32_t> ids, bool skip_special = false) const;
 
+  // Drops the calling thread's cache of merged words (each thread keeps one for the last
+  // tokenizer it used, at most 128k words); for cold-cache measurements and to free memory.
+  static void clear_thread_cache();
+
   // One past the highest id (model vocabulary and added tokens).
   std::size_t vocab_size() const;
   std::optional<std::uint32_t> token_to_id(std::string_view token) const;

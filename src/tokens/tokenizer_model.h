@@ -69,7 +69,11 @@ class PairRanks {
             std::uint32_t* merged) const {
     if (slots_.empty()) return false;
     const std::uint64_t key = (std::uint64_t(left) << 32) | right;
-    std::size_t i = hash(key) & mask_;
+    const std::size_t h = hash(key);
+    // Most adjacent pairs have no merge: a bit per hash in a cache-sized filter answers those
+    // without touching the table.
+    if (!(filter_[(h >> 40) & kFilterMask >> 6] >> ((h >> 34) & 63) & 1)) return false;
+    std::size_t i = h & mask_;
     while (true) {
       const Slot& s = slots_[i];
       if (s.key == key) {
@@ -80,6 +84,12 @@ class PairRanks {
       if (s.key == kEmpty) return false;
       i = (i + 1) & mask_;
     }
+  }
+  // Starts loading the pair's slot into the cache: the table is megabytes, so a word's lookups
+  // are issued together to overlap their memory latency.
+  void prefetch(std::uint32_t left, std::uint32_t right) const {
+    if (!slots_.empty())
+      __builtin_prefetch(&slots_[hash((std::uint64_t(left) << 32) | right) & mask_]);
   }
   std::size_t size() const { return size_; }
 
@@ -97,6 +107,9 @@ class PairRanks {
     return static_cast<std::size_t>(key);
   }
   void grow();
+  static constexpr std::size_t kFilterBits = std::size_t(1) << 21;
+  static constexpr std::size_t kFilterMask = kFilterBits - 1;
+  std::vector<std::uint64_t> filter_ = std::vector<std::uint64_t>(kFilterBits / 64, 0);
   std::vector<Slot> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
