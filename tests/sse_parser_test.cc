@@ -145,6 +145,28 @@ TEST(sse_parser, think_tags_split_anywhere_give_the_same_parts) {
   }
 }
 
+TEST(sse_parser, answer_wrappers_are_dropped_wherever_they_are_split) {
+  const std::string text = "<think>page 4</think><answer>It is 7.</answer>";
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    ThinkSplitter splitter;
+    std::string content, reasoning;
+    auto on_content = [&](std::string_view t) { content += t; };
+    auto on_reasoning = [&](std::string_view t) { reasoning += t; };
+    splitter.feed(std::string_view(text).substr(0, cut), on_content, on_reasoning);
+    splitter.feed(std::string_view(text).substr(cut), on_content, on_reasoning);
+    splitter.finish(on_content, on_reasoning);
+    ASSERT_EQ(reasoning, "page 4") << cut;
+    ASSERT_EQ(content, "It is 7.") << cut;
+  }
+  // Inside reasoning an <answer> tag is text like any other.
+  ThinkSplitter splitter;
+  std::string content, reasoning;
+  splitter.feed("<think>write <answer> later</think>x", [&](std::string_view t) { content += t; },
+                [&](std::string_view t) { reasoning += t; });
+  EXPECT_EQ(reasoning, "write <answer> later");
+  EXPECT_EQ(content, "x");
+}
+
 TEST(sse_parser, a_stream_split_at_every_byte_offset_decodes_the_same) {
   for (const char* field : {"reasoning", "reasoning_content"}) {
     const std::string stream = sample_stream(field);

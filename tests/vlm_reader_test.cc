@@ -504,6 +504,21 @@ TEST(vlm_reader_integration, a_server_that_never_answers_is_bounded_and_sees_us_
   EXPECT_TRUE(server.wait_for_disconnects(2, std::chrono::seconds(2)));
 }
 
+TEST(vlm_reader_integration, a_long_prefill_after_the_headers_is_judged_by_the_first_byte_timeout) {
+  FakeVlmServer server;
+  server.push_fault(fault(FaultKind::stall_mid_stream, 0, "fake server failure", 0));  // headers, then silence
+  VlmReaderOptions options = fast_options(server);
+  options.model = server.model();
+  options.max_retries = 0;
+  options.idle_timeout_ms = 100;
+  options.first_byte_timeout_ms = 600;
+  auto start = Clock::now();
+  Error error = read_error(*std::make_unique<VlmReader>(options), request_with_pages({{64, 64}}));
+  EXPECT_EQ(error.code(), ErrorCode::timeout);
+  EXPECT_TRUE(contains(error.what(), "first-byte timeout of 600 ms")) << error.what();
+  EXPECT_GE(seconds_since(start), 0.55);
+}
+
 TEST(vlm_reader_integration, the_total_timeout_bounds_a_read) {
   FakeVlmServer server;
   for (int i = 0; i < 3; ++i) server.push_fault(fault(FaultKind::never_answer));

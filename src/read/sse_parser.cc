@@ -1,6 +1,7 @@
 #include "read/sse_parser.h"
 
 #include <algorithm>
+#include <span>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -12,6 +13,8 @@ using nlohmann::json;
 
 constexpr std::string_view kThinkOpen = "<think>";
 constexpr std::string_view kThinkClose = "</think>";
+constexpr std::string_view kAnswerOpen = "<answer>";
+constexpr std::string_view kAnswerClose = "</answer>";
 
 // A bounded, printable excerpt of what a server sent, for error messages.
 std::string excerpt(std::string_view text, std::size_t max_bytes = 160) {
@@ -104,18 +107,32 @@ void SseParser::process_line(const std::function<void(const SseEvent&)>& on_even
 }
 
 void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Emit& on_reasoning) {
+  // Outside reasoning: "<think>" opens it; GLM-4.1V's "<answer>" / "</answer>" wrappers are
+  // dropped. Inside: only "</think>" means anything.
+  static constexpr std::string_view kContentTags[] = {kThinkOpen, kAnswerOpen, kAnswerClose};
+  static constexpr std::string_view kReasoningTags[] = {kThinkClose};
   pending_ += text;
   for (;;) {
-    std::string_view tag = in_think_ ? kThinkClose : kThinkOpen;
+    std::span<const std::string_view> tags = in_think_ ? std::span<const std::string_view>(kReasoningTags)
+                                                       : std::span<const std::string_view>(kContentTags);
     const Emit& emit = in_think_ ? on_reasoning : on_content;
     std::string_view view = pending_;
-    if (auto at = view.find(tag); at != std::string_view::npos) {
-      if (at > 0) emit(view.substr(0, at));
-      pending_.erase(0, at + tag.size());
-      in_think_ = !in_think_;
+    std::size_t first = std::string_view::npos;
+    std::string_view found;
+    for (std::string_view tag : tags) {
+      if (auto at = view.find(tag); at < first) {
+        first = at;
+        found = tag;
+      }
+    }
+    if (first != std::string_view::npos) {
+      if (first > 0) emit(view.substr(0, first));
+      pending_.erase(0, first + found.size());
+      if (found == kThinkOpen || found == kThinkClose) in_think_ = !in_think_;
       continue;
     }
-    std::size_t hold = partial_tag_suffix(view, tag);
+    std::size_t hold = 0;
+    for (std::string_view tag : tags) hold = std::max(hold, partial_tag_suffix(view, tag));
     if (view.size() > hold) emit(view.substr(0, view.size() - hold));
     pending_.erase(0, view.size() - hold);
     return;

@@ -9,7 +9,7 @@
 //
 // ChatStreamDecoder reads the events of a streamed /v1/chat/completions answer: content, reasoning
 // (delta.reasoning_content, delta.reasoning, or <think>...</think> inside the content, tags split
-// across chunks included), finish_reason, usage and model. It throws glyph::Error on an error
+// across chunks included; an <answer>...</answer> wrapper is removed), finish_reason, usage and model. It throws glyph::Error on an error
 // event or a data line that is not JSON, and finish() throws when the stream ended without
 // "[DONE]" and without a finish_reason: the answer is then incomplete and must not be used.
 #pragma once
@@ -55,8 +55,9 @@ class SseParser {
   bool has_data_ = false;
 };
 
-// Splits <think>...</think> out of streamed content. Tags may arrive split across pieces; text
-// that might be the start of a tag is held back until the next piece decides.
+// Splits <think>...</think> out of streamed content and drops the <answer>...</answer> wrapper
+// GLM-4.1V-style models put around the answer. Tags may arrive split across pieces; text that
+// might be the start of a tag is held back until the next piece decides.
 class ThinkSplitter {
  public:
   using Emit = std::function<void(std::string_view)>;

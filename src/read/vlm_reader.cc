@@ -99,8 +99,9 @@ struct TransferState {
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto* state = static_cast<TransferState*>(user);
   std::string_view line(data, size * count);
+  // Headers do not count as the first byte: servers send them before a long prefill ends, and
+  // the first-byte timeout is meant to cover that prefill.
   state->last_activity = Clock::now();
-  state->result->got_first_byte = true;
   if (line.starts_with("HTTP/")) {  // a new response (after a 100 Continue, say): forget the last
     state->result->content_type.clear();
     state->result->retry_after.clear();
@@ -582,11 +583,8 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
   }
   if (!prompt.empty()) content.push_back({{"type", "text"}, {"text", prompt}});
 
-  result.model = resolve_model();
   const SamplingOptions& sampling = request.sampling;
-  const ServerKind kind = sampling.repetition_penalty ? resolve_server_kind() : server_kind_;
-
-  json body = {{"model", result.model}, {"stream", true}, {"stream_options", {{"include_usage", true}}}};
+  json body = {{"stream", true}, {"stream_options", {{"include_usage", true}}}};
   json messages = json::array();
   if (!request.system_prompt.empty()) messages.push_back({{"role", "system"}, {"content", request.system_prompt}});
   messages.push_back({{"role", "user"}, {"content", std::move(content)}});
@@ -594,17 +592,26 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
   if (sampling.temperature) body["temperature"] = *sampling.temperature;
   if (sampling.top_p) body["top_p"] = *sampling.top_p;
   if (sampling.top_k) body["top_k"] = *sampling.top_k;
-  if (sampling.repetition_penalty) {
-    body[kind == ServerKind::llamacpp ? "repeat_penalty" : "repetition_penalty"] = *sampling.repetition_penalty;
-  }
   if (sampling.max_tokens) body["max_tokens"] = *sampling.max_tokens;
   if (!sampling.stop_token_ids.empty()) body["stop_token_ids"] = sampling.stop_token_ids;
   if (sampling.skip_special_tokens) body["skip_special_tokens"] = *sampling.skip_special_tokens;
+  // The model and the repetition penalty's name may need the server (/v1/models): that happens
+  // inside the first attempt, so a server still starting up gets the same retries.
+  auto finish_body = [&] {
+    result.model = resolve_model();
+    if (sampling.repetition_penalty) {
+      const ServerKind kind = resolve_server_kind();
+      body[kind == ServerKind::llamacpp ? "repeat_penalty" : "repetition_penalty"] = *sampling.repetition_penalty;
+    }
+    body["model"] = result.model;
+    std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    body = json();
+    return text;
+  };
 
   Transfer transfer;
   transfer.url = base_url_ + "/v1/chat/completions";
   transfer.method = "POST";
-  transfer.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   transfer.api_key = api_key_;
   transfer.connect_timeout_ms = options_.connect_timeout_ms;
   transfer.first_byte_timeout_ms = options_.first_byte_timeout_ms;
@@ -635,6 +642,7 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
       parser.feed(bytes, [&](const detail::SseEvent& event) { decoder.take(event); });
     };
     try {
+      if (transfer.body.empty()) transfer.body = finish_body();
       TransferResult outcome = run_transfer(transfer);
       switch (outcome.end) {
         case TransferEnd::cancelled:
