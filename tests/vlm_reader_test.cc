@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "image/image.h"
 #include "support/fake_vlm_server.h"
+#include "tokens/visual_tokens.h"
 
 namespace glyph {
 namespace {
@@ -323,6 +324,26 @@ TEST(vlm_reader_integration, downscales_a_page_over_the_pixel_cap_before_sending
   EXPECT_EQ(sent[1].height_px, 400);
   // The server counts image tokens from what it received, so the downscaled page costs less.
   EXPECT_EQ(result.usage.prompt_tokens, server.requests().back().prompt_tokens);
+}
+
+TEST(vlm_reader_integration, visual_tokens_are_counted_for_the_size_sent_under_the_cap) {
+  FakeVlmServer server;
+  VlmReaderOptions options = fast_options(server);
+  options.max_pixels = 1'000'000;
+  ReadResult result = VlmReader(options).read(request_with_pages({{1200, 1600}}), {});
+  ASSERT_EQ(result.images.size(), 1u);
+  const PixelSize expected = fit_within_pixels(1200, 1600, 1'000'000);
+  EXPECT_EQ(result.images[0].width_px, expected.width_px);
+  EXPECT_EQ(result.images[0].height_px, expected.height_px);
+  EXPECT_EQ(server.requests().back().images[0].width_px, expected.width_px);
+  EXPECT_EQ(server.requests().back().images[0].height_px, expected.height_px);
+  // What the model family's processor makes of the image actually sent: within the cap's budget
+  // (1e6 / 28^2 = 1275 tokens), and well under what the full-size page would have cost.
+  const int64_t sent_tokens =
+      count_visual_tokens("qwen2.5-vl", result.images[0].width_px, result.images[0].height_px).tokens;
+  const int64_t full_size_tokens = count_visual_tokens("qwen2.5-vl", 1200, 1600).tokens;
+  EXPECT_LE(sent_tokens, 1'000'000 / (28 * 28));
+  EXPECT_LT(sent_tokens, full_size_tokens * 6 / 10);
 }
 
 TEST(vlm_reader_integration, retries_429_after_the_servers_retry_after) {
