@@ -43,6 +43,15 @@ struct Placement {
   double previous_space_after_pt = 0;
   bool continue_after_break_adds_line = false;  // ReportLab's word-based (non-CJK) paragraphs
 
+  // max-text-tokens-per-page: the tokens of the page's text so far. Between exact counts of the
+  // whole page text it is the sum of the lines' own counts; a recount is made when that sum
+  // (plus one per line, for tokens a line boundary could add) comes near the cap, so a page is
+  // counted exactly before it is allowed to reach the cap.
+  const TextTokenCounter* count_tokens = nullptr;
+  std::u32string_view text;
+  size_t page_text_start = 0, page_text_end = 0;  // empty while the page has no text
+  size_t page_tokens = 0, lines_since_count = 0;
+
   PageLayout& page() { return pages->back(); }
   void new_page() {
     PageLayout page;
@@ -51,8 +60,38 @@ struct Placement {
     y_pt = top_pt;
     at_top = true;
     previous_space_after_pt = 0;
+    page_text_start = page_text_end = 0;
+    page_tokens = lines_since_count = 0;
+  }
+
+  // How many of lines[first, first + count) fit on this page under the token cap.
+  size_t lines_within_token_cap(const std::vector<LineLayout>& lines, size_t first, size_t count) {
+    const auto cap = static_cast<size_t>(config->max_text_tokens_per_page);
+    for (size_t k = 0; k < count; ++k) {
+      const LineLayout& line = lines[first + k];
+      if (line.char_end <= line.char_start) continue;  // no text (a continuation's blank line)
+      const bool page_empty = page_text_end == page_text_start;
+      const size_t from = page_empty ? line.char_start : page_text_end;
+      size_t tokens = page_tokens + (*count_tokens)(text.substr(from, line.char_end - from));
+      if (tokens + lines_since_count + 1 > cap) {
+        const size_t start = page_empty ? line.char_start : page_text_start;
+        tokens = (*count_tokens)(text.substr(start, line.char_end - start));
+        if (tokens > cap) return k;
+        lines_since_count = 0;
+      } else {
+        ++lines_since_count;
+      }
+      if (page_empty) page_text_start = line.char_start;
+      page_text_end = line.char_end;
+      page_tokens = tokens;
+    }
+    return count;
   }
 };
+
+std::u32string_view text_of_page(std::u32string_view text, size_t start, size_t end) {
+  return text.substr(start, end - start);
+}
 
 void shift_line(LineLayout& line, double dx, double dy) {
   line.x0_pt += dx;
@@ -92,6 +131,21 @@ void place_paragraph(std::vector<LineLayout>& lines, Placement& at) {
         fit = 1;  // a page that holds one line: place one per page rather than loop forever
       }
       count = std::min(count, fit);
+    }
+    if (at.count_tokens) {
+      size_t token_fit = at.lines_within_token_cap(lines, first, count);
+      if (token_fit == 0) {
+        if (!at.page().lines.empty()) {
+          at.new_page();
+          continue;
+        }
+        token_fit = 1;  // one line over the cap alone on a page: lines are not split for it
+        at.page_text_start = lines[first].char_start;
+        at.page_text_end = std::max(lines[first].char_start, lines[first].char_end);
+        at.page_tokens = (*at.count_tokens)(
+            text_of_page(at.text, at.page_text_start, at.page_text_end));
+      }
+      count = token_fit;
     }
     const double top = at.y_pt + space_before;
     const double part_height = static_cast<double>(count) * leading;
@@ -152,7 +206,8 @@ void add_page_markers(Layout& layout, const RenderConfig& config, const FontSet&
 
 }  // namespace
 
-Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontSet& fonts) {
+Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontSet& fonts,
+               const TextTokenCounter& count_tokens) {
   Layout layout;
   layout.page_width_pt = config.page_width_pt;
   layout.page_height_pt = config.page_height_pt;
@@ -173,6 +228,15 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
   at.frame_x_pt = config.margin_x_pt + kFramePaddingPt;
   at.new_page();
   at.continue_after_break_adds_line = config.wrap == WrapMode::reportlab && !layout.cjk_wrap;
+  if (config.max_text_tokens_per_page > 0) {
+    if (!count_tokens) {
+      throw Error(ErrorCode::invalid_config,
+                  "max-text-tokens-per-page is " + std::to_string(config.max_text_tokens_per_page) +
+                      " but the layout was given no tokenizer to count with");
+    }
+    at.count_tokens = &count_tokens;
+    at.text = text;
+  }
 
   // Paragraphs: groups of 30 source lines; a form feed also ends the group and the page.
   size_t start = 0;
@@ -200,6 +264,12 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
     if (!page_break && end < text.size()) ++end;
     lines.clear();
     breaker.break_paragraph(text, start, content_end, page_break, lines);
+    if (at.count_tokens) {
+      // The token cap needs each line's text now; the final ranges are set at the end.
+      for (size_t i = 0; i < lines.size(); ++i) {
+        lines[i].char_end = i + 1 < lines.size() ? lines[i + 1].char_start : end;
+      }
+    }
     place_paragraph(lines, at);
     if (page_break && end < text.size()) at.new_page();
     start = end;

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -77,6 +78,14 @@ struct Layout {
   bool cjk_wrap = false;                // ReportLab's CJK wrapping was used
 };
 
-Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontSet& fonts);
+// Counts the text tokens of a stretch of the text, for config.max_text_tokens_per_page (the
+// tokens module makes one from a tokenizer: text_token_counter() in tokens/page_tokens.h).
+using TextTokenCounter = std::function<std::size_t(std::u32string_view)>;
+
+// With config.max_text_tokens_per_page > 0, a page also ends before the line that would take its
+// text over that many tokens (a single line over the cap gets a page of its own; lines are never
+// split for it); `count_tokens` is then required (Error(invalid_config) without it).
+Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontSet& fonts,
+               const TextTokenCounter& count_tokens = {});
 
 }  // namespace glyph
