@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   glyph::cli::add_text_command(app);
   glyph::cli::add_tokenize_command(app);
   glyph::cli::add_vtokens_command(app);
+  glyph::cli::add_render_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

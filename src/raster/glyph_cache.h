@@ -1,0 +1,70 @@
+// Glyph bitmaps rendered with FreeType the way poppler's pdftoppm (Splash) renders PDF text, cached
+// for the life of a Renderer and shared by all its threads. Internal to the raster module.
+//
+// What pdftoppm does, and so what this does (poppler 22.12, splash/SplashFTFont.cc, Splash.cc):
+//   - no hinting (FT_LOAD_NO_HINTING; embedded bitmaps off when anti-aliasing);
+//   - the face is sized to round(pixel size) and a 16.16 transform scales it to the exact size;
+//   - the pen position is split into an integer pixel and a quarter-pixel x bucket (0..3); the
+//     bucket becomes a 26.6 offset of the outline (y is floored, never fractional);
+//   - no x buckets when anti-aliasing is off, or when the font's bounding box is taller than
+//     50 - 3 pixels at this size (Splash caches large glyphs without fractions);
+//   - FT_RENDER_MODE_NORMAL (256-level coverage) or FT_RENDER_MODE_MONO.
+//
+// Thread safety: lookups are lock-free (an atomic pointer per glyph and bucket); a miss renders
+// under a per-font mutex, because a FreeType face must not be used by two threads at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "font/font.h"
+
+namespace glyph::detail {
+
+struct GlyphBitmap {
+  int left = 0;  // pixel offset of the bitmap's first column from the pen's integer x
+  int top = 0;   // rows above the baseline (the bitmap starts at baseline - top)
+  int width = 0, height = 0;
+  bool mono = false;          // 1 bit per pixel, MSB first (antialias off), else 8-bit coverage
+  int pitch = 0;              // bytes per row
+  std::vector<uint8_t> data;  // empty for blank glyphs (space)
+};
+
+class GlyphCache {
+ public:
+  GlyphCache(const FontSet& fonts, double pixel_size, bool antialias);
+  ~GlyphCache();
+  GlyphCache(const GlyphCache&) = delete;
+  GlyphCache& operator=(const GlyphCache&) = delete;
+
+  // The quarter-pixel bucket (0..3) to use for a pen at x_px of a glyph of `font_index`, and the
+  // integer pixel: x_px = pixel + bucket / 4 + rest, as Splash splits it.
+  struct PenX {
+    int pixel;
+    int bucket;
+  };
+  PenX split_pen_x(int font_index, double x_px) const;
+
+  // The bitmap of a glyph; never null (a glyph FreeType cannot render is blank).
+  const GlyphBitmap& get(int font_index, uint32_t glyph_id, int bucket) const;
+
+  double pixel_size() const { return pixel_size_; }
+  bool antialias() const { return antialias_; }
+  size_t rendered_count() const;  // glyph bitmaps rendered so far (for tests and benchmarks)
+
+ private:
+  struct Font;
+  GlyphBitmap render(Font& font, uint32_t glyph_id, int bucket) const;
+
+  double pixel_size_;
+  bool antialias_;
+  void* library_ = nullptr;  // FT_Library
+  std::vector<std::unique_ptr<Font>> fonts_;
+  mutable std::atomic<size_t> rendered_{0};
+};
+
+}  // namespace glyph::detail

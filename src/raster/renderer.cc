@@ -1,0 +1,370 @@
+#include "raster/renderer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/utf8.h"
+#include "raster/draw.h"
+#include "raster/glyph_cache.h"
+
+namespace glyph {
+
+namespace {
+
+constexpr double kMaxDpi = 2400;
+constexpr int64_t kMaxPagePixels = 200LL * 1000 * 1000;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// pdftoppm sizes a page as ceil(points × dpi / 72).
+int page_pixels(double points, double dpi) {
+  return static_cast<int>(std::ceil(points * (dpi / 72.0)));
+}
+
+}  // namespace
+
+Renderer::Renderer(RenderConfig config) : config_(std::move(config)) {
+  if (!(config_.dpi > 0) || config_.dpi > kMaxDpi) {
+    throw Error(ErrorCode::invalid_config, "dpi: " + std::to_string(config_.dpi) +
+                                               " is outside (0, " + std::to_string(int(kMaxDpi)) +
+                                               "]");
+  }
+  if (!(config_.page_width_pt > 0) || !(config_.page_height_pt > 0)) {
+    throw Error(ErrorCode::invalid_config, "page-size: width and height must be positive");
+  }
+  page_width_px_ = page_pixels(config_.page_width_pt, config_.dpi);
+  page_height_px_ = page_pixels(config_.page_height_pt, config_.dpi);
+  if (int64_t{page_width_px_} * page_height_px_ > kMaxPagePixels) {
+    throw Error(ErrorCode::invalid_config,
+                "page-size and dpi: a page of " + std::to_string(page_width_px_) + "x" +
+                    std::to_string(page_height_px_) + " pixels exceeds the limit of " +
+                    std::to_string(kMaxPagePixels) + " pixels");
+  }
+  if (!(config_.horizontal_scale > 0) || config_.horizontal_scale > 16) {
+    throw Error(
+        ErrorCode::invalid_config,
+        "horizontal-scale: " + std::to_string(config_.horizontal_scale) + " is outside (0, 16]");
+  }
+  px_per_pt_ = config_.dpi / 72.0;
+  fonts_ = std::make_unique<FontSet>(config_);
+  glyphs_ = std::make_unique<detail::GlyphCache>(*fonts_, config_.font_size_pt * px_per_pt_,
+                                                 config_.antialias);
+}
+
+Renderer::~Renderer() = default;
+
+Layout Renderer::lay_out(std::u32string_view text) const {
+  return ::glyph::lay_out(text, config_, *fonts_);
+}
+
+namespace {
+
+struct InkCache {
+  Rgb color;
+  detail::Ink ink;
+  bool valid = false;
+  const detail::Ink& get(Rgb c, int channels) {
+    if (!valid || !(c == color)) {
+      color = c;
+      ink = detail::ink_for(c, channels);
+      valid = true;
+    }
+    return ink;
+  }
+};
+
+}  // namespace
+
+RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) const {
+  if (page_index >= layout.pages.size()) {
+    throw Error(ErrorCode::invalid_argument, "rasterize: page index " + std::to_string(page_index) +
+                                                 " is past the last page (" +
+                                                 std::to_string(layout.pages.size()) + " pages)");
+  }
+  const PageLayout& page = layout.pages[page_index];
+  const int channels = config_.gray_output() ? 1 : 3;
+  PageImage image(page_width_px_, page_height_px_, channels);
+  const double s = px_per_pt_;
+  detail::fill_rect(image, 0, 0, image.width_px, image.height_px,
+                    detail::ink_for(config_.page_bg_color, channels));
+
+  for (const Rect& r : page.para_backgrounds) {
+    detail::fill_rect_snapped(image, r.x0_pt * s, r.y0_pt * s, r.x1_pt * s, r.y1_pt * s,
+                              detail::ink_for(config_.para_bg_color, channels));
+  }
+  if (config_.border_width_pt > 0) {
+    const detail::Ink ink = detail::ink_for(config_.para_border_color, channels);
+    const double h = config_.border_width_pt * s / 2;
+    for (const Rect& r : page.para_borders) {
+      const double x0 = r.x0_pt * s, y0 = r.y0_pt * s, x1 = r.x1_pt * s, y1 = r.y1_pt * s;
+      detail::fill_rect_snapped(image, x0 - h, y0 - h, x1 + h, y0 + h, ink);  // top
+      detail::fill_rect_snapped(image, x0 - h, y1 - h, x1 + h, y1 + h, ink);  // bottom
+      detail::fill_rect_snapped(image, x0 - h, y0 - h, x0 + h, y1 + h, ink);  // left
+      detail::fill_rect_snapped(image, x1 - h, y0 - h, x1 + h, y1 + h, ink);  // right
+    }
+  }
+
+  // Device coordinates as poppler computes them: y_device = y_pdf * (-k) + page_height * k,
+  // with y_pdf the baseline in PDF user space (origin bottom-left).
+  const double k = px_per_pt_;
+  const double page_h_pt =
+      layout.page_height_pt > 0 ? layout.page_height_pt : config_.page_height_pt;
+  InkCache ink;
+  auto draw = [&](const PlacedGlyph& g) {
+    const double x_dev = static_cast<double>(g.x_pt) * k;
+    const double y_pdf = page_h_pt - static_cast<double>(g.y_pt);
+    const double y_dev = y_pdf * -k + page_h_pt * k;
+    const auto pen = glyphs_->split_pen_x(g.font_index, x_dev);
+    const detail::GlyphBitmap& bitmap = glyphs_->get(g.font_index, g.glyph_id, pen.bucket);
+    detail::draw_glyph(image, bitmap, pen.pixel, static_cast<int>(std::floor(y_dev)),
+                       ink.get(g.color, channels));
+  };
+  for (const LineLayout& line : page.lines) {
+    for (const PlacedGlyph& g : line.glyphs) draw(g);
+  }
+  for (const PlacedGlyph& g : page.markers) draw(g);
+
+  const bool last = page_index + 1 == layout.pages.size();
+  const detail::CropResult size = detail::reference_crop_size(
+      image, config_.auto_crop_width, config_.auto_crop_last_page && last, config_.margin_x_pt,
+      config_.margin_y_pt);
+  if (size.width_px != image.width_px || size.height_px != image.height_px) {
+    image = crop(image, 0, 0, size.width_px, size.height_px);
+  }
+  if (config_.horizontal_scale != 1.0) {
+    const int width =
+        std::max(1, static_cast<int>(std::lround(image.width_px * config_.horizontal_scale)));
+    image = resize_bicubic(image, width, image.height_px);
+  }
+  RasterPage out;
+  out.line_boxes = line_boxes_px(layout, page_index, image);
+  out.image = std::move(image);
+  return out;
+}
+
+std::vector<PixelBox> Renderer::line_boxes_px(const Layout& layout, size_t page_index,
+                                              const PageImage& image) const {
+  if (page_index >= layout.pages.size()) {
+    throw Error(
+        ErrorCode::invalid_argument,
+        "line_boxes_px: page index " + std::to_string(page_index) + " is past the last page");
+  }
+  const double sx = px_per_pt_ * config_.horizontal_scale, sy = px_per_pt_;
+  const double w = image.width_px, h = image.height_px;
+  std::vector<PixelBox> boxes;
+  boxes.reserve(layout.pages[page_index].lines.size());
+  for (const LineLayout& line : layout.pages[page_index].lines) {
+    boxes.push_back({std::clamp(line.x0_pt * sx, 0.0, w), std::clamp(line.y0_pt * sy, 0.0, h),
+                     std::clamp(line.x1_pt * sx, 0.0, w), std::clamp(line.y1_pt * sy, 0.0, h)});
+  }
+  return boxes;
+}
+
+namespace {
+
+// JSON numbers: at most 2 decimals, trailing zeros dropped ("16", "18.16"); "-0" never appears.
+void append_number(std::string& out, double v, int decimals = 2) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  std::string s = buf;
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  out += s;
+}
+
+void append_json_string(std::string& out, std::u32string_view text) {
+  out += '"';
+  for (char32_t c : text) {
+    switch (c) {
+      case U'"': out += "\\\""; break;
+      case U'\\': out += "\\\\"; break;
+      case U'\n': out += "\\n"; break;
+      case U'\r': out += "\\r"; break;
+      case U'\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          append_utf8(out, c);
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string page_json(const PageLayout& page, const RasterPage& raster, std::u32string_view text) {
+  std::string out;
+  out.reserve(256 + page.lines.size() * 200);
+  out += "{\"page\": " + std::to_string(page.number) +
+         ", \"width\": " + std::to_string(raster.image.width_px) +
+         ", \"height\": " + std::to_string(raster.image.height_px) +
+         ", \"char_start\": " + std::to_string(page.char_start) +
+         ", \"char_end\": " + std::to_string(page.char_end) + ", \"lines\": [";
+  for (size_t i = 0; i < page.lines.size(); ++i) {
+    const LineLayout& line = page.lines[i];
+    const PixelBox& b = raster.line_boxes[i];
+    if (i) out += ", ";
+    out += "{\"text\": ";
+    const size_t start = std::min(line.char_start, text.size());
+    const size_t end = std::clamp(line.char_end, start, text.size());
+    append_json_string(out, text.substr(start, end - start));
+    out += ", \"char_start\": " + std::to_string(line.char_start) +
+           ", \"char_end\": " + std::to_string(line.char_end) + ", \"bbox\": [";
+    append_number(out, b.x0_px);
+    out += ", ";
+    append_number(out, b.y0_px);
+    out += ", ";
+    append_number(out, b.x1_px);
+    out += ", ";
+    append_number(out, b.y1_px);
+    out += "]}";
+  }
+  out += "]}";
+  return out;
+}
+
+std::string page_file_name(size_t number) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "page_%03zu.png", number);
+  return buf;
+}
+
+// Writes bytes to a new file (no temporary: the directory is the unit the caller replaces).
+void write_whole(const std::string& path, std::string_view bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw Error(ErrorCode::io, path + ": cannot open for writing: " + std::strerror(errno));
+  const size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
+  const bool closed = std::fclose(f) == 0;
+  if (written != bytes.size() || !closed) throw Error(ErrorCode::io, path + ": write failed");
+}
+
+}  // namespace
+
+RenderResult Renderer::render_to_directory(std::u32string_view text, const std::string& outdir,
+                                           const RenderOptions& options) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(outdir, ec);
+  if (ec || !fs::is_directory(outdir)) {
+    throw Error(ErrorCode::io,
+                outdir + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
+  }
+
+  RenderResult result;
+  auto started = std::chrono::steady_clock::now();
+  const Layout layout = lay_out(text);
+  result.layout_seconds = seconds_since(started);
+  result.pages = layout.pages.size();
+  result.chars = text.size();
+  result.missing_glyph_chars = layout.missing_glyph_chars;
+  result.fallback_chars = layout.fallback_chars;
+  const size_t page_count = layout.pages.size();
+  for (size_t i = 0; i < page_count; ++i)
+    result.page_files.push_back((fs::path(outdir) / page_file_name(i + 1)).string());
+
+  started = std::chrono::steady_clock::now();
+  int threads = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = static_cast<int>(
+      std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(page_count, 1)));
+
+  // Workers take pages in order; each page's JSON waits in its slot until the writer (this thread)
+  // has written all pages before it, then it is freed: memory stays flat for long documents.
+  std::vector<std::string> json_slots(page_count);
+  std::vector<char> ready(page_count, 0);
+  std::mutex mutex;
+  std::condition_variable page_done;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+
+  auto work = [&] {
+    try {
+      for (size_t i = next++; i < page_count && !failed; i = next++) {
+        RasterPage raster = rasterize_page(layout, i);
+        const std::string png = encode_png(raster.image, options.png);
+        write_whole(result.page_files[i], png);
+        std::string json = page_json(layout.pages[i], raster, text);
+        std::lock_guard<std::mutex> lock(mutex);
+        json_slots[i] = std::move(json);
+        ready[i] = 1;
+        page_done.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
+      failed = true;
+      page_done.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+
+  result.layout_json_path = (fs::path(outdir) / "layout.json").string();
+  const std::string json_tmp = result.layout_json_path + ".tmp";
+  std::FILE* json = std::fopen(json_tmp.c_str(), "wb");
+  if (!json) {
+    failed = true;
+    for (auto& t : pool) t.join();
+    throw Error(ErrorCode::io, json_tmp + ": cannot open for writing: " + std::strerror(errno));
+  }
+  std::string head = "{\"chars\": " + std::to_string(text.size()) + ", \"dpi\": ";
+  append_number(head, config_.dpi, 6);
+  head += ", \"pages\": [";
+  bool write_ok = std::fwrite(head.data(), 1, head.size(), json) == head.size();
+  for (size_t i = 0; i < page_count; ++i) {
+    std::string fragment;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      page_done.wait(lock, [&] { return ready[i] || failed.load(); });
+      if (!ready[i]) break;
+      fragment = std::move(json_slots[i]);
+      json_slots[i] = std::string();
+    }
+    if (i) write_ok = write_ok && std::fputs(", ", json) >= 0;
+    write_ok =
+        write_ok && std::fwrite(fragment.data(), 1, fragment.size(), json) == fragment.size();
+    if (options.on_page_written) options.on_page_written(i + 1, page_count);
+  }
+  const std::string tail = "]}\n";
+  write_ok = write_ok && std::fwrite(tail.data(), 1, tail.size(), json) == tail.size();
+  write_ok = std::fclose(json) == 0 && write_ok;
+  for (auto& t : pool) t.join();
+  if (error) {
+    fs::remove(json_tmp, ec);
+    std::rethrow_exception(error);
+  }
+  if (!write_ok) throw Error(ErrorCode::io, json_tmp + ": write failed");
+  fs::rename(json_tmp, result.layout_json_path, ec);
+  if (ec) throw Error(ErrorCode::io, result.layout_json_path + ": " + ec.message());
+
+  // Page files of an earlier, longer render in the same folder would be mistaken for this one's.
+  for (size_t n = page_count + 1;; ++n) {
+    const fs::path stale = fs::path(outdir) / page_file_name(n);
+    if (!fs::exists(stale, ec)) break;
+    fs::remove(stale, ec);
+  }
+  result.raster_seconds = seconds_since(started);
+  return result;
+}
+
+}  // namespace glyph
