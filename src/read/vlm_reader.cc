@@ -25,7 +25,8 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using detail::server_error_message;
 
-constexpr long kPollMs = 50;                    // how often cancellation and timers are checked
+constexpr long kPollMs = 50;
+constexpr long kLookupTimeoutMs = 60'000;  // a GET of /v1/models or /health on its own                    // how often cancellation and timers are checked
 constexpr std::size_t kMaxBodyBytes = 4u << 20;  // error bodies and non-streamed answers
 constexpr std::string_view kApiKeyHint = " (check --api-key, GLYPH_API_KEY or OPENAI_API_KEY)";
 
@@ -433,14 +434,20 @@ VlmReader::~VlmReader() = default;
 std::string VlmReader::name() const { return "openai:" + (model_.empty() ? std::string("?") : model_); }
 
 std::vector<ModelInfo> VlmReader::list_models() {
+  return fetch_models(std::min(options_.total_timeout_ms, kLookupTimeoutMs), {});
+}
+
+std::vector<ModelInfo> VlmReader::fetch_models(long timeout_ms, const std::function<bool()>& is_cancelled) {
   Transfer transfer;
   transfer.url = base_url_ + "/v1/models";
   transfer.api_key = api_key_;
   transfer.connect_timeout_ms = options_.connect_timeout_ms;
-  transfer.first_byte_timeout_ms = std::min(options_.first_byte_timeout_ms, 60'000L);
+  transfer.first_byte_timeout_ms = std::min(options_.first_byte_timeout_ms, kLookupTimeoutMs);
   transfer.idle_timeout_ms = options_.idle_timeout_ms;
-  transfer.deadline = Clock::now() + std::chrono::milliseconds(std::min(options_.total_timeout_ms, 120'000L));
+  transfer.deadline = Clock::now() + std::chrono::milliseconds(std::max(1L, timeout_ms));
+  transfer.is_cancelled = is_cancelled;
   TransferResult result = run_transfer(transfer);
+  if (result.end == TransferEnd::cancelled) throw Error(ErrorCode::cancelled, "the read was cancelled");
   if (result.end == TransferEnd::curl_failed) throw Error(ErrorCode::network, describe_curl_failure(result, transfer.url));
   if (result.end != TransferEnd::complete) throw Error(ErrorCode::timeout, timeout_text(result.end, transfer, result));
   if (result.status != 200) {
@@ -465,8 +472,12 @@ std::vector<ModelInfo> VlmReader::list_models() {
 }
 
 std::string VlmReader::resolve_model() {
+  return resolve_model(std::min(options_.total_timeout_ms, kLookupTimeoutMs), {});
+}
+
+std::string VlmReader::resolve_model(long timeout_ms, const std::function<bool()>& is_cancelled) {
   if (!model_.empty()) return model_;
-  std::vector<ModelInfo> models = list_models();
+  std::vector<ModelInfo> models = fetch_models(timeout_ms, is_cancelled);
   if (models.empty()) {
     throw Error(ErrorCode::not_found, "the server at " + base_url_ + " lists no models at /v1/models; pass --model");
   }
@@ -483,11 +494,11 @@ std::string VlmReader::resolve_model() {
   return model_;
 }
 
-ServerKind VlmReader::resolve_server_kind() {
+ServerKind VlmReader::resolve_server_kind(long timeout_ms, const std::function<bool()>& is_cancelled) {
   if (kind_checked_) return server_kind_;
   kind_checked_ = true;
   try {
-    std::vector<ModelInfo> models = list_models();
+    std::vector<ModelInfo> models = fetch_models(timeout_ms, is_cancelled);
     for (const ModelInfo& model : models) {
       if (!model_.empty() && model.id != model_ && models.size() > 1) continue;
       std::string owner = lowercase(model.owned_by);
@@ -598,9 +609,10 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
   // The model and the repetition penalty's name may need the server (/v1/models): that happens
   // inside the first attempt, so a server still starting up gets the same retries.
   auto finish_body = [&] {
-    result.model = resolve_model();
+    auto remaining_ms = [&] { return std::max(1L, ms_between(Clock::now(), deadline)); };
+    result.model = resolve_model(remaining_ms(), callbacks.is_cancelled);
     if (sampling.repetition_penalty) {
-      const ServerKind kind = resolve_server_kind();
+      const ServerKind kind = resolve_server_kind(remaining_ms(), callbacks.is_cancelled);
       body[kind == ServerKind::llamacpp ? "repeat_penalty" : "repetition_penalty"] = *sampling.repetition_penalty;
     }
     body["model"] = result.model;

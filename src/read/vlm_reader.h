@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -95,7 +96,10 @@ class VlmReader : public Reader {
   const std::string& base_url() const { return base_url_; }  // normalized: no trailing / or /v1
 
  private:
-  ServerKind resolve_server_kind();
+  // The same lookups bounded by what is left of a read, and cancellable with it.
+  std::vector<ModelInfo> fetch_models(long timeout_ms, const std::function<bool()>& is_cancelled);
+  std::string resolve_model(long timeout_ms, const std::function<bool()>& is_cancelled);
+  ServerKind resolve_server_kind(long timeout_ms, const std::function<bool()>& is_cancelled);
 
   VlmReaderOptions options_;
   std::string base_url_;

@@ -211,12 +211,12 @@ bool FakeVlmServer::wait_for_disconnects(int count, std::chrono::milliseconds ti
 void FakeVlmServer::stop() {
   if (stopping_.exchange(true)) return;
   if (acceptor_.joinable()) acceptor_.join();
-  std::vector<std::thread> workers;
+  std::vector<Worker> workers;
   {
     std::lock_guard lock(mutex_);
     workers.swap(workers_);
   }
-  for (std::thread& worker : workers) worker.join();
+  for (Worker& worker : workers) worker.thread.join();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   listen_fd_ = -1;
 }
@@ -229,11 +229,24 @@ void FakeVlmServer::accept_loop() {
     if (fd < 0) continue;
     int yes = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    std::vector<Worker> finished;
     std::lock_guard lock(mutex_);
-    workers_.emplace_back([this, fd] {
-      serve(fd);
-      ::close(fd);
-    });
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (it->done->load()) {
+        finished.push_back(std::move(*it));
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    workers_.push_back(Worker{std::thread([this, fd, done] {
+                                serve(fd);
+                                ::close(fd);
+                                done->store(true);
+                              }),
+                              done});
+    for (Worker& worker : finished) worker.thread.join();  // they have returned: no wait
   }
 }
 

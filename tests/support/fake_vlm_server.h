@@ -139,7 +139,11 @@ class FakeVlmServer {
   mutable std::mutex mutex_;
   std::vector<FakeFault> faults_;
   std::vector<RecordedRequest> requests_;
-  std::vector<std::thread> workers_;
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Worker> workers_;  // finished ones are joined as new connections come
   std::thread acceptor_;
 };
 
