@@ -17,6 +17,21 @@ def words(text):
     return " ".join(text.replace("\xa0", " ").split())
 
 
+def merge_same_baseline(lines):
+    """pdftotext splits a line at a wide gap (justified text, runs of spaces): join the pieces
+    that share a baseline back into one line."""
+    out = []
+    for line in lines:
+        if out and abs(out[-1]["bbox"][3] - line["bbox"][3]) < 0.5 and abs(out[-1]["bbox"][1] - line["bbox"][1]) < 0.5:
+            prev = out[-1]
+            prev["text"] += " " + line["text"]
+            prev["bbox"] = [min(prev["bbox"][0], line["bbox"][0]), prev["bbox"][1],
+                            max(prev["bbox"][2], line["bbox"][2]), prev["bbox"][3]]
+        else:
+            out.append(dict(line))
+    return out
+
+
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
     font = argv[argv.index("--font") + 1] if "--font" in argv else None
@@ -41,7 +56,7 @@ def main(argv):
     max_dx = max_dy = 0.0
     shown = 0
     for n in range(max(len(ref["pages"]), len(ours["pages"]))):
-        rl = [l for l in ref["pages"][n]["lines"]] if n < len(ref["pages"]) else []
+        rl = merge_same_baseline(ref["pages"][n]["lines"]) if n < len(ref["pages"]) else []
         ol = [l for l in ours["pages"][n]["lines"] if words(l["text"])] if n < len(ours["pages"]) else []
         for i in range(max(len(rl), len(ol))):
             total += 1

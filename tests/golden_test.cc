@@ -69,13 +69,7 @@ TEST(line_breaking_golden, cases) {
       if (p > 0) got += "||";
       for (size_t l = 0; l < layout.pages[p].lines.size(); ++l) {
         const LineLayout& line = layout.pages[p].lines[l];
-        std::u32string t = text.substr(line.char_start, line.char_end - line.char_start);
-        if (!config.newline.line_break) {
-          std::u32string drawn;
-          for (char32_t c : t) drawn += c == U'\n' ? config.newline.inline_text : std::u32string(1, c);
-          t = drawn;
-        }
-        while (!t.empty() && (t.back() == U' ' || t.back() == U'\n' || t.back() == U'\f')) t.pop_back();
+        const std::u32string t = drawn_text(line, text, config);
         if (l > 0) got += "|";
         got += encode_utf8(t);
       }

@@ -41,7 +41,6 @@ struct Placement {
   double y_pt;
   bool at_top = true;
   double previous_space_after_pt = 0;
-  bool continue_after_break_adds_line = false;  // ReportLab's word-based (non-CJK) paragraphs
 
   // max-text-tokens-per-page: the tokens of the page's text so far. Between exact counts of the
   // whole page text it is the sum of the lines' own counts; a recount is made when that sum
@@ -108,7 +107,7 @@ void shift_line(LineLayout& line, double dx, double dy) {
 // Places the lines of one paragraph (relative coordinates, baseline 0) on pages as
 // Frame._add / Paragraph.split do: whole if it fits, else split (no orphans: a split leaving one
 // line moves the paragraph on), space-before skipped at a frame top, space-after overlapping.
-void place_paragraph(std::vector<LineLayout>& lines, Placement& at) {
+void place_paragraph(std::vector<LineLayout>& lines, Placement& at, detail::LineBreaker& breaker) {
   const RenderConfig& config = *at.config;
   const double leading = config.line_height_pt;
   size_t first = 0;
@@ -168,16 +167,11 @@ void place_paragraph(std::vector<LineLayout>& lines, Placement& at) {
     first += count;
     if (first < lines.size()) {
       at.new_page();
-      // ReportLab continues a split paragraph from the frag word where the next line began; after
-      // a line ended by <br/> that is the break itself, which makes an empty first line.
-      if (at.continue_after_break_adds_line && lines[first - 1].ends_with_newline) {
-        LineLayout blank;
-        blank.char_start = lines[first].char_start;
-        blank.x0_pt = blank.x1_pt = 0;
-        blank.y0_pt = lines[first].y0_pt;
-        blank.y1_pt = lines[first].y1_pt;
-        lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(first), std::move(blank));
-      }
+      const size_t paragraph_end = lines.back().char_end;
+      breaker.continue_paragraph(first, lines);
+      if (at.count_tokens)  // lines broken again need their ranges for the token cap
+        for (size_t i = first; i < lines.size(); ++i)
+          lines[i].char_end = i + 1 < lines.size() ? lines[i + 1].char_start : paragraph_end;
     }
   }
 }
@@ -227,7 +221,6 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
   at.bottom_pt = config.page_height_pt - config.margin_y_pt - kFramePaddingPt;
   at.frame_x_pt = config.margin_x_pt + kFramePaddingPt;
   at.new_page();
-  at.continue_after_break_adds_line = config.wrap == WrapMode::reportlab && !layout.cjk_wrap;
   if (config.max_text_tokens_per_page > 0) {
     if (!count_tokens) {
       throw Error(ErrorCode::invalid_config,
@@ -270,7 +263,7 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
         lines[i].char_end = i + 1 < lines.size() ? lines[i + 1].char_start : end;
       }
     }
-    place_paragraph(lines, at);
+    place_paragraph(lines, at, breaker);
     if (page_break && end < text.size()) at.new_page();
     start = end;
     if (text.empty()) break;
@@ -302,6 +295,22 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
   }
   add_page_markers(layout, config, fonts);
   return layout;
+}
+
+std::u32string drawn_text(const LineLayout& line, std::u32string_view text, const RenderConfig& config) {
+  std::u32string out;
+  const size_t end = std::min(line.char_end, text.size());
+  for (size_t i = std::min(line.char_start, end); i < end; ++i) {
+    const char32_t c = text[i];
+    if (c == U'\n' && !config.newline.line_break &&
+        std::any_of(line.glyphs.begin(), line.glyphs.end(), [&](const PlacedGlyph& g) { return g.char_index == i; })) {
+      out += config.newline.inline_text;
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && (out.back() == U' ' || out.back() == U'\n' || out.back() == U'\f')) out.pop_back();
+  return out;
 }
 
 }  // namespace glyph

@@ -88,4 +88,9 @@ using TextTokenCounter = std::function<std::size_t(std::u32string_view)>;
 Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontSet& fonts,
                const TextTokenCounter& count_tokens = {});
 
+// The text of a line as drawn (for layout.json and --lines): its characters, a newline drawn as a
+// marker (the red "\n" markup) replaced by the marker's text, trailing spaces, newlines and form
+// feeds removed.
+std::u32string drawn_text(const LineLayout& line, std::u32string_view text, const RenderConfig& config);
+
 }  // namespace glyph

@@ -181,7 +181,7 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
     if (config_.alignment == Alignment::center) offset = 0.5 * extra;
     else if (config_.alignment == Alignment::right) offset = extra;
   }
-  double x = config_.left_indent_pt + (line_index == 0 ? config_.first_line_indent_pt : 0) + offset;
+  double x = config_.left_indent_pt + first_line_indent(line_index) + offset;
   line.x0_pt = x;
   size_t chars = 0;
   for (const Token& t : pending.tokens) chars += t.kind == Token::marker ? marker_words_.size() : t.end - t.start;
@@ -201,8 +201,11 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
       for (size_t k = a; k < b; ++k) place_char(line, marker_words_[k], t.start, x, config_.newline.inline_color);
       continue;
     }
-    // Runs of spaces inside a word are &nbsp; in the reference: word spacing (PDF Tw) skips them.
-    for (uint32_t i = t.start; i < t.end; ++i) place_char(line, text[i], i, x, config_.font_color);
+    // Runs of spaces inside a word are &nbsp; in the reference, which spaces them like word gaps.
+    for (uint32_t i = t.start; i < t.end; ++i) {
+      place_char(line, text[i], i, x, config_.font_color);
+      if (text[i] == U' ' || text[i] == 0xA0) x += word_space;
+    }
   }
   finish_box(line, x);
   lines.push_back(std::move(line));
@@ -330,75 +333,88 @@ void LineBreaker::break_latin(std::u32string_view text, std::vector<Token>& toke
 // between any two characters, pushes back the overflowing character unless it may not start a
 // line, and in non-Asian runs backs up to the last space or ideograph.
 void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines) {
-  struct Unit {
-    char32_t c;          // drawn character (0 for a line break)
-    uint32_t index;      // character of the text
-    double width_pt;
-    bool line_break;
-    bool marker;
-  };
-  std::vector<Unit> units;
-  units.reserve(end - start);
-  bool single_frag = true;
+  cjk_units_.clear();
+  cjk_units_.reserve(end - start);
+  cjk_single_frag_ = true;
   for (size_t i = start; i < end; ++i) {
     if (text[i] == U'\n') {
-      single_frag = false;
+      cjk_single_frag_ = false;
       if (config_.newline.line_break) {
-        units.push_back(Unit{0, static_cast<uint32_t>(i), 0, true, false});
+        cjk_units_.push_back(CjkUnit{0, static_cast<uint32_t>(i), 0, true, false});
       } else {
-        for (char32_t c : marker_words_) units.push_back(Unit{c, static_cast<uint32_t>(i), char_width_pt(c), false, true});
+        for (char32_t c : marker_words_)
+          cjk_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, true});
       }
       continue;
     }
     const char32_t c = text[i];
-    units.push_back(Unit{c, static_cast<uint32_t>(i), char_width_pt(c), false, false});
+    cjk_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, false});
   }
+  cjk_lines_.resize(lines.size());
+  break_cjk_units(lines);
+}
+
+void LineBreaker::emit_cjk_line(size_t a, size_t b, double extra, bool line_break, bool last, size_t line_index,
+                                std::vector<LineLayout>& lines) {
+  const std::vector<CjkUnit>& units = cjk_units_;
+  const size_t n = units.size();
+  LineLayout line;
+  line.char_start = units[std::min(a, n - 1)].index;
+  line.ends_with_newline = line_break;
+  // dumbSplit strips each line but the last (Python str.strip); the stripped characters draw nothing.
+  size_t draw_a = a, draw_b = b;
+  const bool stripped = cjk_single_frag_ && !last;
+  if (stripped) {
+    while (draw_a < draw_b && is_python_space(units[draw_a].c)) ++draw_a;
+    while (draw_b > draw_a && is_python_space(units[draw_b - 1].c)) --draw_b;
+  }
+  size_t nbsp = 0;  // &nbsp; of the reference: U+00A0 and spaces in runs of two or more
+  for (size_t k = draw_a; k < draw_b; ++k) {
+    const char32_t c = units[k].c;
+    // (the markup's spaces never join a run: runs were turned into &nbsp; before the markup was added)
+    auto text_space = [&](size_t m) { return units[m].c == U' ' && !units[m].marker; };
+    const bool in_run = text_space(k) && ((k > 0 && text_space(k - 1)) || (k + 1 < n && text_space(k + 1)));
+    nbsp += c == 0xA0 || in_run;
+  }
+  bool simple = config_.alignment == Alignment::justify
+                    ? (line_break || (extra > -1e-8 && extra <= 1e-8) || (last && extra > -1e-8))
+                    : extra > -1e-8;
+  double word_space = 0, offset = 0;
+  if (!simple) {
+    const double spaces = cjk_single_frag_ ? 0.0 : static_cast<double>(nbsp);  // wordCount 1 + nbsp - 1
+    if (spaces <= 0) simple = true;
+    else word_space = extra / spaces;
+  }
+  if (simple) {
+    if (config_.alignment == Alignment::center) offset = 0.5 * extra;
+    else if (config_.alignment == Alignment::right) offset = extra;
+  }
+  double x = config_.left_indent_pt + first_line_indent(line_index) + offset;
+  line.x0_pt = x;
+  line.glyphs.reserve(draw_b - draw_a);
+  for (size_t k = draw_a; k < draw_b; ++k) {
+    const CjkUnit& u = units[k];
+    if (u.line_break) continue;
+    place_char(line, u.c, u.index, x, u.marker ? config_.newline.inline_color : config_.font_color);
+    if (u.c == U' ' || u.c == 0xA0) x += word_space;
+  }
+  finish_box(line, x);
+  lines.push_back(std::move(line));
+  cjk_lines_.push_back(CjkLine{a, b, line_break, stripped});
+}
+
+// ReportLab's CJK wrapping (cjkFragSplit; dumbSplit for a paragraph of one source line): breaks
+// between any two characters, pushes back the overflowing character unless it may not start a
+// line, and in non-Asian runs backs up to the last space or ideograph.
+void LineBreaker::break_cjk_units(std::vector<LineLayout>& lines) {
+  const std::vector<CjkUnit>& units = cjk_units_;
   const size_t n = units.size();
   size_t line_index = 0;
   double max_w = max_width(0);
-  auto emit_units = [&](size_t a, size_t b, double extra, bool line_break, bool last) {
-    LineLayout line;
-    line.char_start = a < b ? units[a].index : (a < n ? units[a].index : end);
-    // dumbSplit strips each line but the last (Python str.strip); the stripped characters draw nothing.
-    size_t draw_a = a, draw_b = b;
-    if (single_frag && !last) {
-      while (draw_a < draw_b && is_python_space(units[draw_a].c)) ++draw_a;
-      while (draw_b > draw_a && is_python_space(units[draw_b - 1].c)) --draw_b;
-    }
-    size_t nbsp = 0;
-    for (size_t k = draw_a; k < draw_b; ++k) nbsp += units[k].c == 0xA0;
-    bool simple = config_.alignment == Alignment::justify
-                      ? (line_break || (extra > -1e-8 && extra <= 1e-8) || (last && extra > -1e-8))
-                      : extra > -1e-8;
-    double word_space = 0, offset = 0;
-    if (!simple) {
-      const double spaces = single_frag ? 0.0 : static_cast<double>(nbsp);  // wordCount 1 + nbsp - 1
-      if (spaces <= 0) simple = true;
-      else word_space = extra / spaces;
-    }
-    if (simple) {
-      if (config_.alignment == Alignment::center) offset = 0.5 * extra;
-      else if (config_.alignment == Alignment::right) offset = extra;
-    }
-    double x = config_.left_indent_pt + (line_index == 0 ? config_.first_line_indent_pt : 0) + offset;
-    line.x0_pt = x;
-    line.glyphs.reserve(draw_b - draw_a);
-    for (size_t k = draw_a; k < draw_b; ++k) {
-      const Unit& u = units[k];
-      if (u.line_break) continue;
-      place_char(line, u.c, u.index, x, u.marker ? config_.newline.inline_color : config_.font_color);
-      if (u.c == U' ') x += word_space;
-    }
-    finish_box(line, x);
-    lines.push_back(std::move(line));
-    ++line_index;
-    max_w = max_width(line_index);
-  };
-
   size_t i = 0, line_start = 0;
   double width_used = 0;
   while (i < n) {
-    Unit u = units[i];
+    CjkUnit u = units[i];
     ++i;
     double w = u.width_pt;
     width_used += w;
@@ -409,9 +425,8 @@ void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, 
         if (u.c < 0x3000) {
           const size_t limit_check = (line_start + i) >> 1;
           for (size_t j = i - 1; j > limit_check; --j) {
-            const Unit& uj = units[j];
-            const bool empty_unit = uj.line_break;
-            if ((!empty_unit && is_space_separator(uj.c)) || (!empty_unit && uj.c >= 0x3000)) {
+            const CjkUnit& uj = units[j];
+            if (!uj.line_break && (is_space_separator(uj.c) || uj.c >= 0x3000)) {
               const size_t k = j + 1;
               if (k < i) {
                 const size_t j2 = k + 1;
@@ -429,16 +444,64 @@ void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, 
           extra += w;
         }
       }
-      emit_units(line_start, i, extra, line_break, false);
+      emit_cjk_line(line_start, i, extra, line_break, false, line_index, lines);
+      ++line_index;
+      max_w = max_width(line_index);
       line_start = i;
       width_used = 0;
     }
   }
-  if (width_used > 0) emit_units(line_start, n, max_w - width_used, false, true);
-  else if (line_start < n) {
-    // Zero-width characters after the last line (ReportLab drops them): keep them in the text
-    // map by attaching them to the last line (the caller extends its range).
+  // Zero-width characters after the last line are not drawn (as in ReportLab); the caller's
+  // character ranges still cover them.
+  if (width_used > 0) emit_cjk_line(line_start, n, max_w - width_used, false, true, line_index, lines);
+}
+
+void LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& lines) {
+  if (first == 0 || first >= lines.size()) return;
+  if (config_.wrap != WrapMode::reportlab) return;
+  if (!cjk_) {
+    // ReportLab continues a split paragraph from the frag word where the next line began; after
+    // a line ended by <br/> that is the break itself, which makes an empty first line.
+    if (lines[first - 1].ends_with_newline) {
+      LineLayout blank;
+      blank.char_start = lines[first].char_start;
+      blank.y0_pt = lines[first].y0_pt;
+      blank.y1_pt = lines[first].y1_pt;
+      lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(first), std::move(blank));
+    }
+    return;
   }
+  // CJK: the continuation is a new paragraph made of the remaining lines' characters and broken
+  // again without the first-line indent. ReportLab rebuilds it from the lines (_split_blParaHard):
+  // each line but the last gets a space at its end (a <br/> becomes a space-wide break); a single
+  // source-line paragraph (_split_blParaSimple) joins its stripped lines.
+  std::vector<CjkUnit> next;
+  const size_t count = lines.size();
+  for (size_t k = first; k < count; ++k) {
+    const CjkLine& line = cjk_lines_[k];
+    size_t a = line.unit_start, b = line.unit_end;
+    if (line.stripped) {
+      while (a < b && is_python_space(cjk_units_[a].c)) ++a;
+      while (b > a && is_python_space(cjk_units_[b - 1].c)) --b;
+    }
+    const size_t begin = next.size();
+    next.insert(next.end(), cjk_units_.begin() + static_cast<std::ptrdiff_t>(a),
+                cjk_units_.begin() + static_cast<std::ptrdiff_t>(b));
+    if (cjk_single_frag_ || k + 1 == count || next.size() == begin) continue;
+    CjkUnit& last = next.back();
+    if (last.line_break) {
+      last.width_pt = space_width_pt_;
+    } else if (last.c != U' ') {
+      const uint32_t index = cjk_units_[cjk_lines_[k + 1].unit_start].index;
+      next.push_back(CjkUnit{U' ', index, space_width_pt_, false, false});
+    }
+  }
+  cjk_units_ = std::move(next);
+  lines.resize(first);
+  cjk_lines_.resize(first);
+  continuation_ = true;
+  break_cjk_units(lines);
+  continuation_ = false;
 }
 
 // UAX #14 line breaking (ICU), greedy, with HarfBuzz shaping for glyph placement.
@@ -454,7 +517,7 @@ void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t e
     while (draw_b > a && (is_break_space(text[draw_b - 1]) || text[draw_b - 1] == U'\n')) --draw_b;
     LineLayout line;
     line.char_start = a;
-    double x = config_.left_indent_pt + (line_index == 0 ? config_.first_line_indent_pt : 0);
+    double x = config_.left_indent_pt + first_line_indent(line_index);
     const std::vector<ShapedGlyph> shaped = fonts_.shape(text.substr(0, draw_b).substr(a));
     double width = 0;
     for (const ShapedGlyph& g : shaped) width += g.x_advance_pt;

@@ -24,6 +24,9 @@ class LineBreaker {
   // is its first character (its end is fixed by the caller from the next line's start).
   void break_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break,
                        std::vector<LineLayout>& lines);
+  // After lines[0, first) went on one page: makes lines[first, ...) what ReportLab draws for the
+  // rest of the paragraph on the next page (it breaks the remainder again as a new paragraph).
+  void continue_paragraph(size_t first, std::vector<LineLayout>& lines);
   size_t missing_chars() const { return missing_; }
   size_t fallback_chars() const { return fallback_; }
 
@@ -47,11 +50,31 @@ class LineBreaker {
   void tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens) const;
   void break_latin(std::u32string_view text, std::vector<Token>& tokens, bool single_frag,
                    std::vector<LineLayout>& lines);
+  struct CjkUnit {
+    char32_t c;          // drawn character (0 for a line break)
+    uint32_t index;      // character of the text
+    double width_pt;
+    bool line_break;
+    bool marker;
+  };
+  struct CjkLine {
+    size_t unit_start, unit_end;
+    bool line_break;
+    bool stripped;
+  };
   void break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
+  void break_cjk_units(std::vector<LineLayout>& lines);
+  void emit_cjk_line(size_t a, size_t b, double extra, bool line_break, bool last, size_t line_index,
+                     std::vector<LineLayout>& lines);
   void break_unicode(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
   void emit(std::u32string_view text, PendingLine& line, bool last, size_t line_index,
             std::vector<LineLayout>& lines);
-  double max_width(size_t line_index) const { return line_index == 0 ? first_width_pt_ : later_width_pt_; }
+  double max_width(size_t line_index) const {
+    return line_index == 0 && !continuation_ ? first_width_pt_ : later_width_pt_;
+  }
+  double first_line_indent(size_t line_index) const {
+    return line_index == 0 && !continuation_ ? config_.first_line_indent_pt : 0;
+  }
   double char_width_pt(char32_t c) const;
   double word_width_pt(std::u32string_view text, uint32_t start, uint32_t end) const;
   void place_char(LineLayout& line, char32_t c, uint32_t index, double& x, Rgb color);
@@ -60,6 +83,10 @@ class LineBreaker {
   const RenderConfig& config_;
   const FontSet& fonts_;
   bool cjk_ = false;
+  bool continuation_ = false;  // breaking the rest of a split paragraph: no first-line indent
+  std::vector<CjkUnit> cjk_units_;  // the current CJK paragraph
+  std::vector<CjkLine> cjk_lines_;  // its lines, aligned with the caller's line vector
+  bool cjk_single_frag_ = false;
   double first_width_pt_, later_width_pt_;
   double space_width_pt_;
   std::u32string marker_words_;     // the newline markup's inline text

@@ -28,12 +28,15 @@ void append_escape(std::u32string& out, char32_t c) {
   out += U'>';
 }
 
-std::u32string normalize(std::u32string_view text, Normalization form) {
-  if (form == Normalization::none || text.empty()) return std::u32string(text);
-  // Below U+0300 nothing composes or decomposes under NFC; below U+00A0 nothing changes under
-  // NFKC either: skip the round trip for plain text.
+// Below U+0300 nothing composes or decomposes under NFC; below U+00A0 nothing changes under NFKC
+// either: plain text skips the round trip (and its copies).
+bool may_change_under(std::u32string_view text, Normalization form) {
+  if (form == Normalization::none) return false;
   const char32_t stable_below = form == Normalization::nfc ? 0x300 : 0xA0;
-  if (std::all_of(text.begin(), text.end(), [&](char32_t c) { return c < stable_below; })) return std::u32string(text);
+  return std::any_of(text.begin(), text.end(), [&](char32_t c) { return c >= stable_below; });
+}
+
+std::u32string normalize(std::u32string_view text, Normalization form) {
   const std::string utf8 = encode_utf8(text);
   const int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == Normalization::nfkc ? UTF8PROC_COMPAT : 0);
   utf8proc_uint8_t* result = nullptr;
@@ -51,7 +54,7 @@ std::u32string normalize(std::u32string_view text, Normalization form) {
 PreparedText prepare_text(std::u32string_view input, const RenderConfig& config) {
   PreparedText result;
   std::u32string normalized;
-  if (config.normalize != Normalization::none) {
+  if (may_change_under(input, config.normalize)) {
     normalized = normalize(input, config.normalize);
     input = normalized;
   }
@@ -101,6 +104,7 @@ PreparedText prepare_text(std::u32string_view input, const RenderConfig& config)
 PreparedText prepare_text(std::string_view utf8_bytes, const RenderConfig& config) {
   DecodedText decoded = decode_utf8(utf8_bytes);
   PreparedText result = prepare_text(std::u32string_view(decoded.text), config);
+  decoded.text = std::u32string();
   result.invalid_utf8 = decoded.replaced;
   result.first_invalid_offset = decoded.first_bad_offset;
   return result;

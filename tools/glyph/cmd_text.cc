@@ -62,16 +62,7 @@ void run_text(const TextOptions& options) {
   if (options.verbose)
     std::fprintf(stderr, "layout: %zu pages; characters from fallback fonts: %zu; characters no font has: %zu\n",
                  layout.pages.size(), layout.fallback_chars, layout.missing_glyph_chars);
-  auto line_text = [&](const LineLayout& line) {
-    std::u32string t = prepared.text.substr(line.char_start, line.char_end - line.char_start);
-    if (!config.newline.line_break) {  // the newline as drawn: the markup's text
-      std::u32string drawn;
-      for (char32_t c : t) drawn += c == U'\n' ? config.newline.inline_text : std::u32string(1, c);
-      t = drawn;
-    }
-    while (!t.empty() && (t.back() == U'\n' || t.back() == U' ' || t.back() == U'\f')) t.pop_back();
-    return encode_utf8(t);
-  };
+  auto line_text = [&](const LineLayout& line) { return encode_utf8(drawn_text(line, prepared.text, config)); };
   if (options.json) {
     nlohmann::json out = {{"chars", layout.char_count}, {"pages", nlohmann::json::array()}};
     for (const PageLayout& page : layout.pages) {
