@@ -122,7 +122,9 @@ std::string encode_png(const PageImage& image, const PngOptions& options) {
   const size_t n = image.row_bytes();
   const int bpp = image.channels;
   const size_t h = static_cast<size_t>(image.height_px);
-  std::vector<uint8_t> filtered((n + 1) * h);
+  // Reused per thread: a page's filtered rows are as large as the page.
+  thread_local std::vector<uint8_t> filtered;
+  filtered.resize((n + 1) * h);
   std::vector<uint8_t> trial(options.filter == PngFilter::adaptive ? n : 0);
   for (size_t y = 0; y < h; ++y) {
     const uint8_t* row = image.row(static_cast<int>(y));

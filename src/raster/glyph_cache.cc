@@ -71,6 +71,7 @@ GlyphCache::GlyphCache(const FontSet& fonts, double pixel_size, bool antialias)
     font->glyph_count = static_cast<uint32_t>(std::max<FT_Long>(face->num_glyphs, 0));
     font->slots =
         std::make_unique<std::atomic<const GlyphBitmap*>[]>(size_t{font->glyph_count} * 4);
+    fast_.push_back({font->slots.get(), font->glyph_count, font->fractional});
     fonts_.push_back(std::move(font));
   }
 }
@@ -82,15 +83,6 @@ GlyphCache::~GlyphCache() {
   if (library_) FT_Done_FreeType(static_cast<FT_Library>(library_));
 }
 
-GlyphCache::PenX GlyphCache::split_pen_x(int font_index, double x_px) const {
-  const double floor_x = std::floor(x_px);
-  PenX pen{static_cast<int>(floor_x), 0};
-  if (fonts_[static_cast<size_t>(font_index)]->fractional) {
-    pen.bucket = std::clamp(static_cast<int>(std::floor((x_px - floor_x) * 4)), 0, 3);
-  }
-  return pen;
-}
-
 namespace {
 std::mutex& render_mutex() {
   static std::mutex m;
@@ -98,7 +90,7 @@ std::mutex& render_mutex() {
 }
 }  // namespace
 
-const GlyphBitmap& GlyphCache::get(int font_index, uint32_t glyph_id, int bucket) const {
+const GlyphBitmap& GlyphCache::get_slow(int font_index, uint32_t glyph_id, int bucket) const {
   if (font_index < 0 || static_cast<size_t>(font_index) >= fonts_.size()) return blank_bitmap();
   Font& font = *fonts_[static_cast<size_t>(font_index)];
   if (glyph_id >= font.glyph_count) return blank_bitmap();

@@ -14,7 +14,9 @@
 // under a per-font mutex, because a FreeType face must not be used by two threads at once.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -47,10 +49,29 @@ class GlyphCache {
     int pixel;
     int bucket;
   };
-  PenX split_pen_x(int font_index, double x_px) const;
+  PenX split_pen_x(int font_index, double x_px) const {
+    const double floor_x = std::floor(x_px);
+    PenX pen{static_cast<int>(floor_x), 0};
+    if (static_cast<size_t>(font_index) < fast_.size() &&
+        fast_[static_cast<size_t>(font_index)].fractional) {
+      pen.bucket = std::clamp(static_cast<int>((x_px - floor_x) * 4), 0, 3);
+    }
+    return pen;
+  }
 
   // The bitmap of a glyph; never null (a glyph FreeType cannot render is blank).
-  const GlyphBitmap& get(int font_index, uint32_t glyph_id, int bucket) const;
+  const GlyphBitmap& get(int font_index, uint32_t glyph_id, int bucket) const {
+    if (static_cast<size_t>(font_index) < fast_.size()) {
+      const FastPath& f = fast_[static_cast<size_t>(font_index)];
+      if (glyph_id < f.glyph_count) {
+        if (const GlyphBitmap* hit =
+                f.slots[size_t{glyph_id} * 4 + static_cast<size_t>(bucket & 3)].load(
+                    std::memory_order_acquire))
+          return *hit;
+      }
+    }
+    return get_slow(font_index, glyph_id, bucket);
+  }
 
   double pixel_size() const { return pixel_size_; }
   bool antialias() const { return antialias_; }
@@ -58,12 +79,19 @@ class GlyphCache {
 
  private:
   struct Font;
+  struct FastPath {
+    std::atomic<const GlyphBitmap*>* slots;
+    uint32_t glyph_count;
+    bool fractional;
+  };
+  const GlyphBitmap& get_slow(int font_index, uint32_t glyph_id, int bucket) const;
   GlyphBitmap render(Font& font, uint32_t glyph_id, int bucket) const;
 
   double pixel_size_;
   bool antialias_;
   void* library_ = nullptr;  // FT_Library
   std::vector<std::unique_ptr<Font>> fonts_;
+  std::vector<FastPath> fast_;  // per font: the lock-free lookup of get()
   mutable std::atomic<size_t> rendered_{0};
 };
 

@@ -117,25 +117,36 @@ RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) con
     }
   }
 
-  // Device coordinates as poppler computes them: y_device = y_pdf * (-k) + page_height * k,
-  // with y_pdf the baseline in PDF user space (origin bottom-left).
+  // Device coordinates, computed as poppler computes them, because pdftoppm floors the baseline
+  // to a whole pixel: a baseline whose exact position is a pixel edge (every third line at 96 dpi)
+  // lands on one side or the other by the last bit of the arithmetic. ReportLab draws each
+  // paragraph part after "1 0 0 1 x f cm" (f: the part's bottom in PDF space) with baselines at
+  // y_user relative to it; poppler's CTM is then [k 0 0 -k 0 k·H] concatenated with that cm:
+  //   y_device = y_user · (-k) + (f · (-k) + k · H)
   const double k = px_per_pt_;
   const double page_h_pt =
       layout.page_height_pt > 0 ? layout.page_height_pt : config_.page_height_pt;
+  const double padding_pt = config_.border_padding_pt;
   InkCache ink;
-  auto draw = [&](const PlacedGlyph& g) {
-    const double x_dev = static_cast<double>(g.x_pt) * k;
-    const double y_pdf = page_h_pt - static_cast<double>(g.y_pt);
-    const double y_dev = y_pdf * -k + page_h_pt * k;
-    const auto pen = glyphs_->split_pen_x(g.font_index, x_dev);
+  auto draw = [&](const PlacedGlyph& g, double y_dev) {
+    const auto pen = glyphs_->split_pen_x(g.font_index, static_cast<double>(g.x_pt) * k);
     const detail::GlyphBitmap& bitmap = glyphs_->get(g.font_index, g.glyph_id, pen.bucket);
     detail::draw_glyph(image, bitmap, pen.pixel, static_cast<int>(std::floor(y_dev)),
                        ink.get(g.color, channels));
   };
+  size_t part = 0;  // the paragraph part (background rectangle) holding the current line
   for (const LineLayout& line : page.lines) {
-    for (const PlacedGlyph& g : line.glyphs) draw(g);
+    while (part + 1 < page.para_backgrounds.size() &&
+           line.baseline_pt > page.para_backgrounds[part].y1_pt - padding_pt)
+      ++part;
+    const double f = page.para_backgrounds.empty()
+                         ? 0.0
+                         : page_h_pt - (page.para_backgrounds[part].y1_pt - padding_pt);
+    const double y_user = (page_h_pt - line.baseline_pt) - f;
+    const double y_dev = y_user * -k + (f * -k + k * page_h_pt);
+    for (const PlacedGlyph& g : line.glyphs) draw(g, y_dev);
   }
-  for (const PlacedGlyph& g : page.markers) draw(g);
+  for (const PlacedGlyph& g : page.markers) draw(g, static_cast<double>(g.y_pt) * k);
 
   const bool last = page_index + 1 == layout.pages.size();
   const detail::CropResult size = detail::reference_crop_size(
