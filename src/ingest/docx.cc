@@ -15,6 +15,9 @@
 #include <pugixml.hpp>
 #include <zip.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,6 +46,15 @@ std::string_view attr(const pugi::xml_node& node, std::string_view local) {
   return {};
 }
 
+// A decimal attribute value clamped to [lo, hi]; fallback when it is not a number.
+int to_int(std::string_view text, int fallback, int lo, int hi) {
+  const std::string s(text);
+  char* end = nullptr;
+  const long v = std::strtol(s.c_str(), &end, 10);
+  if (end == s.c_str()) return fallback;
+  return static_cast<int>(std::clamp<long>(v, lo, hi));
+}
+
 pugi::xml_node child(const pugi::xml_node& node, std::string_view local) {
   for (const pugi::xml_node& c : node.children()) {
     if (local_name(c) == local) return c;
@@ -58,20 +70,21 @@ class ZipReader {
     zip_error_init(&error);
     zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
     if (!source) fail_zip(error);
-    archive_ = zip_open_from_source(source, ZIP_RDONLY, &error);
+    // Owned from here on, so that a throw below (too many entries, duplicates) still frees it.
+    archive_.reset(zip_open_from_source(source, ZIP_RDONLY, &error));
     if (!archive_) {
       zip_source_free(source);
       fail_zip(error);
     }
     zip_error_fini(&error);
-    const zip_int64_t count = zip_get_num_entries(archive_, 0);
+    const zip_int64_t count = zip_get_num_entries(archive_.get(), 0);
     if (count < 0 || static_cast<zip_uint64_t>(count) > limits.max_zip_entries) {
       throw Error(ErrorCode::limit_exceeded,
                   where_ + ": the archive has " + std::to_string(count) +
                       " entries, over the limit of " + std::to_string(limits.max_zip_entries));
     }
     for (zip_int64_t i = 0; i < count; ++i) {
-      const char* name = zip_get_name(archive_, static_cast<zip_uint64_t>(i), ZIP_FL_ENC_RAW);
+      const char* name = zip_get_name(archive_.get(), static_cast<zip_uint64_t>(i), ZIP_FL_ENC_RAW);
       if (!name) continue;
       if (!index_.emplace(name, static_cast<zip_uint64_t>(i)).second) {
         throw Error(ErrorCode::invalid_input,
@@ -79,9 +92,6 @@ class ZipReader {
                         "' (a DOCX never does; refusing an ambiguous file)");
       }
     }
-  }
-  ~ZipReader() {
-    if (archive_) zip_discard(archive_);
   }
   ZipReader(const ZipReader&) = delete;
   ZipReader& operator=(const ZipReader&) = delete;
@@ -92,14 +102,14 @@ class ZipReader {
   std::optional<std::string> read(const std::string& name) {
     const auto it = index_.find(name);
     if (it == index_.end()) return std::nullopt;
-    zip_file_t* file = zip_fopen_index(archive_, it->second, 0);
+    zip_file_t* file = zip_fopen_index(archive_.get(), it->second, 0);
     if (!file) {
-      const zip_error_t* error = zip_get_error(archive_);
+      const zip_error_t* error = zip_get_error(archive_.get());
       const int code = zip_error_code_zip(error);
       throw Error(code == ZIP_ER_NOPASSWD || code == ZIP_ER_WRONGPASSWD ? ErrorCode::unsupported
                                                                         : ErrorCode::invalid_input,
                   where_ + ": cannot open entry '" + name + "': " +
-                      zip_error_strerror(zip_get_error(archive_)));
+                      zip_error_strerror(zip_get_error(archive_.get())));
     }
     std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> closer(file, zip_fclose);
     std::string data;
@@ -136,7 +146,7 @@ class ZipReader {
 
   std::string where_;
   const IngestLimits& limits_;
-  zip_t* archive_ = nullptr;
+  std::unique_ptr<zip_t, void (*)(zip_t*)> archive_{nullptr, zip_discard};
   std::unordered_map<std::string, zip_uint64_t> index_;
   size_t total_bytes_ = 0;
 };
@@ -213,11 +223,11 @@ class DocxText {
       std::vector<ListLevel>& levels = abstract[std::string(attr(node, "abstractNumId"))];
       for (const pugi::xml_node& lvl : node.children()) {
         if (local_name(lvl) != "lvl") continue;
-        const int ilvl = std::atoi(std::string(attr(lvl, "ilvl")).c_str());
+        const int ilvl = to_int(attr(lvl, "ilvl"), -1, -1, 10);
         if (ilvl < 0 || ilvl > 9) continue;
         if (levels.size() <= static_cast<size_t>(ilvl)) levels.resize(static_cast<size_t>(ilvl) + 1);
         ListLevel& level = levels[static_cast<size_t>(ilvl)];
-        if (auto n = child(lvl, "start")) level.start = std::atoi(std::string(attr(n, "val")).c_str());
+        if (auto n = child(lvl, "start")) level.start = to_int(attr(n, "val"), 1, 0, 1000000);
         if (auto n = child(lvl, "numFmt")) level.format = attr(n, "val");
         if (auto n = child(lvl, "lvlText")) level.text = attr(n, "val");
       }
@@ -287,19 +297,21 @@ class DocxText {
 
   std::string list_marker(const pugi::xml_node& num_pr) {
     const std::string num_id(attr(child(num_pr, "numId"), "val"));
-    const int ilvl = std::atoi(std::string(attr(child(num_pr, "ilvl"), "val")).c_str());
+    const int ilvl = to_int(attr(child(num_pr, "ilvl"), "val"), 0, -1, 10);
     const auto it = lists_.find(num_id);
     if (it == lists_.end() || ilvl < 0 || static_cast<size_t>(ilvl) >= it->second.size()) {
       return "";  // numId 0 means "no list"
     }
     const std::vector<ListLevel>& levels = it->second;
+    // A level's counter starts at its w:start and restarts whenever a shallower level advances.
+    constexpr int kUnset = INT_MIN;
     std::vector<int>& counters = counters_[num_id];
-    counters.resize(levels.size(), 0);
-    for (size_t l = 0; l < levels.size(); ++l) {
-      if (counters[l] == 0) counters[l] = levels[l].start - 1;
+    counters.resize(levels.size(), kUnset);
+    for (size_t l = 0; l <= static_cast<size_t>(ilvl); ++l) {
+      if (counters[l] == kUnset) counters[l] = levels[l].start - 1;
     }
     counters[static_cast<size_t>(ilvl)] += 1;
-    for (size_t l = static_cast<size_t>(ilvl) + 1; l < levels.size(); ++l) counters[l] = 0;
+    for (size_t l = static_cast<size_t>(ilvl) + 1; l < levels.size(); ++l) counters[l] = kUnset;
 
     std::string marker;
     const ListLevel& level = levels[static_cast<size_t>(ilvl)];
@@ -313,8 +325,10 @@ class DocxText {
         if (c == '%' && i + 1 < level.text.size() && level.text[i + 1] >= '1' &&
             level.text[i + 1] <= '9') {
           const size_t l = static_cast<size_t>(level.text[i + 1] - '1');
-          if (l < levels.size()) marker += format_number(std::max(counters[l], levels[l].start),
-                                                         levels[l].format);
+          if (l < levels.size()) {
+            marker += format_number(counters[l] == kUnset ? levels[l].start : counters[l],
+                                    levels[l].format);
+          }
           ++i;
         } else {
           marker += c;

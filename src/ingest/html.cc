@@ -12,6 +12,8 @@
 // refused past IngestLimits::max_nesting_depth.
 #include <gumbo.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -168,7 +170,7 @@ class HtmlWriter {
       case GUMBO_TAG_UL: case GUMBO_TAG_OL: {
         int start = 1;
         if (const GumboAttribute* a = gumbo_get_attribute(&e.attributes, "start")) {
-          start = std::atoi(a->value);
+          start = static_cast<int>(std::clamp<long>(std::strtol(a->value, nullptr, 10), -1000000, 1000000));
         }
         lists_.push_back({e.tag == GUMBO_TAG_OL, start});
         break;
