@@ -89,6 +89,20 @@ TEST(ingest_cli_e2e, standard_input_with_a_format) {
   EXPECT_TRUE(contains(bad.err, "unknown format 'rtf'")) << bad.err;
 }
 
+TEST(ingest_cli_e2e, tokenize_counts_the_text_of_a_document) {
+  const CliRun pdf = run_glyph("tokenize '" + test::ingest_fixture("simple.pdf") + "'");
+  ASSERT_EQ(pdf.exit_code, 0) << pdf.err;
+  const std::string dir = test::scratch_dir();
+  write_file(dir + "/same.txt",
+             "First page of the report.\nIt has two lines.\f"
+             "Second page: the final flow of effort.\nA hyphenation joined.\f"
+             "Third page ends here.");
+  const CliRun text = run_glyph("tokenize '" + dir + "/same.txt'");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(pdf.out, text.out);
+  EXPECT_GT(std::stoi(pdf.out), 20);
+}
+
 TEST(ingest_cli_e2e, text_is_nfc_normalized_by_default) {
   const std::string dir = test::scratch_dir();
   write_file(dir + "/decomposed.txt", "Cafe\xCC\x81 \xEF\xAC\x81");  // e + U+0301, U+FB01
