@@ -36,7 +36,8 @@ int page_pixels(double points, double dpi) {
 
 }  // namespace
 
-Renderer::Renderer(RenderConfig config) : config_(std::move(config)) {
+Renderer::Renderer(RenderConfig config, TextTokenCounter count_tokens)
+    : config_(std::move(config)), count_tokens_(std::move(count_tokens)) {
   if (!(config_.dpi > 0) || config_.dpi > kMaxDpi) {
     throw Error(ErrorCode::invalid_config, "dpi: " + std::to_string(config_.dpi) +
                                                " is outside (0, " + std::to_string(int(kMaxDpi)) +
@@ -67,7 +68,7 @@ Renderer::Renderer(RenderConfig config) : config_(std::move(config)) {
 Renderer::~Renderer() = default;
 
 Layout Renderer::lay_out(std::u32string_view text) const {
-  return ::glyph::lay_out(text, config_, *fonts_);
+  return ::glyph::lay_out(text, config_, *fonts_, count_tokens_);
 }
 
 namespace {

@@ -66,7 +66,9 @@ class Renderer {
  public:
   // Opens the config's fonts. Throws Error(not_found) for a missing font, Error(invalid_config)
   // for values that cannot be drawn (dpi or page size out of range).
-  explicit Renderer(RenderConfig config);
+  // count_tokens is needed when config.max_text_tokens_per_page > 0 (see lay_out in
+  // layout/layout.h; the tokens module's text_token_counter() makes one from a tokenizer).
+  explicit Renderer(RenderConfig config, TextTokenCounter count_tokens = {});
   ~Renderer();
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
@@ -102,6 +104,7 @@ class Renderer {
 
  private:
   RenderConfig config_;
+  TextTokenCounter count_tokens_;
   std::unique_ptr<FontSet> fonts_;
   std::unique_ptr<detail::GlyphCache> glyphs_;
   int page_width_px_ = 0, page_height_px_ = 0;

@@ -13,6 +13,7 @@
 #include "core/utf8.h"
 #include "raster/renderer.h"
 #include "text/prepare.h"
+#include "tokens/page_tokens.h"
 
 namespace glyph::cli {
 
@@ -56,7 +57,9 @@ void run_render(const RenderArgs& args) {
         args.input.c_str(), prepared.invalid_utf8, prepared.first_invalid_offset);
   }
 
-  const Renderer renderer(config);
+  const Renderer renderer(config, config.max_text_tokens_per_page > 0
+                                      ? text_token_counter(shared_tokenizer())
+                                      : TextTokenCounter{});
   RenderOptions options;
   options.threads = args.threads;
   const bool progress = !args.quiet && isatty(STDERR_FILENO);

@@ -11,6 +11,8 @@ void add_version_command(CLI::App& app);
 void add_text_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_vtokens_command(CLI::App& app);
+void add_stats_command(CLI::App& app);
+void add_plan_command(CLI::App& app);
 void add_render_command(CLI::App& app);
 
 }  // namespace glyph::cli

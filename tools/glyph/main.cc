@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   glyph::cli::add_text_command(app);
   glyph::cli::add_tokenize_command(app);
   glyph::cli::add_vtokens_command(app);
+  glyph::cli::add_stats_command(app);
+  glyph::cli::add_plan_command(app);
   glyph::cli::add_render_command(app);
   try {
     app.parse(argc, argv);

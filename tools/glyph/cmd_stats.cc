@@ -1,0 +1,199 @@
+// glyph stats INPUT [-c CONFIG] [--model NAME] [--json]: what the render of INPUT costs a model.
+// glyph plan INPUT --model NAME --budget N: the most legible render that fits N visual tokens.
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "commands.h"
+#include "config/config.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/utf8.h"
+#include "input.h"
+#include "planning/planning.h"
+#include "text/prepare.h"
+#include "tokens/tokenizer.h"
+
+namespace glyph::cli {
+
+namespace {
+
+struct CostFlags {
+  std::string input;
+  InputFlags input_flags;
+  std::string config_path;  // a file, or "en" / "zh"
+  std::optional<double> dpi;
+  std::string model = "glyph";
+  std::string tokenizer;
+  std::int64_t min_pixels = -1, max_pixels = -1;
+  bool json = false;
+};
+
+void add_cost_flags(CLI::App* cmd, CostFlags& f) {
+  cmd->add_option("input", f.input,
+                  "Document to render (text, PDF, DOCX, Markdown, HTML; - = stdin)")
+      ->required();
+  add_input_flags(cmd, f.input_flags);
+  cmd->add_option("-c,--config", f.config_path,
+                  "Glyph JSON config, or en / zh (default: by content)");
+  cmd->add_option("--dpi", f.dpi, "Override the config's dpi");
+  cmd->add_option("--model,-m", f.model,
+                  "Model reading the pages (default glyph); see glyph vtokens");
+  cmd->add_option("--tokenizer", f.tokenizer, "tokenizer.json for text tokens (default: Qwen3's)");
+  cmd->add_option("--min-pixels", f.min_pixels, "Pixel floor of the model's resize (Qwen/GLM)");
+  cmd->add_option("--max-pixels", f.max_pixels, "Pixel cap of the model's resize (Qwen/GLM)");
+  cmd->add_flag("--json", f.json, "Print JSON");
+}
+
+struct Prepared {
+  RenderConfig config;
+  std::u32string text;
+  VisualTokenOptions options;
+};
+
+Prepared prepare(const CostFlags& f) {
+  const Document document = read_input(f.input, f.input_flags);
+  Prepared p;
+  std::vector<std::string> warnings;
+  if (f.config_path == "en" || f.config_path == "zh")
+    p.config = preset_config(f.config_path);
+  else if (!f.config_path.empty())
+    p.config = load_config(f.config_path, &warnings);
+  else
+    p.config = config_for_text(decode_utf8(document.text).text);
+  for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (f.dpi) {
+    if (!(*f.dpi > 0)) throw Error(ErrorCode::invalid_argument, "--dpi: must be positive");
+    p.config.dpi = *f.dpi;
+  }
+  p.text = prepare_text(document.text, p.config).text;
+  if (f.min_pixels >= 0) p.options.min_pixels = f.min_pixels;
+  if (f.max_pixels >= 0) p.options.max_pixels = f.max_pixels;
+  return p;
+}
+
+std::string fixed(double value, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
+}
+
+void print_stats(const TokenStats& s, const Tokenizer& tokenizer, bool json) {
+  if (json) {
+    std::string out = "{\"model\": \"" + s.model + "\", \"chars\": " + std::to_string(s.chars) +
+                      ", \"text_tokens\": " + std::to_string(s.text_tokens) +
+                      ", \"visual_tokens\": " + std::to_string(s.visual_tokens) +
+                      ", \"wrapper_tokens\": " + std::to_string(s.wrapper_tokens) +
+                      ", \"ratio\": " + fixed(s.ratio, 4) + ", \"pages\": [";
+    for (std::size_t i = 0; i < s.pages.size(); ++i) {
+      const PageTokenStats& p = s.pages[i];
+      if (i) out += ", ";
+      out += "{\"page\": " + std::to_string(p.page) + ", \"chars\": " + std::to_string(p.chars) +
+             ", \"text_tokens\": " + std::to_string(p.text_tokens) +
+             ", \"width\": " + std::to_string(p.width_px) +
+             ", \"height\": " + std::to_string(p.height_px) +
+             ", \"resized_width\": " + std::to_string(p.visual.resized_width_px) +
+             ", \"resized_height\": " + std::to_string(p.visual.resized_height_px) +
+             ", \"visual_tokens\": " + std::to_string(p.visual.tokens) +
+             ", \"ratio\": " + fixed(p.ratio, 4) + "}";
+    }
+    std::cout << out << "]}\n";
+    return;
+  }
+  std::printf("%5s %9s %12s %11s %11s %8s %7s\n", "page", "chars", "text tokens", "image px",
+              "model px", "visual", "ratio");
+  for (const PageTokenStats& p : s.pages) {
+    const std::string image = std::to_string(p.width_px) + "x" + std::to_string(p.height_px);
+    const std::string resized = std::to_string(p.visual.resized_width_px) + "x" +
+                                std::to_string(p.visual.resized_height_px);
+    std::printf("%5d %9zu %12zu %11s %11s %8lld %6.2fx\n", p.page, p.chars, p.text_tokens,
+                image.c_str(), resized.c_str(), static_cast<long long>(p.visual.tokens), p.ratio);
+  }
+  std::printf("%5s %9zu %12zu %11s %11s %8lld %6.2fx\n", "total", s.chars, s.text_tokens, "", "",
+              static_cast<long long>(s.visual_tokens), s.ratio);
+  std::printf(
+      "model %s; text tokens by %s; ratio = text tokens / visual tokens (+%lld image start/end "
+      "tokens)\n",
+      s.model.c_str(), tokenizer.source().c_str(), static_cast<long long>(s.wrapper_tokens));
+}
+
+std::string describe(const PlanStep& s) {
+  return "dpi " + fixed(s.dpi, 0) + ", font " + fixed(s.font_size_pt, 1) + " pt, line height " +
+         fixed(s.line_height_pt, 1) + " pt, newlines " +
+         (s.inline_newlines ? "inline (\\n markers)" : "as line breaks");
+}
+
+}  // namespace
+
+void add_stats_command(CLI::App& app) {
+  auto flags = std::make_shared<CostFlags>();
+  auto* cmd = app.add_subcommand(
+      "stats", "Text tokens, visual tokens and compression ratio of a render, per page");
+  add_cost_flags(cmd, *flags);
+  cmd->callback([flags] {
+    const Prepared p = prepare(*flags);
+    const Tokenizer& tokenizer = shared_tokenizer(flags->tokenizer);
+    const RenderMeasure m = measure_render(p.text, p.config, tokenizer, flags->model, p.options);
+    print_stats(m.stats, tokenizer, flags->json);
+  });
+}
+
+void add_plan_command(CLI::App& app) {
+  auto flags = std::make_shared<CostFlags>();
+  auto budget = std::make_shared<std::int64_t>(0);
+  auto save = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "plan", "Find the most legible render whose pages fit a visual-token budget");
+  add_cost_flags(cmd, *flags);
+  cmd->add_option("--budget,-b", *budget, "Visual tokens the pages may cost in all")->required();
+  cmd->add_option("--save-config", *save, "Write the chosen settings as a Glyph JSON config");
+  cmd->callback([flags, budget, save] {
+    const Prepared p = prepare(*flags);
+    const Tokenizer& tokenizer = shared_tokenizer(flags->tokenizer);
+    const PlanResult plan =
+        plan_render(p.text, p.config, tokenizer, flags->model, *budget, p.options);
+    if (!plan.found) {
+      const PlanStep* cheapest = &plan.tried.front();
+      for (const auto& s : plan.tried) {
+        if (s.visual_tokens < cheapest->visual_tokens) cheapest = &s;
+      }
+      throw Error(ErrorCode::limit_exceeded,
+                  "nothing fits in " + std::to_string(*budget) + " visual tokens for " +
+                      flags->model + ": the cheapest setting tried (" + describe(*cheapest) +
+                      ") needs " + std::to_string(cheapest->visual_tokens) + " over " +
+                      std::to_string(cheapest->pages) + " pages; raise --budget or split the text");
+    }
+    const PlanStep& chosen = plan.tried.back();
+    if (!save->empty()) write_file(*save, config_to_json(plan.config) + "\n");
+    if (flags->json) {
+      std::cout << "{\"found\": true, \"dpi\": " << fixed(chosen.dpi, 0)
+                << ", \"font_size\": " << fixed(chosen.font_size_pt, 1)
+                << ", \"line_height\": " << fixed(chosen.line_height_pt, 1)
+                << ", \"newline_markup\": \"" << (chosen.inline_newlines ? "inline" : "<br/>")
+                << "\", \"pages\": " << chosen.pages
+                << ", \"visual_tokens\": " << chosen.visual_tokens << ", \"budget\": " << *budget
+                << ", \"text_tokens\": " << plan.stats.text_tokens
+                << ", \"ratio\": " << fixed(plan.stats.ratio, 4)
+                << ", \"tried\": " << plan.tried.size() << "}\n";
+      return;
+    }
+    std::printf("fits: %s\n", describe(chosen).c_str());
+    std::printf("%zu pages, %lld visual tokens of %lld for %s; %zu text tokens; ratio %.2fx\n",
+                chosen.pages, static_cast<long long>(chosen.visual_tokens),
+                static_cast<long long>(*budget), plan.stats.model.c_str(), plan.stats.text_tokens,
+                plan.stats.ratio);
+    if (plan.tried.size() > 1) {
+      std::printf("more legible settings over the budget:\n");
+      for (std::size_t i = 0; i + 1 < plan.tried.size(); ++i) {
+        std::printf("  %s: %lld visual tokens, %zu pages\n", describe(plan.tried[i]).c_str(),
+                    static_cast<long long>(plan.tried[i].visual_tokens), plan.tried[i].pages);
+      }
+    }
+    if (!save->empty()) std::printf("config written to %s\n", save->c_str());
+  });
+}
+
+}  // namespace glyph::cli
