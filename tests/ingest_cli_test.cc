@@ -103,6 +103,21 @@ TEST(ingest_cli_e2e, tokenize_counts_the_text_of_a_document) {
   EXPECT_GT(std::stoi(pdf.out), 20);
 }
 
+TEST(ingest_cli_e2e, render_starts_a_page_for_each_pdf_page) {
+  const std::string dir = test::scratch_dir();
+  const CliRun run = run_glyph("render '" + test::ingest_fixture("simple.pdf") + "' -o '" + dir +
+                               "/pages' --json -q");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "\"pages\": 3")) << run.out;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/pages/page_003.png"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/pages/page_004.png"));
+
+  const CliRun docx = run_glyph("render '" + test::ingest_fixture("basic.docx") + "' -o '" + dir +
+                                "/docx' --json -q");
+  ASSERT_EQ(docx.exit_code, 0) << docx.err;
+  EXPECT_TRUE(contains(docx.out, "\"pages\": 1")) << docx.out;
+}
+
 TEST(ingest_cli_e2e, text_is_nfc_normalized_by_default) {
   const std::string dir = test::scratch_dir();
   write_file(dir + "/decomposed.txt", "Cafe\xCC\x81 \xEF\xAC\x81");  // e + U+0301, U+FB01

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "input.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -28,11 +29,12 @@ struct RenderArgs {
   bool json = false;
   std::optional<double> dpi;
   bool quiet = false;
+  InputFlags input_flags;
 };
 
 void run_render(const RenderArgs& args) {
   const auto started = std::chrono::steady_clock::now();
-  const std::string bytes = read_file(args.input);
+  const std::string bytes = read_input(args.input, args.input_flags).text;
 
   std::vector<std::string> warnings;
   RenderConfig config;
@@ -97,7 +99,10 @@ void run_render(const RenderArgs& args) {
 void add_render_command(CLI::App& app) {
   auto args = std::make_shared<RenderArgs>();
   auto* cmd = app.add_subcommand("render", "Render a text file into page images and layout.json");
-  cmd->add_option("input", args->input, "UTF-8 text file")->required();
+  cmd->add_option("input", args->input,
+                  "Document (txt in any encoding, pdf, docx, md, html), or - for standard input")
+      ->required();
+  add_input_flags(cmd, args->input_flags);
   auto* config_opt = cmd->add_option("-c,--config", args->config_path,
                                      "Glyph JSON config (default: by content, en or zh preset)");
   cmd->add_option("--preset", args->preset, "Built-in config: en or zh")->excludes(config_opt);
