@@ -2,7 +2,8 @@
 """Renders text files with glyph and with the reference renderer (ReportLab -> PDF -> pdftoppm,
 ../shared/reference/reportlab_render.py) on the same config, and prints per file:
 
-  pages (ours/ref), seconds (ours/ref), speed ratio, layout agreement (% of lines with identical
+  pages (ours/ref), seconds (ours/ref), speed ratio, CPU seconds (user + sys, ours/ref) and their
+  ratio (steadier than wall clock on a loaded machine), layout agreement (% of lines with identical
   text, max line-box deviation in px), mean absolute pixel difference per page (grey levels).
 
 Our seconds are the wall clock of the whole `glyph render` process (start-up, layout, raster, PNG
@@ -16,7 +17,7 @@ Default files: ../shared/data/examples/*.txt. Needs python3-pil and python3-nump
 Line texts are compared after collapsing whitespace (pdftotext joins words with one space and
 drops empty lines); lines are aligned with difflib when their counts differ.
 """
-import argparse, difflib, glob, json, os, re, subprocess, sys, tempfile, time
+import argparse, difflib, glob, json, os, re, resource, subprocess, sys, tempfile, time
 
 import numpy as np
 from PIL import Image
@@ -31,23 +32,33 @@ def norm(text):
     return WS.sub(" ", text).strip()
 
 
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_ours(glyph, config, path, outdir, threads, repeat):
-    best = None
+    """Best wall-clock seconds and CPU seconds (user + sys) of R runs."""
+    best, best_cpu = None, None
     for _ in range(repeat):
         cmd = [glyph, "render", path, "-c", config, "-o", outdir, "--json", "-q"]
         if threads:
             cmd += ["--threads", str(threads)]
-        t = time.perf_counter()
+        cpu, t = children_cpu(), time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        s = time.perf_counter() - t
+        s, c = time.perf_counter() - t, children_cpu() - cpu
         best = s if best is None else min(best, s)
-    return best
+        best_cpu = c if best_cpu is None else min(best_cpu, c)
+    return best, best_cpu
 
 
 def run_reference(config, path, outdir, lines_path):
+    """The seconds the reference reports, and the CPU seconds of it and its children (pdftoppm;
+    pdftotext for --lines is included, a small share)."""
+    cpu = children_cpu()
     out = subprocess.run(["/usr/bin/python3", REFERENCE, config, path, outdir, "--lines", lines_path],
                          check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["seconds"]
+    return json.loads(out.strip().splitlines()[-1])["seconds"], children_cpu() - cpu
 
 
 def compare_lines(ours, ref):
@@ -103,21 +114,23 @@ def main():
             name = os.path.splitext(os.path.basename(path))[0]
             ours_dir, ref_dir = os.path.join(tmp, "ours", name), os.path.join(tmp, "ref", name)
             lines_path = os.path.join(tmp, name + ".lines.json")
-            ours_s = run_ours(args.glyph, args.config, path, ours_dir, args.threads, args.repeat)
-            ref_s = run_reference(args.config, path, ref_dir, lines_path)
+            ours_s, ours_cpu = run_ours(args.glyph, args.config, path, ours_dir, args.threads, args.repeat)
+            ref_s, ref_cpu = run_reference(args.config, path, ref_dir, lines_path)
             ours = json.load(open(os.path.join(ours_dir, "layout.json"), encoding="utf-8"))
             ref = json.load(open(lines_path, encoding="utf-8"))
             identical, total, dev = compare_lines(ours, ref)
             diffs = pixel_diffs(ours_dir, ref_dir)
             rows.append({"file": name, "pages_ours": len(ours["pages"]), "pages_ref": len(ref["pages"]),
                          "seconds_ours": round(ours_s, 4), "seconds_ref": ref_s,
-                         "speedup": round(ref_s / ours_s, 1), "lines_identical_pct": round(100.0 * identical / max(total, 1), 2),
+                         "speedup": round(ref_s / ours_s, 1), "cpu_seconds_ours": round(ours_cpu, 4),
+                         "cpu_seconds_ref": round(ref_cpu, 3), "cpu_speedup": round(ref_cpu / max(ours_cpu, 1e-6), 1), "lines_identical_pct": round(100.0 * identical / max(total, 1), 2),
                          "lines": total, "max_bbox_dev_px": round(dev, 2),
                          "pixel_mad_per_page": [None if d is None else round(d, 3) for d in diffs]})
             r = rows[-1]
-            print("%-8s pages %3d/%-3d  seconds %7.3f/%-7.3f  speed %6.1fx  lines identical %6.2f%% of %d  "
-                  "max bbox dev %.2f px  pixel MAD/page max %.3f mean %.3f" % (
-                      name, r["pages_ours"], r["pages_ref"], ours_s, ref_s, r["speedup"], r["lines_identical_pct"],
+            print("%-8s pages %3d/%-3d  seconds %7.3f/%-7.3f  speed %6.1fx  cpu %6.3f/%-7.3f %6.1fx  "
+                  "lines identical %6.2f%% of %d  max bbox dev %.2f px  pixel MAD/page max %.3f mean %.3f" % (
+                      name, r["pages_ours"], r["pages_ref"], ours_s, ref_s, r["speedup"], ours_cpu, ref_cpu,
+                      r["cpu_speedup"], r["lines_identical_pct"],
                       total, dev, max(d for d in diffs if d is not None) if any(d is not None for d in diffs) else -1,
                       np.mean([d for d in diffs if d is not None]) if any(d is not None for d in diffs) else -1))
             sys.stdout.flush()

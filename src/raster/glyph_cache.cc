@@ -18,8 +18,9 @@ struct GlyphCache::Font {
   uint32_t glyph_count = 0;
   bool fractional = false;  // quarter-pixel x buckets in use
   FT_Matrix matrix{};
-  std::unique_ptr<std::atomic<const GlyphBitmap*>[]> slots;  // glyph_count * 4
-  std::deque<GlyphBitmap> store;                             // owns the bitmaps; never moves them
+  std::unique_ptr<std::atomic<SlotBlock*>[]> blocks;  // ceil(glyph_count / 64)
+  std::vector<std::unique_ptr<SlotBlock>> owned_blocks;
+  std::deque<GlyphBitmap> store;  // owns the bitmaps; never moves them
 };
 
 namespace {
@@ -69,9 +70,9 @@ GlyphCache::GlyphCache(const FontSet& fonts, double pixel_size, bool antialias)
     if (y_max == y_min) y_min = 0, y_max = static_cast<int>(1.2 * size_px);
     font->fractional = antialias && (y_max - y_min + 3) <= 50;
     font->glyph_count = static_cast<uint32_t>(std::max<FT_Long>(face->num_glyphs, 0));
-    font->slots =
-        std::make_unique<std::atomic<const GlyphBitmap*>[]>(size_t{font->glyph_count} * 4);
-    fast_.push_back({font->slots.get(), font->glyph_count, font->fractional});
+    font->blocks =
+        std::make_unique<std::atomic<SlotBlock*>[]>((size_t{font->glyph_count} >> kBlockBits) + 1);
+    fast_.push_back({font->blocks.get(), font->glyph_count, font->fractional});
     fonts_.push_back(std::move(font));
   }
 }
@@ -94,12 +95,18 @@ const GlyphBitmap& GlyphCache::get_slow(int font_index, uint32_t glyph_id, int b
   if (font_index < 0 || static_cast<size_t>(font_index) >= fonts_.size()) return blank_bitmap();
   Font& font = *fonts_[static_cast<size_t>(font_index)];
   if (glyph_id >= font.glyph_count) return blank_bitmap();
-  std::atomic<const GlyphBitmap*>& slot =
-      font.slots[size_t{glyph_id} * 4 + static_cast<size_t>(bucket & 3)];
-  if (const GlyphBitmap* hit = slot.load(std::memory_order_acquire)) return *hit;
   // One mutex for all misses: they are rare (each glyph and bucket once per Renderer) and FreeType
   // faces of one library must not be used concurrently.
   std::lock_guard<std::mutex> lock(render_mutex());
+  std::atomic<SlotBlock*>& block_ptr = font.blocks[glyph_id >> kBlockBits];
+  SlotBlock* block = block_ptr.load(std::memory_order_acquire);
+  if (!block) {
+    font.owned_blocks.push_back(std::make_unique<SlotBlock>());
+    block = font.owned_blocks.back().get();
+    block_ptr.store(block, std::memory_order_release);
+  }
+  std::atomic<const GlyphBitmap*>& slot =
+      block->slots[((glyph_id & (kBlockGlyphs - 1)) << 2) | static_cast<size_t>(bucket & 3)];
   if (const GlyphBitmap* hit = slot.load(std::memory_order_acquire)) return *hit;
   font.store.push_back(render(font, glyph_id, bucket & 3));
   slot.store(&font.store.back(), std::memory_order_release);

@@ -97,10 +97,11 @@ RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) con
   }
   const PageLayout& page = layout.pages[page_index];
   const int channels = config_.gray_output() ? 1 : 3;
-  PageImage image(page_width_px_, page_height_px_, channels);
+  const detail::Ink background = detail::ink_for(config_.page_bg_color, channels);
+  const bool uniform = background.v[0] == background.v[1] && background.v[1] == background.v[2];
+  PageImage image(page_width_px_, page_height_px_, channels, background.v[0]);
+  if (!uniform) detail::fill_rect(image, 0, 0, image.width_px, image.height_px, background);
   const double s = px_per_pt_;
-  detail::fill_rect(image, 0, 0, image.width_px, image.height_px,
-                    detail::ink_for(config_.page_bg_color, channels));
 
   for (const Rect& r : page.para_backgrounds) {
     detail::fill_rect_snapped(image, r.x0_pt * s, r.y0_pt * s, r.x1_pt * s, r.y1_pt * s,
@@ -154,7 +155,15 @@ RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) con
       image, config_.auto_crop_width, config_.auto_crop_last_page && last, config_.margin_x_pt,
       config_.margin_y_pt);
   if (size.width_px != image.width_px || size.height_px != image.height_px) {
-    image = crop(image, 0, 0, size.width_px, size.height_px);
+    // In place: rows move left to their new start (never overlapping a row not yet moved).
+    const size_t new_row = static_cast<size_t>(size.width_px) * channels;
+    if (size.width_px != image.width_px) {
+      for (int y = 1; y < size.height_px; ++y)
+        std::memmove(image.pixels.data() + y * new_row, image.row(y), new_row);
+    }
+    image.pixels.resize(new_row * size.height_px);
+    image.width_px = size.width_px;
+    image.height_px = size.height_px;
   }
   if (config_.horizontal_scale != 1.0) {
     const int width =
