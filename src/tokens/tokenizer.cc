@@ -16,6 +16,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "core/build_info.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/utf8.h"
@@ -698,9 +699,7 @@ std::string find_tokenizer_file(const std::string& explicit_path) {
     return env;
   }
   std::vector<std::string> candidates;
-#ifdef GLYPH_SOURCE_DIR
-  candidates.push_back(std::string(GLYPH_SOURCE_DIR) + "/" + kQwen3Relative);
-#endif
+  candidates.push_back(std::string(build_source_dir()) + "/" + kQwen3Relative);
   if (const std::string dir = executable_dir(); !dir.empty()) {
     candidates.push_back(dir + "/../" + kQwen3Relative);
     candidates.push_back(dir + "/" + kQwen3Relative);
