@@ -184,7 +184,7 @@ TEST(http_server, too_many_headers_431) {
 TEST(http_server, too_many_parts_and_malformed_multipart_400) {
   RunningServer s(small_limits());
   std::vector<std::pair<std::string, std::string>> fields;
-  for (int i = 0; i < 10; ++i) fields.emplace_back("f" + std::to_string(i), "v");
+  for (int i = 0; i < 10; ++i) fields.emplace_back(std::string("f") += std::to_string(i), "v");
   auto [type, body] = test::multipart_body(fields, "", "", "");
   auto r = http_request(s.port(), "POST", "/v1/echo", body, {"Content-Type: " + type});
   EXPECT_EQ(r.status, 400);

@@ -294,6 +294,7 @@ HttpServer::HttpServer(HttpLimits limits, int threads) : impl_(std::make_unique<
   s.set_write_timeout(limits.write_timeout_ms / 1000, (limits.write_timeout_ms % 1000) * 1000);
   s.set_keep_alive_timeout(std::max(1, limits.idle_timeout_ms / 1000));
   s.set_keep_alive_max_count(100);
+  s.set_tcp_nodelay(true);  // responses go out in two writes; do not wait for the ACK between
 
   Impl* impl = impl_.get();
   s.set_pre_routing_handler([impl](const httplib::Request& req, httplib::Response& res) {

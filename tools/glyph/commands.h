@@ -8,6 +8,7 @@
 namespace glyph::cli {
 
 void add_version_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 void add_text_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_vtokens_command(CLI::App& app);

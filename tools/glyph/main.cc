@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   glyph::cli::add_stats_command(app);
   glyph::cli::add_plan_command(app);
   glyph::cli::add_render_command(app);
+  glyph::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,50 @@
+// The service's bridge to the tasks module: ask / summarize / extract over a rendered document,
+// streaming the answer, returning citations in pixels of the page images the service serves.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "serve/documents.h"
+#include "serve/serve.h"
+
+namespace glyph::serve {
+
+enum class AskMode { qa, summary, extract };
+AskMode parse_ask_mode(std::string_view name);  // "qa" | "summary" | "extract"; throws
+std::string_view to_string(AskMode mode);
+
+struct AskCitation {
+  int page = 0;  // 1-based
+  double x0_px = 0, y0_px = 0, x1_px = 0, y1_px = 0;  // in pixels of the page image served
+  std::size_t char_start = 0, char_end = 0;           // code points of the rendered text
+  std::string quote;
+};
+
+struct AskResult {
+  std::string answer;
+  std::string reasoning;
+  std::vector<std::pair<std::string, std::string>> fields;  // extract: field → value
+  std::vector<AskCitation> citations;
+  std::string model;
+  std::string finish_reason;
+  int prompt_tokens = -1, completion_tokens = -1;
+  double seconds = 0;
+};
+
+struct AskCallbacks {
+  std::function<void(std::string_view)> on_content;
+  std::function<void(std::string_view)> on_reasoning;
+  std::function<void()> on_restart;
+  std::function<bool()> is_cancelled;
+  std::function<void(double)> on_progress;  // 0..1 of the reading
+};
+
+AskResult run_ask(const RenderedDocument& document, DocumentStore& store, AskMode mode,
+                  const std::string& question, const std::vector<std::string>& fields,
+                  const ReaderSettings& reader, const AskCallbacks& callbacks);
+
+}  // namespace glyph::serve

@@ -1,0 +1,255 @@
+#include "serve/documents.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/utf8.h"
+#include "raster/renderer.h"
+#include "serve/sha256.h"
+#include "tokens/tokenizer.h"
+#include "tokens/visual_tokens.h"
+
+namespace glyph::serve {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Whose visual tokens the stats count: Glyph's own model (GLM-4.1V's image processor).
+constexpr const char* kVisualTokenModel = "glyph";
+
+std::string page_file_name(int number) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "page_%03d.png", number);
+  return buf;
+}
+
+std::string random_suffix() {
+  std::random_device device;
+  return std::to_string(device()) + std::to_string(device());
+}
+
+json meta_to_json(const RenderedDocument& d) {
+  json pages = json::array();
+  for (const auto& p : d.pages)
+    pages.push_back({{"number", p.number},
+                     {"width_px", p.width_px},
+                     {"height_px", p.height_px},
+                     {"char_start", p.char_start},
+                     {"char_end", p.char_end},
+                     {"visual_tokens", p.visual_tokens}});
+  return {{"id", d.id},
+          {"render_ms", d.render_ms},
+          {"pages", pages},
+          {"warnings", d.warnings},
+          {"stats",
+           {{"characters", d.stats.characters},
+            {"text_tokens", d.stats.text_tokens},
+            {"visual_tokens", d.stats.visual_tokens},
+            {"compression_ratio", d.stats.compression_ratio},
+            {"tokenizer", d.stats.tokenizer},
+            {"visual_token_model", d.stats.visual_token_model}}}};
+}
+
+void meta_from_json(const json& j, RenderedDocument& d) {
+  d.render_ms = j.value("render_ms", 0.0);
+  for (const auto& p : j.at("pages"))
+    d.pages.push_back({p.at("number").get<int>(), p.at("width_px").get<int>(),
+                       p.at("height_px").get<int>(), p.at("char_start").get<std::size_t>(),
+                       p.at("char_end").get<std::size_t>(), p.at("visual_tokens").get<int>()});
+  d.warnings = j.value("warnings", std::vector<std::string>{});
+  const auto& s = j.at("stats");
+  d.stats.characters = s.at("characters").get<std::int64_t>();
+  d.stats.text_tokens = s.at("text_tokens").get<std::int64_t>();
+  d.stats.visual_tokens = s.at("visual_tokens").get<std::int64_t>();
+  d.stats.compression_ratio = s.at("compression_ratio").get<double>();
+  d.stats.tokenizer = s.value("tokenizer", "");
+  d.stats.visual_token_model = s.value("visual_token_model", "");
+}
+
+}  // namespace
+
+std::string RenderedDocument::page_path(int number) const {
+  return dir + "/" + page_file_name(number);
+}
+
+DocumentStore::DocumentStore(std::string root_dir) : root_(std::move(root_dir)) {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) throw Error(ErrorCode::io, "cannot create " + root_ + ": " + ec.message());
+}
+
+DocumentStore::~DocumentStore() = default;
+
+bool DocumentStore::is_valid_id(std::string_view id) {
+  if (id.size() != 32) return false;
+  for (char c : id)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+std::string DocumentStore::font_digest(const std::string& spec) {
+  std::string path = parse_font_ref(spec).path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "missing:" + path;
+  std::string key = path + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtime);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = font_digests_.find(key); it != font_digests_.end()) return it->second;
+  }
+  std::string digest = detail::sha256_hex(read_file(path));
+  std::lock_guard lock(mutex_);
+  font_digests_[key] = digest;
+  return digest;
+}
+
+std::string DocumentStore::cache_key(std::string_view text, const std::string& config_json,
+                                     const RenderConfig& config) {
+  detail::Sha256 h;
+  auto field = [&](std::string_view bytes) {
+    h.update(std::to_string(bytes.size()));
+    h.update(":");
+    h.update(bytes);
+  };
+  field("glyph-render-v1");
+  field(text);
+  field(config_json);
+  field(font_digest(config.font_path));
+  for (const auto& f : config.fallback_fonts) field(font_digest(f));
+  return h.hex_digest().substr(0, 32);
+}
+
+std::shared_ptr<const Renderer> DocumentStore::renderer_for(const RenderConfig& config) {
+  std::string key = config_to_json(config);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = renderers_.find(key); it != renderers_.end()) return it->second;
+  }
+  auto renderer = std::make_shared<const Renderer>(config);
+  std::lock_guard lock(mutex_);
+  if (renderers_.size() >= 16) renderers_.clear();  // a few configs in use at a time
+  return renderers_.emplace(key, renderer).first->second;
+}
+
+std::shared_ptr<const RenderedDocument> DocumentStore::open(std::string_view id) {
+  if (!is_valid_id(id))
+    throw Error(ErrorCode::not_found, "no document with id '" + std::string(id) + "'");
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = recent_.find(std::string(id)); it != recent_.end()) return it->second;
+  }
+  std::string dir = root_ + "/" + std::string(id);
+  if (!fs::exists(dir + "/meta.json"))
+    throw Error(ErrorCode::not_found, "no document with id '" + std::string(id) + "'");
+  auto d = std::make_shared<RenderedDocument>();
+  d->id = std::string(id);
+  d->dir = dir;
+  d->cached = true;
+  d->text = read_file(dir + "/text.txt");
+  d->config_json = read_file(dir + "/config.json");
+  d->config = parse_config_json(d->config_json, "/");
+  d->layout_json = read_file(dir + "/layout.json");
+  try {
+    meta_from_json(json::parse(read_file(dir + "/meta.json")), *d);
+  } catch (const json::exception& e) {
+    throw Error(ErrorCode::io, dir + "/meta.json: damaged: " + e.what());
+  }
+  std::lock_guard lock(mutex_);
+  if (recent_.size() >= 64) recent_.clear();
+  recent_[d->id] = d;
+  return d;
+}
+
+std::shared_ptr<const RenderedDocument> DocumentStore::render(
+    std::string_view prepared_text, const RenderConfig& config, std::vector<std::string> warnings,
+    const std::function<void(std::size_t, std::size_t)>& on_progress) {
+  std::string config_json = config_to_json(config);
+  std::string id = cache_key(prepared_text, config_json, config);
+  try {
+    auto cached = open(id);
+    auto copy = std::make_shared<RenderedDocument>(*cached);
+    copy->cached = true;
+    if (on_progress) on_progress(copy->pages.size(), copy->pages.size());
+    return copy;
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) throw;
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  auto renderer = renderer_for(config);
+  std::u32string text = decode_utf8(prepared_text).text;
+  std::string tmp = root_ + "/.tmp-" + id + "-" + random_suffix();
+  RenderOptions options;
+  options.threads = 1;  // the service runs requests in parallel already
+  if (on_progress) options.on_page_written = on_progress;
+  RenderResult result;
+  try {
+    result = renderer->render_to_directory(text, tmp, options);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+
+  auto d = std::make_shared<RenderedDocument>();
+  d->id = id;
+  d->config = config;
+  d->config_json = config_json;
+  d->text = std::string(prepared_text);
+  d->layout_json = read_file(result.layout_json_path);
+  d->warnings = std::move(warnings);
+  if (result.missing_glyph_chars > 0)
+    d->warnings.push_back(std::to_string(result.missing_glyph_chars) +
+                          " characters have no glyph in any configured font (drawn as boxes)");
+  json layout = json::parse(d->layout_json);
+  for (const auto& p : layout.at("pages")) {
+    PageInfo info;
+    info.number = p.at("page").get<int>();
+    info.width_px = p.at("width").get<int>();
+    info.height_px = p.at("height").get<int>();
+    info.char_start = p.at("char_start").get<std::size_t>();
+    info.char_end = p.at("char_end").get<std::size_t>();
+    info.visual_tokens = static_cast<int>(
+        count_visual_tokens(kVisualTokenModel, info.width_px, info.height_px).tokens);
+    d->stats.visual_tokens += info.visual_tokens;
+    d->pages.push_back(info);
+  }
+  d->stats.characters = static_cast<std::int64_t>(text.size());
+  d->stats.visual_token_model = kVisualTokenModel;
+  try {
+    const Tokenizer& tokenizer = shared_tokenizer();
+    d->stats.text_tokens = static_cast<std::int64_t>(tokenizer.count(prepared_text));
+    d->stats.tokenizer = "qwen3";
+  } catch (const Error& e) {
+    d->warnings.push_back(std::string("text tokens not counted: ") + e.what());
+  }
+  if (d->stats.text_tokens > 0 && d->stats.visual_tokens > 0)
+    d->stats.compression_ratio =
+        static_cast<double>(d->stats.text_tokens) / static_cast<double>(d->stats.visual_tokens);
+  d->render_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count();
+
+  write_file(tmp + "/text.txt", d->text);
+  write_file(tmp + "/config.json", config_json);
+  write_file(tmp + "/meta.json", meta_to_json(*d).dump());
+  std::string final_dir = root_ + "/" + id;
+  std::error_code ec;
+  fs::rename(tmp, final_dir, ec);
+  if (ec) {
+    // Another request rendered the same document meanwhile: keep theirs.
+    fs::remove_all(tmp, ec);
+  }
+  d->dir = final_dir;
+  std::lock_guard lock(mutex_);
+  if (recent_.size() >= 64) recent_.clear();
+  recent_[id] = d;
+  return d;
+}
+
+}  // namespace glyph::serve

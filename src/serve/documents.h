@@ -1,0 +1,91 @@
+// DocumentStore: rendered documents on disk under DATA/documents/<id>/, with the id a hash of
+// the text as rendered, the config and the font files' bytes, so that the same request is
+// served from the cache (across restarts too) and a changed font never serves stale pages.
+//
+// Files per document: page_001.png ..., layout.json (the renderer's), text.txt (the text as
+// rendered, UTF-8), config.json (the effective config), meta.json (stats). A document appears
+// atomically (rendered into a temporary folder, then renamed). Renderers (fonts loaded once)
+// are kept per config and shared between threads. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+
+namespace glyph {
+class Renderer;
+}
+
+namespace glyph::serve {
+
+struct PageInfo {
+  int number = 0;
+  int width_px = 0, height_px = 0;
+  std::size_t char_start = 0, char_end = 0;
+  int visual_tokens = 0;
+};
+
+struct TokenStats {
+  std::int64_t characters = 0;
+  std::int64_t text_tokens = -1;  // -1 when no tokenizer is available
+  std::int64_t visual_tokens = 0;
+  double compression_ratio = 0;   // text tokens / visual tokens, 0 when unknown
+  std::string tokenizer;          // what counted the text tokens
+  std::string visual_token_model; // whose image rule counted the visual tokens
+};
+
+struct RenderedDocument {
+  std::string id;
+  bool cached = false;
+  double render_ms = 0;
+  RenderConfig config;
+  std::string config_json;
+  std::string text;  // UTF-8 of the text as rendered (offsets in the layout count its code points)
+  std::vector<PageInfo> pages;
+  std::string layout_json;
+  TokenStats stats;
+  std::vector<std::string> warnings;
+  std::string dir;
+  std::string page_path(int number) const;  // page number 1-based
+};
+
+class DocumentStore {
+ public:
+  explicit DocumentStore(std::string root_dir);
+  ~DocumentStore();
+
+  // Renders `text` (already prepared, UTF-8) with `config`, or returns the cached render.
+  // on_progress(pages done, pages total) is called while pages are written.
+  std::shared_ptr<const RenderedDocument> render(
+      std::string_view prepared_text, const RenderConfig& config,
+      std::vector<std::string> warnings = {},
+      const std::function<void(std::size_t, std::size_t)>& on_progress = {});
+
+  // A rendered document by id. Throws Error(not_found).
+  std::shared_ptr<const RenderedDocument> open(std::string_view id);
+
+  // The renderer for a config (fonts loaded once per distinct config).
+  std::shared_ptr<const Renderer> renderer_for(const RenderConfig& config);
+
+  static bool is_valid_id(std::string_view id);
+
+ private:
+  std::string font_digest(const std::string& path);
+  std::string cache_key(std::string_view text, const std::string& config_json,
+                        const RenderConfig& config);
+
+  std::string root_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::string> font_digests_;  // "path|size|mtime" → sha256
+  std::unordered_map<std::string, std::shared_ptr<const Renderer>> renderers_;  // by config json
+  std::unordered_map<std::string, std::shared_ptr<const RenderedDocument>> recent_;
+};
+
+}  // namespace glyph::serve

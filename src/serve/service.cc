@@ -1,0 +1,590 @@
+// The routes of the service (docs/api.md): request JSON and multipart are parsed here into native
+// types, the library does the work, and the results become JSON here. Nothing below this file
+// sees JSON from a client.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/utf8.h"
+#include "ingest/ingest.h"
+#include "serve/answer.h"
+#include "serve/documents.h"
+#include "serve/serve.h"
+#include "serve/web_assets.h"
+#include "serve/worker_pool.h"
+#include "text/prepare.h"
+
+namespace glyph::serve {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// ---- requests, as native types -------------------------------------------------------------
+
+struct ServiceRequest {
+  std::string text;
+  bool has_text = false;
+  std::string upload;           // bytes of an uploaded document
+  std::string upload_name;      // sanitized, only a hint of the format; never a path
+  bool has_upload = false;
+  std::string document_id;
+  std::string mode = "qa";      // qa | summary | extract | render (jobs only)
+  std::string question;
+  std::vector<std::string> fields;
+  json config = json::object(); // overrides: Glyph config keys, plus "preset"
+  bool stream = false;
+};
+
+// Keeps [A-Za-z0-9._-], drops leading dots, at most 100 bytes: what remains only tells the
+// ingester the extension. Uploads are stored by generated id, never by this name.
+std::string sanitize_filename(std::string_view name) {
+  auto slash = name.find_last_of("/\\");
+  if (slash != std::string_view::npos) name = name.substr(slash + 1);
+  std::string out;
+  for (char c : name) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (ok) out += c;
+    if (out.size() >= 100) break;
+  }
+  while (!out.empty() && out.front() == '.') out.erase(0, 1);
+  return out.empty() ? "upload" : out;
+}
+
+[[noreturn]] void bad_request(const std::string& message) {
+  throw Error(ErrorCode::invalid_argument, message);
+}
+
+std::vector<std::string> parse_fields(const json& value, const char* where) {
+  std::vector<std::string> out;
+  if (value.is_string()) {
+    std::string s = value.get<std::string>();
+    std::size_t start = 0;
+    while (start <= s.size()) {
+      auto comma = s.find(',', start);
+      auto item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+      while (!item.empty() && item.back() == ' ') item.pop_back();
+      if (!item.empty()) out.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  } else if (value.is_array()) {
+    for (const auto& f : value) {
+      if (!f.is_string()) bad_request(std::string(where) + ": \"fields\" must hold strings");
+      out.push_back(f.get<std::string>());
+    }
+  } else if (!value.is_null()) {
+    bad_request(std::string(where) + ": \"fields\" must be an array of strings");
+  }
+  if (out.size() > 100) bad_request("\"fields\": at most 100 fields");
+  return out;
+}
+
+void read_json_fields(const json& body, ServiceRequest& r) {
+  if (!body.is_object()) bad_request("the request body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    if (key == "text") {
+      if (!value.is_string()) bad_request("\"text\" must be a string");
+      r.text = value.get<std::string>();
+      r.has_text = true;
+    } else if (key == "document_id") {
+      if (!value.is_string()) bad_request("\"document_id\" must be a string");
+      r.document_id = value.get<std::string>();
+    } else if (key == "mode") {
+      if (!value.is_string()) bad_request("\"mode\" must be a string");
+      r.mode = value.get<std::string>();
+    } else if (key == "question") {
+      if (!value.is_string()) bad_request("\"question\" must be a string");
+      r.question = value.get<std::string>();
+    } else if (key == "fields") {
+      r.fields = parse_fields(value, "body");
+    } else if (key == "config") {
+      if (!value.is_object()) bad_request("\"config\" must be an object of config keys");
+      r.config = value;
+    } else if (key == "stream") {
+      if (!value.is_boolean()) bad_request("\"stream\" must be true or false");
+      r.stream = value.get<bool>();
+    } else {
+      bad_request("unknown field \"" + key +
+                  "\" (expected text, document_id, mode, question, fields, config, stream)");
+    }
+  }
+}
+
+json parse_json_text(std::string_view text, const std::string& what) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    bad_request(what + " is not valid JSON: " + e.what());
+  }
+}
+
+ServiceRequest parse_request(const HttpRequest& http) {
+  ServiceRequest r;
+  if (!http.parts.empty() || http.content_type.find("multipart/form-data") == 0) {
+    for (const auto& part : http.parts) {
+      if (part.name == "file") {
+        if (r.has_upload) bad_request("multipart: more than one \"file\" part");
+        r.upload = part.content;
+        r.upload_name = sanitize_filename(part.filename);
+        r.has_upload = true;
+      } else if (part.name == "text") {
+        r.text = part.content;
+        r.has_text = true;
+      } else if (part.name == "document_id") {
+        r.document_id = part.content;
+      } else if (part.name == "mode") {
+        r.mode = part.content;
+      } else if (part.name == "question") {
+        r.question = part.content;
+      } else if (part.name == "fields") {
+        r.fields = parse_fields(part.content.find('[') == 0
+                                    ? parse_json_text(part.content, "multipart field \"fields\"")
+                                    : json(part.content),
+                                "multipart");
+      } else if (part.name == "config") {
+        if (!part.content.empty()) {
+          r.config = parse_json_text(part.content, "multipart field \"config\"");
+          if (!r.config.is_object()) bad_request("\"config\" must be an object of config keys");
+        }
+      } else if (part.name == "stream") {
+        r.stream = part.content == "true" || part.content == "1";
+      } else {
+        bad_request("multipart: unknown part \"" + part.name +
+                    "\" (expected file, text, document_id, mode, question, fields, config, stream)");
+      }
+    }
+  } else {
+    if (http.body.empty()) bad_request("empty request body: send JSON or multipart/form-data");
+    read_json_fields(parse_json_text(http.body, "the request body"), r);
+  }
+  int sources = (r.has_text ? 1 : 0) + (r.has_upload ? 1 : 0) + (r.document_id.empty() ? 0 : 1);
+  if (sources == 0) bad_request("give the document: \"text\", an uploaded \"file\", or \"document_id\"");
+  if (sources > 1) bad_request("give only one of \"text\", \"file\" and \"document_id\"");
+  if (!r.document_id.empty() && !r.config.empty())
+    bad_request("\"config\" applies when rendering; a \"document_id\" is already rendered");
+  return r;
+}
+
+void validate_task(const ServiceRequest& r, bool allow_render) {
+  if (r.mode == "render") {
+    if (!allow_render) bad_request("\"mode\": \"render\" is for jobs; use POST /v1/render");
+    return;
+  }
+  AskMode mode = parse_ask_mode(r.mode);
+  if (mode == AskMode::qa && r.question.empty()) bad_request("mode qa needs a \"question\"");
+  if (mode == AskMode::extract && r.fields.empty())
+    bad_request("mode extract needs \"fields\" (the keys to extract)");
+  if (r.question.size() > 100000) bad_request("\"question\" is longer than 100000 bytes");
+}
+
+// ---- config ---------------------------------------------------------------------------------
+
+bool font_allowed(const std::string& spec) {
+  std::error_code ec;
+  auto path = fs::weakly_canonical(parse_font_ref(spec).path, ec);
+  if (ec) return false;
+  auto s = path.string();
+  for (const char* root : {"/usr/share/fonts/", "/usr/local/share/fonts/"})
+    if (s.rfind(root, 0) == 0) return true;
+  return false;
+}
+
+RenderConfig resolve_config(const json& overrides, std::string_view utf8_text,
+                            std::vector<std::string>& warnings) {
+  std::string preset = "auto";
+  if (overrides.contains("preset")) {
+    if (!overrides["preset"].is_string()) bad_request("config \"preset\" must be a string");
+    preset = overrides["preset"].get<std::string>();
+  }
+  RenderConfig base = preset == "auto" ? config_for_text(decode_utf8(utf8_text).text)
+                                       : preset_config(preset);
+  json merged = json::parse(config_to_json(base));
+  for (const auto& [key, value] : overrides.items()) {
+    if (key == "preset") continue;
+    if (key == "font-path" || key == "fallback-fonts") {
+      // Only fonts installed on the system: a client must not make the server open any file.
+      std::vector<std::string> specs;
+      if (value.is_string()) specs.push_back(value.get<std::string>());
+      else if (value.is_array())
+        for (const auto& v : value)
+          if (v.is_string()) specs.push_back(v.get<std::string>());
+      for (const auto& s : specs)
+        if (!font_allowed(s))
+          throw Error(ErrorCode::invalid_config,
+                      "config \"" + key + "\": only fonts under /usr/share/fonts may be used");
+    }
+    merged[key] = value;
+  }
+  RenderConfig config = parse_config_json(merged.dump(), "/", &warnings, "config");
+  if (config.dpi > 300)
+    throw Error(ErrorCode::limit_exceeded, "config \"dpi\": at most 300 in the service");
+  return config;
+}
+
+// ---- responses ------------------------------------------------------------------------------
+
+HttpResponse json_response(const json& body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+std::string page_url(const std::string& id, int number) {
+  return "/v1/documents/" + id + "/pages/" + std::to_string(number) + ".png";
+}
+
+json document_json(const RenderedDocument& d, bool with_layout) {
+  json pages = json::array();
+  for (const auto& p : d.pages)
+    pages.push_back({{"number", p.number},
+                     {"url", page_url(d.id, p.number)},
+                     {"width_px", p.width_px},
+                     {"height_px", p.height_px},
+                     {"char_start", p.char_start},
+                     {"char_end", p.char_end},
+                     {"visual_tokens", p.visual_tokens}});
+  json out = {{"document_id", d.id},
+              {"cached", d.cached},
+              {"pages", pages},
+              {"stats",
+               {{"characters", d.stats.characters},
+                {"pages", d.pages.size()},
+                {"text_tokens", d.stats.text_tokens},
+                {"visual_tokens", d.stats.visual_tokens},
+                {"compression_ratio", d.stats.compression_ratio},
+                {"tokenizer", d.stats.tokenizer},
+                {"visual_token_model", d.stats.visual_token_model},
+                {"render_ms", d.render_ms},
+                {"cached", d.cached}}},
+              {"config", json::parse(d.config_json)},
+              {"warnings", d.warnings}};
+  if (with_layout) out["layout"] = json::parse(d.layout_json);
+  return out;
+}
+
+json answer_json(const RenderedDocument& d, AskMode mode, const AskResult& a) {
+  json citations = json::array();
+  for (const auto& c : a.citations)
+    citations.push_back({{"page", c.page},
+                         {"url", page_url(d.id, c.page)},
+                         {"box_px", {c.x0_px, c.y0_px, c.x1_px, c.y1_px}},
+                         {"char_start", c.char_start},
+                         {"char_end", c.char_end},
+                         {"quote", c.quote}});
+  json out = {{"document_id", d.id},
+              {"mode", to_string(mode)},
+              {"answer", a.answer},
+              {"reasoning", a.reasoning},
+              {"citations", citations},
+              {"model", a.model},
+              {"finish_reason", a.finish_reason},
+              {"usage",
+               {{"prompt_tokens", a.prompt_tokens},
+                {"completion_tokens", a.completion_tokens},
+                {"text_tokens", d.stats.text_tokens},
+                {"visual_tokens", d.stats.visual_tokens}}},
+              {"seconds", a.seconds}};
+  if (mode == AskMode::extract) {
+    json fields = json::object();
+    for (const auto& [k, v] : a.fields) fields[k] = v;
+    out["fields"] = fields;
+  }
+  return out;
+}
+
+std::string sse_event(std::string_view event, const json& data) {
+  return "event: " + std::string(event) + "\ndata: " + data.dump() + "\n\n";
+}
+
+json job_json(const JobRecord& r, bool with_result) {
+  json out = {{"id", r.id},
+              {"state", to_string(r.state)},
+              {"progress", r.progress},
+              {"progress_note", r.progress_note},
+              {"attempts", r.attempts},
+              {"max_attempts", r.max_attempts},
+              {"created_ms", r.created_ms},
+              {"updated_ms", r.updated_ms},
+              {"url", "/v1/jobs/" + r.id}};
+  if (r.finished_ms) out["finished_ms"] = r.finished_ms;
+  try {
+    json request = json::parse(r.request);
+    out["mode"] = request.value("mode", "qa");
+    if (request.contains("question")) out["question"] = request["question"];
+  } catch (const json::exception&) {
+  }
+  if (with_result) out["result"] = r.result ? json::parse(*r.result) : json(nullptr);
+  if (!r.error_code.empty() && r.state != JobState::done)
+    out["error"] = {{"code", r.error_code}, {"message", r.error_message}};
+  else
+    out["error"] = nullptr;
+  return out;
+}
+
+}  // namespace
+
+// ---- the service ----------------------------------------------------------------------------
+
+struct Service::Impl {
+  ServeOptions options;
+  std::unique_ptr<JobQueue> queue;
+  std::unique_ptr<DocumentStore> store;
+  std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<HttpServer> http;
+
+  // Text → rendered document (or the cached one); `progress` gets 0..1.
+  std::shared_ptr<const RenderedDocument> render(const ServiceRequest& r,
+                                                 const std::function<void(double)>& progress) {
+    if (!r.document_id.empty()) return store->open(r.document_id);
+    std::vector<std::string> warnings;
+    std::string text;
+    if (r.has_upload) {
+      Document doc = ingest_bytes(r.upload, r.upload_name, IngestOptions{});
+      text = std::move(doc.text);
+      warnings = std::move(doc.warnings);
+    } else {
+      text = r.text;
+    }
+    if (text.empty()) bad_request("the document has no text to render");
+    RenderConfig config = resolve_config(r.config, text, warnings);
+    PreparedText prepared = prepare_text(std::string_view(text), config);
+    if (prepared.invalid_utf8)
+      warnings.push_back(std::to_string(prepared.invalid_utf8) +
+                         " ill-formed UTF-8 sequences replaced by U+FFFD (first at byte " +
+                         std::to_string(prepared.first_invalid_offset) + ")");
+    if (prepared.controls_dropped)
+      warnings.push_back(std::to_string(prepared.controls_dropped) + " control characters dropped");
+    if (prepared.made_visible)
+      warnings.push_back(std::to_string(prepared.made_visible) +
+                         " invisible formatting characters written as <U+XXXX>");
+    return store->render(encode_utf8(prepared.text), config, std::move(warnings),
+                         [&](std::size_t done, std::size_t total) {
+                           if (progress && total) progress(double(done) / double(total));
+                         });
+  }
+
+  // Runs a job from its stored request: the worker pool's runner.
+  std::string run_job(const JobClaim& claim, JobProgress& progress) {
+    ServiceRequest r;
+    read_json_fields(parse_json_text(claim.request, "job " + claim.id + " request"), r);
+    // The renderer calls back between pages on its writing thread and must not be thrown
+    // through: cancellation is checked once the render is done.
+    auto doc = render(r, [&](double f) { progress.report(0.4 * f, "rendering"); });
+    progress.check();
+    if (r.mode == "render") return document_json(*doc, false).dump();
+    progress.report(0.4, "reading");
+    AskMode mode = parse_ask_mode(r.mode);
+    AskCallbacks callbacks;
+    callbacks.is_cancelled = [&] { return progress.cancelled(); };
+    callbacks.on_progress = [&](double f) { progress.report(0.4 + 0.6 * f, "reading"); };
+    AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
+    progress.check();
+    return answer_json(*doc, mode, a).dump();
+  }
+
+  json stored_request(const ServiceRequest& r, std::string text) {
+    json j = {{"mode", r.mode}};
+    if (!r.document_id.empty())
+      j["document_id"] = r.document_id;
+    else
+      j["text"] = std::move(text);
+    if (!r.question.empty()) j["question"] = r.question;
+    if (!r.fields.empty()) j["fields"] = r.fields;
+    if (!r.config.empty()) j["config"] = r.config;
+    return j;
+  }
+
+  void add_routes() {
+    auto& h = *http;
+    for (const auto& asset : web_assets()) {
+      std::string path = asset.path == "/index.html" ? "/" : std::string(asset.path);
+      h.route("GET", path, [&asset](const HttpRequest&) {
+        HttpResponse r;
+        r.content_type = std::string(asset.content_type);
+        r.body = std::string(asset.bytes);
+        r.headers.emplace_back("Cache-Control", "no-cache");
+        r.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'self'; img-src 'self' blob: data:; "
+                               "style-src 'self'; script-src 'self'; connect-src 'self'");
+        return r;
+      });
+    }
+
+    h.route("GET", "/health", [this](const HttpRequest&) {
+      return json_response({{"status", "ok"},
+                            {"version", GLYPH_VERSION},
+                            {"workers", options.workers},
+                            {"reader", options.reader.url.empty() && options.reader.backend != "openai"
+                                           ? "ocr"
+                                           : "openai"}});
+    });
+
+    h.route("GET", "/v1/presets", [](const HttpRequest&) {
+      json presets = json::array();
+      for (const char* name : {"en", "zh"})
+        presets.push_back({{"name", name}, {"config", json::parse(config_to_json(preset_config(name)))}});
+      return json_response({{"presets", presets},
+                            {"default", "auto"},
+                            {"note", "\"auto\" picks zh when the text has CJK ideographs, else en"}});
+    });
+
+    h.route("POST", "/v1/render", [this](const HttpRequest& http) {
+      ServiceRequest r = parse_request(http);
+      auto doc = render(r, {});
+      return json_response(document_json(*doc, true));
+    });
+
+    h.route("GET", "/v1/documents/([0-9a-f]{32})", [this](const HttpRequest& http) {
+      auto doc = store->open(http.captures[0]);
+      return json_response(document_json(*doc, true));
+    });
+
+    h.route("GET", R"(/v1/documents/([0-9a-f]{32})/pages/([0-9]{1,6})\.png)",
+            [this](const HttpRequest& http) {
+              auto doc = store->open(http.captures[0]);
+              int n = std::stoi(http.captures[1]);
+              if (n < 1 || n > static_cast<int>(doc->pages.size()))
+                throw Error(ErrorCode::not_found,
+                            "document " + doc->id + " has pages 1.." +
+                                std::to_string(doc->pages.size()) + ", not " + std::to_string(n));
+              HttpResponse r;
+              r.content_type = "image/png";
+              r.body = read_file(doc->page_path(n));
+              r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+              return r;
+            });
+
+    h.route("POST", "/v1/ask", [this](const HttpRequest& http) {
+      ServiceRequest r = parse_request(http);
+      validate_task(r, false);
+      AskMode mode = parse_ask_mode(r.mode);
+      auto doc = render(r, {});
+      if (!r.stream) {
+        AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, {});
+        return json_response(answer_json(*doc, mode, a));
+      }
+      HttpResponse response;
+      response.content_type = "text/event-stream";
+      response.headers.emplace_back("Cache-Control", "no-cache");
+      response.headers.emplace_back("X-Accel-Buffering", "no");
+      ReaderSettings reader = options.reader;
+      DocumentStore* documents = store.get();
+      ServiceRequest request = r;
+      response.stream = [doc, mode, request, reader, documents](const StreamWriter& write) {
+        std::atomic<bool> gone{false};
+        auto send = [&](std::string_view event, const json& data) {
+          if (!gone && !write(sse_event(event, data))) gone = true;
+        };
+        send("document", document_json(*doc, false));
+        AskCallbacks callbacks;
+        callbacks.on_content = [&](std::string_view t) { send("content", {{"text", t}}); };
+        callbacks.on_reasoning = [&](std::string_view t) { send("reasoning", {{"text", t}}); };
+        callbacks.on_restart = [&] { send("restart", json::object()); };
+        callbacks.is_cancelled = [&] { return gone.load(); };
+        try {
+          AskResult a = run_ask(*doc, *documents, mode, request.question, request.fields, reader,
+                                callbacks);
+          json full = answer_json(*doc, mode, a);
+          send("usage", full["usage"]);
+          send("done", full);
+        } catch (const Error& e) {
+          send("error", {{"error", {{"code", to_string(e.code())}, {"message", e.what()}}}});
+        } catch (const std::exception& e) {
+          send("error", {{"error", {{"code", "internal"}, {"message", e.what()}}}});
+        }
+      };
+      return response;
+    });
+
+    h.route("POST", "/v1/jobs", [this](const HttpRequest& http) {
+      ServiceRequest r = parse_request(http);
+      validate_task(r, true);
+      if (r.stream) bad_request("\"stream\" does not apply to jobs; poll GET /v1/jobs/{id}");
+      std::string text = r.text;
+      if (r.has_upload) {
+        // Read the upload now so a bad file is refused at once; the job stores its text.
+        text = ingest_bytes(r.upload, r.upload_name, IngestOptions{}).text;
+      }
+      if (!r.document_id.empty()) store->open(r.document_id);  // not_found now, not later
+      std::string id = queue->enqueue(r.mode, stored_request(r, std::move(text)).dump());
+      pool->notify();
+      auto record = queue->get(id);
+      return json_response(job_json(*record, true), 202);
+    });
+
+    h.route("GET", "/v1/jobs/([0-9a-f]{1,64})", [this](const HttpRequest& http) {
+      auto record = queue->get(http.captures[0]);
+      if (!record) throw Error(ErrorCode::not_found, "no job with id '" + http.captures[0] + "'");
+      return json_response(job_json(*record, true));
+    });
+
+    h.route("GET", "/v1/jobs", [this](const HttpRequest& http) {
+      std::optional<JobState> state;
+      if (auto s = http.query_value("state"); !s.empty()) {
+        state = parse_job_state(s);
+        if (!state) bad_request("\"state\" must be queued, running, done, failed or cancelled");
+      }
+      std::size_t limit = 50;
+      if (auto l = http.query_value("limit"); !l.empty()) {
+        try {
+          limit = std::clamp<std::size_t>(std::stoul(l), 1, 1000);
+        } catch (const std::exception&) {
+          bad_request("\"limit\" must be a number from 1 to 1000");
+        }
+      }
+      json jobs = json::array();
+      for (const auto& r : queue->list(limit, state)) jobs.push_back(job_json(r, false));
+      return json_response({{"jobs", jobs}});
+    });
+
+    h.route("DELETE", "/v1/jobs/([0-9a-f]{1,64})", [this](const HttpRequest& http) {
+      bool cancelled = queue->cancel(http.captures[0]);
+      auto record = queue->get(http.captures[0]);
+      json out = job_json(*record, false);
+      out["cancelled"] = cancelled;
+      return json_response(out);
+    });
+  }
+};
+
+Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
+  auto& s = *impl_;
+  s.options = std::move(options);
+  std::error_code ec;
+  fs::create_directories(s.options.data_dir, ec);
+  if (ec)
+    throw Error(ErrorCode::io, "cannot create the data folder " + s.options.data_dir + ": " +
+                                   ec.message());
+  if (s.options.reader.cache_dir.empty())
+    s.options.reader.cache_dir = s.options.data_dir + "/ocr-cache";
+  s.queue = std::make_unique<JobQueue>(s.options.data_dir + "/queue.db", s.options.queue);
+  s.store = std::make_unique<DocumentStore>(s.options.data_dir + "/documents");
+  s.http = std::make_unique<HttpServer>(s.options.limits, s.options.http_threads);
+  if (!s.options.api_key.empty()) s.http->require_api_key(s.options.api_key, {"/health"});
+  s.add_routes();
+  Impl* impl = impl_.get();
+  s.pool = std::make_unique<WorkerPool>(
+      *s.queue, [impl](const JobClaim& c, JobProgress& p) { return impl->run_job(c, p); },
+      WorkerPoolOptions{.workers = s.options.workers});
+}
+
+Service::~Service() {
+  stop();
+  if (impl_->pool) impl_->pool->stop();
+}
+
+int Service::bind() { return impl_->http->bind(impl_->options.host, impl_->options.port); }
+
+void Service::run() {
+  impl_->http->listen();
+  impl_->pool->stop();
+}
+
+void Service::stop() { impl_->http->stop(); }
+
+}  // namespace glyph::serve

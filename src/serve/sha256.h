@@ -1,0 +1,27 @@
+// SHA-256 (FIPS 180-4), for the render cache key: hash of text, config and font files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace glyph::serve::detail {
+
+class Sha256 {
+ public:
+  Sha256();
+  void update(std::string_view bytes);
+  // The digest as 64 lowercase hex digits. The object must not be updated afterwards.
+  std::string hex_digest();
+
+ private:
+  void block(const unsigned char* p);
+  std::uint32_t h_[8];
+  unsigned char buffer_[64];
+  std::size_t buffered_ = 0;
+  std::uint64_t total_bytes_ = 0;
+};
+
+std::string sha256_hex(std::string_view bytes);
+
+}  // namespace glyph::serve::detail
