@@ -556,48 +556,59 @@ void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t e
       icu::UnicodeString ustring = icu::UnicodeString::fromUTF32(reinterpret_cast<const UChar32*>(source.data()),
                                                                  static_cast<int32_t>(source.size()));
       iterator->setText(ustring);
-      // Break opportunities in code points of `source`.
+      // Break opportunities in code points of `source` (ICU counts UTF-16 units).
       std::vector<size_t> breaks;
-      for (int32_t p = iterator->next(); p != icu::BreakIterator::DONE; p = iterator->next())
-        breaks.push_back(static_cast<size_t>(ustring.countChar32(0, p)));
+      int32_t previous_units = 0;
+      size_t code_points = 0;
+      for (int32_t p = iterator->next(); p != icu::BreakIterator::DONE; p = iterator->next()) {
+        code_points += static_cast<size_t>(ustring.countChar32(previous_units, p - previous_units));
+        previous_units = p;
+        breaks.push_back(code_points);
+      }
+      // Greedy: take whole segments (between opportunities) while their visible width fits;
+      // trailing spaces hang. A segment wider than a line is cut between characters. Each
+      // character is measured a bounded number of times, so a line without opportunities
+      // (10 MB of letters) stays linear.
       size_t line_start = 0;
-      double width = 0;  // of [line_start, last break taken)
-      size_t last_fit = 0;
       size_t b = 0;
       while (line_start < source.size()) {
-        width = 0;
-        last_fit = line_start;
-        size_t k = b;
-        double max_w = max_width(line_index);
+        const double max_w = max_width(line_index) + kFuzz;
+        size_t last_fit = line_start;
         double run = 0;
         size_t pos = line_start;
-        for (; k < breaks.size(); ++k) {
+        bool cut = false;
+        while (b < breaks.size() && breaks[b] <= line_start) ++b;
+        for (size_t k = b; k < breaks.size(); ++k) {
           const size_t seg_end = breaks[k];
-          double seg = 0, seg_visible = 0;
+          double seg = 0, visible = 0;
+          bool fits = true;
           for (size_t q = pos; q < seg_end; ++q) {
             seg += char_width_pt(source[q]);
-            if (!is_break_space(source[q])) seg_visible = seg;
+            if (!is_break_space(source[q])) visible = seg;
+            if (run + visible > max_w) {
+              fits = false;
+              break;
+            }
           }
-          if (run + seg_visible > max_w + kFuzz && last_fit > line_start) break;
-          if (run + seg_visible > max_w + kFuzz) {
-            // A segment wider than the line: cut it between characters.
-            double acc = run;
-            size_t q = pos;
-            while (q < seg_end && (acc + char_width_pt(source[q]) <= max_w + kFuzz || q == pos)) acc += char_width_pt(source[q++]);
-            last_fit = q;
+          if (!fits) {
+            cut = last_fit == line_start;
             break;
           }
           run += seg;
           pos = seg_end;
           last_fit = seg_end;
         }
-        b = k;
-        while (b < breaks.size() && breaks[b] <= last_fit) ++b;
-        const size_t line_end = last_fit;
-        const bool final_line = line_end >= source.size();
-        emit_range(source_start + line_start, final_line ? with_newline : source_start + line_end);
-        line_start = line_end;
-        (void)width;
+        if (cut) {
+          // Not even one segment fits: as many characters as fit, at least one.
+          double acc = 0;
+          size_t q = line_start;
+          while (q < source.size() && (q == line_start || acc + char_width_pt(source[q]) <= max_w))
+            acc += char_width_pt(source[q++]);
+          last_fit = q;
+        }
+        const bool final_line = last_fit >= source.size();
+        emit_range(source_start + line_start, final_line ? with_newline : source_start + last_fit);
+        line_start = last_fit;
       }
     }
     source_start = with_newline;
