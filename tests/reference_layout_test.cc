@@ -2,6 +2,7 @@
 // same pages, same line texts, line boxes within a pixel. Small inputs keep it quick.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -142,10 +143,16 @@ TEST(reference_layout_integration, english_example_case1) {
   expect_agreement(compare("config_en.json", kDejaVu, nlohmann::json::object(), example("case1.txt"), "case1"));
 }
 
-TEST(reference_layout_integration, english_single_paragraph_with_cjk_case2_slice) {
-  // case2 is one line of 146 KB with a few Han characters (so ReportLab's CJK wrapping applies).
-  expect_agreement(compare("config_en.json", kDejaVu, nlohmann::json::object(), slice(example("case2.txt"), 30000),
-                           "case2_slice"));
+TEST(reference_layout_integration, english_single_paragraph_case2_slices) {
+  // case2 is one line of 146 KB (one paragraph over 16 pages). Its first 20 KB are plain English
+  // (word wrapping); the 24 KB from byte 30000 hold its first Han characters, so ReportLab's CJK
+  // wrapping applies to the whole slice, and the paragraph continues across two page breaks.
+  const std::string text = example("case2.txt");
+  expect_agreement(compare("config_en.json", kDejaVu, nlohmann::json::object(), slice(text, 20000), "case2_head"));
+  std::string middle = slice(text, 54000).substr(slice(text, 30000).size());
+  const std::u32string middle_text = decode_utf8(middle).text;
+  ASSERT_TRUE(std::any_of(middle_text.begin(), middle_text.end(), [](char32_t c) { return c >= 0x4E00 && c <= 0x9FFF; }));
+  expect_agreement(compare("config_en.json", kDejaVu, nlohmann::json::object(), middle, "case2_cjk"));
 }
 
 TEST(reference_layout_integration, chinese_prose_on_droid_sans_fallback) {
@@ -171,11 +178,13 @@ TEST(reference_layout_integration, english_edge_cases_justified_with_indents) {
 
 // Chinese edge cases: leading spaces, runs of spaces, long Latin words, punctuation that may not
 // start a line; paragraphs split across pages are broken again as ReportLab does.
-TEST(reference_layout_integration, chinese_edge_cases_justified_and_centered) {
+TEST(reference_layout_integration, chinese_edge_cases_justified_centered_red_newlines) {
   const std::string text = read_file(test::source_dir() + "/tests/data/zh_edge.txt");
   expect_agreement(compare("config_zh.json", kDroid, {{"alignment", "JUSTIFY"}, {"first-line-indent", 18}}, text,
                            "zh_edge_justify"));
   expect_agreement(compare("config_zh.json", kDroid, {{"alignment", "CENTER"}}, text, "zh_edge_center"));
+  expect_agreement(compare("config_zh.json", kDroid, {{"newline-markup", "<font color=\"#FF0000\"> \\n </font>"}},
+                           text, "zh_edge_red"));
 }
 
 TEST(reference_layout_integration, centered_and_right_aligned_short_lines) {

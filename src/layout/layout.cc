@@ -302,6 +302,11 @@ std::u32string drawn_text(const LineLayout& line, std::u32string_view text, cons
   const size_t end = std::min(line.char_end, text.size());
   for (size_t i = std::min(line.char_start, end); i < end; ++i) {
     const char32_t c = text[i];
+    for (uint32_t before : line.inserted_spaces)
+      if (before == i) out += U' ';
+    if (!line.hidden_chars.empty() &&
+        std::binary_search(line.hidden_chars.begin(), line.hidden_chars.end(), static_cast<uint32_t>(i)))
+      continue;
     if (c == U'\n' && !config.newline.line_break &&
         std::any_of(line.glyphs.begin(), line.glyphs.end(), [&](const PlacedGlyph& g) { return g.char_index == i; })) {
       out += config.newline.inline_text;

@@ -57,6 +57,12 @@ struct LineLayout {
   double x0_pt = 0, y0_pt = 0, x1_pt = 0, y1_pt = 0;
   double baseline_pt = 0;
   bool ends_with_newline = false;  // ended by a newline of the text (a <br/>), not by the width
+  // Characters of [char_start, char_end) the reference does not draw at all (spaces it drops
+  // where it rejoins the lines of a paragraph continued on the next page); usually empty.
+  std::vector<uint32_t> hidden_chars;
+  // Spaces the reference draws that are not characters of the text (it adds them where it
+  // rejoins a continued paragraph's lines), each given as the character it precedes.
+  std::vector<uint32_t> inserted_spaces;
   std::vector<PlacedGlyph> glyphs;
 };
 

@@ -335,10 +335,9 @@ void LineBreaker::break_latin(std::u32string_view text, std::vector<Token>& toke
 void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines) {
   cjk_units_.clear();
   cjk_units_.reserve(end - start);
-  cjk_single_frag_ = true;
+  cjk_single_frag_ = is_single_fragment(text, start, end);
   for (size_t i = start; i < end; ++i) {
     if (text[i] == U'\n') {
-      cjk_single_frag_ = false;
       if (config_.newline.line_break) {
         cjk_units_.push_back(CjkUnit{0, static_cast<uint32_t>(i), 0, true, false});
       } else {
@@ -395,6 +394,7 @@ void LineBreaker::emit_cjk_line(size_t a, size_t b, double extra, bool line_brea
   for (size_t k = draw_a; k < draw_b; ++k) {
     const CjkUnit& u = units[k];
     if (u.line_break) continue;
+    if (u.inserted) line.inserted_spaces.push_back(u.index);
     place_char(line, u.c, u.index, x, u.marker ? config_.newline.inline_color : config_.font_color);
     if (u.c == U' ' || u.c == 0xA0) x += word_space;
   }
@@ -471,18 +471,23 @@ void LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& line
     }
     return;
   }
-  // CJK: the continuation is a new paragraph made of the remaining lines' characters and broken
-  // again without the first-line indent. ReportLab rebuilds it from the lines (_split_blParaHard):
-  // each line but the last gets a space at its end (a <br/> becomes a space-wide break); a single
-  // source-line paragraph (_split_blParaSimple) joins its stripped lines.
+  // CJK: the continuation is a new paragraph made of the remaining lines and broken again
+  // without the first-line indent. ReportLab rebuilds it from the lines: for a paragraph of
+  // several fragments (_split_blParaHard) each line but the last is followed by a space (a <br/>
+  // becomes a space-wide break); a one-fragment paragraph (_split_blParaSimple) joins its lines
+  // as dumbSplit stripped them, so spaces at former line ends disappear.
   std::vector<CjkUnit> next;
+  std::vector<uint32_t> removed;  // characters the rejoined text drops
   const size_t count = lines.size();
   for (size_t k = first; k < count; ++k) {
     const CjkLine& line = cjk_lines_[k];
     size_t a = line.unit_start, b = line.unit_end;
     if (line.stripped) {
-      while (a < b && is_python_space(cjk_units_[a].c)) ++a;
-      while (b > a && is_python_space(cjk_units_[b - 1].c)) --b;
+      while (a < b && is_python_space(cjk_units_[a].c)) removed.push_back(cjk_units_[a++].index);
+      size_t trailing = b;
+      while (trailing > a && is_python_space(cjk_units_[trailing - 1].c)) --trailing;
+      for (size_t m = trailing; m < b; ++m) removed.push_back(cjk_units_[m].index);
+      b = trailing;
     }
     const size_t begin = next.size();
     next.insert(next.end(), cjk_units_.begin() + static_cast<std::ptrdiff_t>(a),
@@ -493,15 +498,26 @@ void LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& line
       last.width_pt = space_width_pt_;
     } else if (last.c != U' ') {
       const uint32_t index = cjk_units_[cjk_lines_[k + 1].unit_start].index;
-      next.push_back(CjkUnit{U' ', index, space_width_pt_, false, false});
+      next.push_back(CjkUnit{U' ', index, space_width_pt_, false, false, true});
     }
   }
+  // Characters dropped by an earlier continuation stay dropped.
+  for (size_t k = first; k < count; ++k)
+    removed.insert(removed.end(), lines[k].hidden_chars.begin(), lines[k].hidden_chars.end());
+  std::sort(removed.begin(), removed.end());
   cjk_units_ = std::move(next);
   lines.resize(first);
   cjk_lines_.resize(first);
   continuation_ = true;
   break_cjk_units(lines);
   continuation_ = false;
+  // Each dropped character goes to the line whose range will hold it (the last line starting
+  // at or before it).
+  size_t line = first;
+  for (uint32_t index : removed) {
+    while (line + 1 < lines.size() && lines[line + 1].char_start <= index) ++line;
+    if (line < lines.size()) lines[line].hidden_chars.push_back(index);
+  }
 }
 
 // UAX #14 line breaking (ICU), greedy, with HarfBuzz shaping for glyph placement.
@@ -616,6 +632,18 @@ void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t e
   }
 }
 
+// Whether ReportLab's parser makes one fragment of the paragraph: a newline markup, an escaped
+// &, < or >, or an &nbsp; (runs of spaces) each start new fragments, which selects other code
+// paths (breakLines kind 1, cjkFragSplit instead of dumbSplit).
+bool LineBreaker::is_single_fragment(std::u32string_view text, size_t start, size_t end) {
+  for (size_t i = start; i < end; ++i) {
+    const char32_t c = text[i];
+    if (c == U'\n' || c == U'&' || c == U'<' || c == U'>') return false;
+    if (c == U' ' && i + 1 < end && text[i + 1] == U' ') return false;
+  }
+  return true;
+}
+
 void LineBreaker::break_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break,
                                   std::vector<LineLayout>& lines) {
   if (ends_with_page_break && end > start && text[end - 1] == U'\f') --end;  // the form feed draws nothing
@@ -629,9 +657,7 @@ void LineBreaker::break_paragraph(std::u32string_view text, size_t start, size_t
   }
   std::vector<Token> tokens;
   tokenize(text, start, end, tokens);
-  bool single_frag = true;
-  for (const Token& t : tokens) single_frag = single_frag && t.kind != Token::line_break && t.kind != Token::marker;
-  break_latin(text, tokens, single_frag, lines);
+  break_latin(text, tokens, is_single_fragment(text, start, end), lines);
 }
 
 }  // namespace glyph::detail

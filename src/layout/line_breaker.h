@@ -56,12 +56,14 @@ class LineBreaker {
     double width_pt;
     bool line_break;
     bool marker;
+    bool inserted = false;  // a space the reference adds when it continues a paragraph
   };
   struct CjkLine {
     size_t unit_start, unit_end;
     bool line_break;
     bool stripped;
   };
+  static bool is_single_fragment(std::u32string_view text, size_t start, size_t end);
   void break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
   void break_cjk_units(std::vector<LineLayout>& lines);
   void emit_cjk_line(size_t a, size_t b, double extra, bool line_break, bool last, size_t line_index,
