@@ -28,7 +28,7 @@ bool tag_is(std::string_view name, std::initializer_list<std::string_view> names
     if (name.size() == n.size()) {
       bool same = true;
       for (size_t i = 0; i < n.size() && same; ++i) {
-        same = (name[i] | 0x20) == n[i];
+        same = (name[i] | 0x20) == (n[i] | 0x20);
       }
       if (same) return true;
     }
@@ -36,11 +36,13 @@ bool tag_is(std::string_view name, std::initializer_list<std::string_view> names
   return false;
 }
 
-// Upper bound of the element nesting a parser builds: start tags of elements that need an end
-// tag open a level, end tags close one. Elements whose end is implied (p, li, td...) and void
-// elements do not count.
-size_t estimate_nesting(std::string_view html) {
-  size_t depth = 0, max_depth = 0;
+// The element nesting a parser will build, estimated from the tags: a start tag of an element
+// that needs an end tag opens a level; an end tag closes up to its matching start tag, as the
+// parser's implied ends do. Elements whose end is implied anyway (p, li, td...) and void
+// elements are not counted. Stops as soon as the depth passes `limit`, so the scan is linear in
+// the input for every limit.
+size_t estimate_nesting(std::string_view html, size_t limit) {
+  std::vector<std::string_view> open;
   for (size_t i = html.find('<'); i != std::string_view::npos; i = html.find('<', i + 1)) {
     size_t j = i + 1;
     const bool closing = j < html.size() && html[j] == '/';
@@ -52,18 +54,35 @@ size_t estimate_nesting(std::string_view html) {
     if (tag_is(name, {"p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead",
                       "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp", "html", "head",
                       "body", "area", "base", "br", "col", "embed", "hr", "img", "input", "link",
-                      "meta", "param", "source", "track", "wbr", "!doctype"})) {
+                      "meta", "param", "source", "track", "wbr"})) {
+      if (closing) {
+        // </td>, </li>, </p>... also close the inline elements left open inside them, as
+        // legacy pages do with <td><font>text</td>.
+        while (!open.empty() &&
+               tag_is(open.back(), {"a", "b", "big", "code", "em", "font", "i", "nobr", "s",
+                                    "small", "strike", "strong", "tt", "u", "span", "label"})) {
+          open.pop_back();
+        }
+      }
       continue;
     }
     if (closing) {
-      if (depth > 0) --depth;
+      for (size_t k = open.size(); k > 0; --k) {
+        if (open[k - 1].size() == name.size() && tag_is(open[k - 1], {name})) {
+          open.resize(k - 1);
+          break;
+        }
+      }
       continue;
     }
-    const size_t end = html.find('>', j);
-    if (end != std::string_view::npos && end > 0 && html[end - 1] == '/') continue;
-    max_depth = std::max(max_depth, ++depth);
+    // A self-closing "<x/>": the end of this tag, looked for only up to the next '<'.
+    size_t end = j;
+    while (end < html.size() && html[end] != '>' && html[end] != '<') ++end;
+    if (end < html.size() && html[end] == '>' && html[end - 1] == '/') continue;
+    open.push_back(name);
+    if (open.size() > limit) break;
   }
-  return max_depth;
+  return open.size();
 }
 
 class HtmlWriter {
@@ -268,11 +287,11 @@ class HtmlWriter {
 }  // namespace
 
 std::string html_to_text(std::string_view utf8, std::string_view name, const IngestLimits& limits) {
-  const size_t depth = estimate_nesting(utf8);
+  const size_t depth = estimate_nesting(utf8, limits.max_nesting_depth);
   if (depth > limits.max_nesting_depth) {
     throw Error(ErrorCode::limit_exceeded,
-                std::string(name) + ": HTML elements nested about " + std::to_string(depth) +
-                    " deep, over the limit of " + std::to_string(limits.max_nesting_depth));
+                std::string(name) + ": HTML elements nested more than " +
+                    std::to_string(limits.max_nesting_depth) + " deep (over the limit)");
   }
   std::unique_ptr<GumboOutput, void (*)(GumboOutput*)> output(
       gumbo_parse_with_options(&kGumboDefaultOptions, utf8.data(), utf8.size()),
