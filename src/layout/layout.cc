@@ -168,7 +168,7 @@ void place_paragraph(std::vector<LineLayout>& lines, Placement& at, detail::Line
     if (first < lines.size()) {
       at.new_page();
       const size_t paragraph_end = lines.back().char_end;
-      breaker.continue_paragraph(first, lines);
+      first = breaker.continue_paragraph(first, lines);
       if (at.count_tokens)  // lines broken again need their ranges for the token cap
         for (size_t i = first; i < lines.size(); ++i)
           lines[i].char_end = i + 1 < lines.size() ? lines[i + 1].char_start : paragraph_end;
@@ -213,6 +213,8 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
   layout.cjk_wrap = config.wrap == WrapMode::reportlab &&
                     std::any_of(text.begin(), text.end(), detail::is_cjk_ideograph);
   breaker.set_cjk(layout.cjk_wrap);
+  breaker.set_lines_per_page(static_cast<size_t>(std::max(
+      1.0, std::floor((config.page_height_pt - 2 * config.margin_y_pt - 2 * kFramePaddingPt) / config.line_height_pt))));
 
   Placement at;
   at.pages = &layout.pages;

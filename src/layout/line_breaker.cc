@@ -333,29 +333,30 @@ void LineBreaker::break_latin(std::u32string_view text, std::vector<Token>& toke
 // between any two characters, pushes back the overflowing character unless it may not start a
 // line, and in non-Asian runs backs up to the last space or ideograph.
 void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines) {
+  cjk_base_units_.clear();
+  cjk_base_units_.reserve(end - start);
   cjk_units_.clear();
-  cjk_units_.reserve(end - start);
   cjk_single_frag_ = is_single_fragment(text, start, end);
   for (size_t i = start; i < end; ++i) {
     if (text[i] == U'\n') {
       if (config_.newline.line_break) {
-        cjk_units_.push_back(CjkUnit{0, static_cast<uint32_t>(i), 0, true, false});
+        cjk_base_units_.push_back(CjkUnit{0, static_cast<uint32_t>(i), 0, true, false});
       } else {
         for (char32_t c : marker_words_)
-          cjk_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, true});
+          cjk_base_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, true});
       }
       continue;
     }
     const char32_t c = text[i];
-    cjk_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, false});
+    cjk_base_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, false});
   }
   cjk_lines_.resize(lines.size());
-  break_cjk_units(lines);
+  break_cjk_units(cjk_base_units_, true, lines, cjk_lines_);
 }
 
-void LineBreaker::emit_cjk_line(size_t a, size_t b, double extra, bool line_break, bool last, size_t line_index,
-                                std::vector<LineLayout>& lines) {
-  const std::vector<CjkUnit>& units = cjk_units_;
+void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b, double extra,
+                                bool line_break, bool last, size_t line_index, std::vector<LineLayout>& lines,
+                                std::vector<CjkLine>& info) {
   const size_t n = units.size();
   LineLayout line;
   line.char_start = units[std::min(a, n - 1)].index;
@@ -400,14 +401,11 @@ void LineBreaker::emit_cjk_line(size_t a, size_t b, double extra, bool line_brea
   }
   finish_box(line, x);
   lines.push_back(std::move(line));
-  cjk_lines_.push_back(CjkLine{a, b, line_break, stripped});
+  info.push_back(CjkLine{a, b, line_break, stripped, base});
 }
 
-// ReportLab's CJK wrapping (cjkFragSplit; dumbSplit for a paragraph of one source line): breaks
-// between any two characters, pushes back the overflowing character unless it may not start a
-// line, and in non-Asian runs backs up to the last space or ideograph.
-void LineBreaker::break_cjk_units(std::vector<LineLayout>& lines) {
-  const std::vector<CjkUnit>& units = cjk_units_;
+void LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, std::vector<LineLayout>& lines,
+                                  std::vector<CjkLine>& info) {
   const size_t n = units.size();
   size_t line_index = 0;
   double max_w = max_width(0);
@@ -444,7 +442,7 @@ void LineBreaker::break_cjk_units(std::vector<LineLayout>& lines) {
           extra += w;
         }
       }
-      emit_cjk_line(line_start, i, extra, line_break, false, line_index, lines);
+      emit_cjk_line(units, base, line_start, i, extra, line_break, false, line_index, lines, info);
       ++line_index;
       max_w = max_width(line_index);
       line_start = i;
@@ -453,71 +451,109 @@ void LineBreaker::break_cjk_units(std::vector<LineLayout>& lines) {
   }
   // Zero-width characters after the last line are not drawn (as in ReportLab); the caller's
   // character ranges still cover them.
-  if (width_used > 0) emit_cjk_line(line_start, n, max_w - width_used, false, true, line_index, lines);
+  if (width_used > 0) emit_cjk_line(units, base, line_start, n, max_w - width_used, false, true, line_index, lines, info);
 }
 
-void LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& lines) {
-  if (first == 0 || first >= lines.size()) return;
-  if (config_.wrap != WrapMode::reportlab) return;
+size_t LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& lines) {
+  if (first == 0 || first >= lines.size()) return first;
+  if (config_.wrap != WrapMode::reportlab) return first;
   if (!cjk_) {
     // ReportLab continues a split paragraph from the frag word where the next line began; after
-    // a line ended by <br/> that is the break itself, which makes an empty first line.
+    // a line ended by <br/> that is the break itself, which makes an empty first line. (It takes
+    // the slot of the line just placed, which the caller no longer needs.)
     if (lines[first - 1].ends_with_newline) {
       LineLayout blank;
       blank.char_start = lines[first].char_start;
       blank.y0_pt = lines[first].y0_pt;
       blank.y1_pt = lines[first].y1_pt;
-      lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(first), std::move(blank));
+      lines[first - 1] = std::move(blank);
+      return first - 1;
     }
-    return;
+    return first;
   }
   // CJK: the continuation is a new paragraph made of the remaining lines and broken again
   // without the first-line indent. ReportLab rebuilds it from the lines: for a paragraph of
   // several fragments (_split_blParaHard) each line but the last is followed by a space (a <br/>
   // becomes a space-wide break); a one-fragment paragraph (_split_blParaSimple) joins its lines
   // as dumbSplit stripped them, so spaces at former line ends disappear.
+  //
+  // ReportLab rebreaks the whole rest at every page, which is quadratic in a long paragraph;
+  // here only a window of a few pages is rebuilt (its last line, cut short by the window, is
+  // rebuilt again at the next page break before it is shown). Paragraphs continued over more
+  // pages than the window holds may differ from ReportLab beyond it.
+  const size_t count = lines.size();
+  size_t window_end = std::min(count, first + continuation_window_lines_);
+  while (window_end < count && !cjk_lines_[window_end].base) ++window_end;  // cjk_units_ is replaced
   std::vector<CjkUnit> next;
   std::vector<uint32_t> removed;  // characters the rejoined text drops
-  const size_t count = lines.size();
-  for (size_t k = first; k < count; ++k) {
+  bool changed = false;           // else breaking again gives the same lines (same widths, no indent)
+  for (size_t k = first; k < window_end; ++k) {
     const CjkLine& line = cjk_lines_[k];
+    const std::vector<CjkUnit>& units = line.base ? cjk_base_units_ : cjk_units_;
     size_t a = line.unit_start, b = line.unit_end;
     if (line.stripped) {
-      while (a < b && is_python_space(cjk_units_[a].c)) removed.push_back(cjk_units_[a++].index);
+      while (a < b && is_python_space(units[a].c)) removed.push_back(units[a++].index);
       size_t trailing = b;
-      while (trailing > a && is_python_space(cjk_units_[trailing - 1].c)) --trailing;
-      for (size_t m = trailing; m < b; ++m) removed.push_back(cjk_units_[m].index);
+      while (trailing > a && is_python_space(units[trailing - 1].c)) --trailing;
+      for (size_t m = trailing; m < b; ++m) removed.push_back(units[m].index);
       b = trailing;
     }
     const size_t begin = next.size();
-    next.insert(next.end(), cjk_units_.begin() + static_cast<std::ptrdiff_t>(a),
-                cjk_units_.begin() + static_cast<std::ptrdiff_t>(b));
+    next.insert(next.end(), units.begin() + static_cast<std::ptrdiff_t>(a),
+                units.begin() + static_cast<std::ptrdiff_t>(b));
     if (cjk_single_frag_ || k + 1 == count || next.size() == begin) continue;
     CjkUnit& last = next.back();
     if (last.line_break) {
       last.width_pt = space_width_pt_;
+      changed = true;
     } else if (last.c != U' ') {
-      const uint32_t index = cjk_units_[cjk_lines_[k + 1].unit_start].index;
+      changed = true;
+      const CjkLine& following = cjk_lines_[k + 1];
+      const std::vector<CjkUnit>& following_units = following.base ? cjk_base_units_ : cjk_units_;
+      const uint32_t index = following.unit_start < following_units.size()
+                                 ? following_units[following.unit_start].index
+                                 : last.index;
       next.push_back(CjkUnit{U' ', index, space_width_pt_, false, false, true});
     }
   }
+  if (!changed && removed.empty()) return first;
   // Characters dropped by an earlier continuation stay dropped.
-  for (size_t k = first; k < count; ++k)
+  for (size_t k = first; k < window_end; ++k)
     removed.insert(removed.end(), lines[k].hidden_chars.begin(), lines[k].hidden_chars.end());
   std::sort(removed.begin(), removed.end());
   cjk_units_ = std::move(next);
-  lines.resize(first);
-  cjk_lines_.resize(first);
+  std::vector<LineLayout> fresh;
+  std::vector<CjkLine> fresh_info;
   continuation_ = true;
-  break_cjk_units(lines);
+  break_cjk_units(cjk_units_, false, fresh, fresh_info);
   continuation_ = false;
   // Each dropped character goes to the line whose range will hold it (the last line starting
   // at or before it).
-  size_t line = first;
+  size_t line = 0;
   for (uint32_t index : removed) {
-    while (line + 1 < lines.size() && lines[line + 1].char_start <= index) ++line;
-    if (line < lines.size()) lines[line].hidden_chars.push_back(index);
+    while (line + 1 < fresh.size() && fresh[line + 1].char_start <= index) ++line;
+    if (line < fresh.size()) fresh[line].hidden_chars.push_back(index);
   }
+  // The fresh lines replace lines[first, window_end), written so that they end at window_end
+  // (the slots before `first` are spent), which leaves the rest of the vector in place.
+  const size_t replaced = window_end - first;
+  if (fresh.size() > window_end) {  // rare: more lines than slots; shift the rest once
+    const size_t extra = fresh.size() - replaced;
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(window_end), extra, LineLayout{});
+    cjk_lines_.insert(cjk_lines_.begin() + static_cast<std::ptrdiff_t>(window_end), extra, CjkLine{});
+    const size_t new_first = first;
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      lines[new_first + k] = std::move(fresh[k]);
+      cjk_lines_[new_first + k] = fresh_info[k];
+    }
+    return new_first;
+  }
+  const size_t new_first = window_end - fresh.size();
+  for (size_t k = 0; k < fresh.size(); ++k) {
+    lines[new_first + k] = std::move(fresh[k]);
+    cjk_lines_[new_first + k] = fresh_info[k];
+  }
+  return new_first;
 }
 
 // UAX #14 line breaking (ICU), greedy, with HarfBuzz shaping for glyph placement.

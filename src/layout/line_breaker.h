@@ -2,6 +2,7 @@
 // (platypus/paragraph.py breakLines, cjkFragSplit; lib/textsplit.py dumbSplit) or by UAX #14.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string_view>
 #include <vector>
@@ -18,15 +19,18 @@ bool is_break_space(char32_t c);
 class LineBreaker {
  public:
   LineBreaker(const RenderConfig& config, const FontSet& fonts, double frame_width_pt);
+  // How many lines a continued paragraph rebuilds (a few pages' worth).
+  void set_lines_per_page(size_t lines) { continuation_window_lines_ = std::max<size_t>(3 * lines + 16, 64); }
   void set_cjk(bool cjk) { cjk_ = cjk; }
   // Breaks text[start, end) (source lines separated by '\n') into lines with glyphs placed
   // relative to the frame's left edge and the line's baseline at y = 0. Each line's char_start
   // is its first character (its end is fixed by the caller from the next line's start).
   void break_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break,
                        std::vector<LineLayout>& lines);
-  // After lines[0, first) went on one page: makes lines[first, ...) what ReportLab draws for the
-  // rest of the paragraph on the next page (it breaks the remainder again as a new paragraph).
-  void continue_paragraph(size_t first, std::vector<LineLayout>& lines);
+  // After lines[0, first) went on one page: makes the lines from the returned index on what
+  // ReportLab draws for the rest of the paragraph on the next page (it breaks the remainder again
+  // as a new paragraph). May reuse the slots before `first`.
+  size_t continue_paragraph(size_t first, std::vector<LineLayout>& lines);
   size_t missing_chars() const { return missing_; }
   size_t fallback_chars() const { return fallback_; }
 
@@ -59,15 +63,17 @@ class LineBreaker {
     bool inserted = false;  // a space the reference adds when it continues a paragraph
   };
   struct CjkLine {
-    size_t unit_start, unit_end;
-    bool line_break;
-    bool stripped;
+    size_t unit_start = 0, unit_end = 0;
+    bool line_break = false;
+    bool stripped = false;
+    bool base = true;  // units in cjk_base_units_ (else in cjk_units_)
   };
   static bool is_single_fragment(std::u32string_view text, size_t start, size_t end);
   void break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
-  void break_cjk_units(std::vector<LineLayout>& lines);
-  void emit_cjk_line(size_t a, size_t b, double extra, bool line_break, bool last, size_t line_index,
-                     std::vector<LineLayout>& lines);
+  void break_cjk_units(const std::vector<CjkUnit>& units, bool base, std::vector<LineLayout>& lines,
+                       std::vector<CjkLine>& info);
+  void emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b, double extra, bool line_break,
+                     bool last, size_t line_index, std::vector<LineLayout>& lines, std::vector<CjkLine>& info);
   void break_unicode(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
   void emit(std::u32string_view text, PendingLine& line, bool last, size_t line_index,
             std::vector<LineLayout>& lines);
@@ -86,8 +92,10 @@ class LineBreaker {
   const FontSet& fonts_;
   bool cjk_ = false;
   bool continuation_ = false;  // breaking the rest of a split paragraph: no first-line indent
-  std::vector<CjkUnit> cjk_units_;  // the current CJK paragraph
-  std::vector<CjkLine> cjk_lines_;  // its lines, aligned with the caller's line vector
+  std::vector<CjkUnit> cjk_base_units_;  // the current CJK paragraph
+  std::vector<CjkUnit> cjk_units_;       // its latest continuation, rebuilt from lines
+  std::vector<CjkLine> cjk_lines_;       // its lines, aligned with the caller's line vector
+  size_t continuation_window_lines_ = 256;
   bool cjk_single_frag_ = false;
   double first_width_pt_, later_width_pt_;
   double space_width_pt_;
