@@ -265,6 +265,21 @@ TEST(sse_parser, a_stream_without_done_or_finish_reason_is_incomplete) {
   EXPECT_EQ(finished.finish_reason(), "length");
 }
 
+TEST(sse_parser, bounds_the_answer_kept_in_memory) {
+  ReadCallbacks callbacks;
+  ChatStreamDecoder decoder(callbacks, 100);
+  SseParser parser;
+  auto take = [&](const SseEvent& event) { decoder.take(event); };
+  for (int i = 0; i < 10; ++i) parser.feed(chunk({{"content", "0123456789"}}), take);
+  try {
+    parser.feed(chunk({{"reasoning", "x"}}), take);
+    FAIL() << "no error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::limit_exceeded);
+    EXPECT_NE(std::string(error.what()).find("100 bytes"), std::string::npos);
+  }
+}
+
 TEST(sse_parser, reads_error_messages_in_every_servers_shape) {
   int code = 0;
   EXPECT_EQ(server_error_message(R"({"error":{"message":"bad key","type":"invalid_request_error","code":401}})", &code),

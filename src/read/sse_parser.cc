@@ -175,9 +175,17 @@ std::string server_error_message(std::string_view body, int* status_code) {
   return excerpt(trimmed, 400);
 }
 
+void ChatStreamDecoder::check_size() const {
+  if (content_.size() + reasoning_.size() > max_text_bytes_) {
+    throw Error(ErrorCode::limit_exceeded, "the server's answer grew past " + std::to_string(max_text_bytes_) +
+                                               " bytes; the read is stopped");
+  }
+}
+
 void ChatStreamDecoder::emit_content(std::string_view text) {
   if (text.empty()) return;
   content_ += text;
+  check_size();
   emitted_ = true;
   if (callbacks_.on_content) callbacks_.on_content(text);
 }
@@ -185,6 +193,7 @@ void ChatStreamDecoder::emit_content(std::string_view text) {
 void ChatStreamDecoder::emit_reasoning(std::string_view text) {
   if (text.empty()) return;
   reasoning_ += text;
+  check_size();
   emitted_ = true;
   if (callbacks_.on_reasoning) callbacks_.on_reasoning(text);
 }

@@ -76,7 +76,9 @@ std::string server_error_message(std::string_view body, int* status_code = nullp
 
 class ChatStreamDecoder {
  public:
-  explicit ChatStreamDecoder(const ReadCallbacks& callbacks) : callbacks_(callbacks) {}
+  // max_text_bytes bounds the answer plus reasoning kept in memory (Error limit_exceeded past it).
+  explicit ChatStreamDecoder(const ReadCallbacks& callbacks, std::size_t max_text_bytes = 64u << 20)
+      : callbacks_(callbacks), max_text_bytes_(max_text_bytes) {}
 
   // Takes one SSE event. Throws Error(server) for an error event whose code is a client error
   // (4xx other than 408/409/429), Error(network) for other error events and for a data line that
@@ -98,7 +100,10 @@ class ChatStreamDecoder {
   void emit_content(std::string_view text);
   void emit_reasoning(std::string_view text);
 
+  void check_size() const;
+
   const ReadCallbacks& callbacks_;
+  std::size_t max_text_bytes_;
   ThinkSplitter think_;
   std::string content_, reasoning_, finish_reason_, model_;
   ReadUsage usage_;
