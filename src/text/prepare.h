@@ -5,7 +5,7 @@
 // layouts match the reference renderer, and make anything that could hide content from a human
 // reader either visible or counted:
 //   - ill-formed UTF-8 → U+FFFD, one per maximal ill-formed subpart;
-//   - CRLF and lone CR → LF; U+2028/U+2029 → LF;
+//   - CRLF and lone CR → LF; U+2028, U+2029 and U+0085 → LF;
 //   - TAB → 4 spaces; form feed → a page break (kept as U+000C, the layout starts a new page);
 //   - NUL and other C0/C1 controls, DEL → dropped (counted);
 //   - soft hyphen U+00AD and zero-width space U+200B → removed, as the reference renderer does;
