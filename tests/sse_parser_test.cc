@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file.h"
+#include "support/paths.h"
 
 namespace glyph::detail {
 namespace {
@@ -278,6 +281,34 @@ TEST(sse_parser, bounds_the_answer_kept_in_memory) {
     EXPECT_EQ(error.code(), ErrorCode::limit_exceeded);
     EXPECT_NE(std::string(error.what()).find("100 bytes"), std::string::npos);
   }
+}
+
+// The fuzz target's seeds (and any crasher added to fuzz/corpus/sse_stream) replayed in every
+// build, with the target's own checks: no crash, and every byte kept was also streamed out.
+TEST(sse_parser, seed_corpus_replays_cleanly) {
+  int replayed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::source_dir() + "/fuzz/corpus/sse_stream")) {
+    const std::string input = read_file(entry.path().string());
+    if (input.empty()) continue;
+    const std::size_t piece = 1 + static_cast<unsigned char>(input[0]) % 64;
+    std::string_view bytes = std::string_view(input).substr(1);
+    std::size_t shown = 0;
+    ReadCallbacks callbacks;
+    callbacks.on_content = [&](std::string_view text) { shown += text.size(); };
+    callbacks.on_reasoning = [&](std::string_view text) { shown += text.size(); };
+    ChatStreamDecoder decoder(callbacks);
+    SseParser parser(1 << 16);
+    try {
+      for (std::size_t at = 0; at < bytes.size(); at += piece) {
+        parser.feed(bytes.substr(at, piece), [&](const SseEvent& event) { decoder.take(event); });
+      }
+      decoder.finish();
+    } catch (const Error&) {
+    }
+    EXPECT_EQ(decoder.content().size() + decoder.reasoning().size(), shown) << entry.path();
+    ++replayed;
+  }
+  EXPECT_GE(replayed, 3);
 }
 
 TEST(sse_parser, reads_error_messages_in_every_servers_shape) {
