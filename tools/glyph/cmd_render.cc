@@ -34,7 +34,7 @@ struct RenderArgs {
 
 void run_render(const RenderArgs& args) {
   const auto started = std::chrono::steady_clock::now();
-  const std::string bytes = read_input(args.input, args.input_flags).text;
+  std::string bytes = read_input(args.input, args.input_flags).text;
 
   std::vector<std::string> warnings;
   RenderConfig config;
@@ -53,6 +53,7 @@ void run_render(const RenderArgs& args) {
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
 
   const PreparedText prepared = prepare_text(bytes, config);
+  std::string().swap(bytes);  // the rendered text is all that is needed from here on
   if (prepared.invalid_utf8) {
     std::fprintf(
         stderr, "warning: %s: %zu invalid UTF-8 sequences replaced by U+FFFD (first at byte %zu)\n",
