@@ -2,6 +2,8 @@
 // types, the library does the work, and the results become JSON here. Nothing below this file
 // sees JSON from a client.
 #include <filesystem>
+#include <mutex>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -337,6 +339,24 @@ struct Service::Impl {
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<HttpServer> http;
 
+  // The answer to a repeated render, ready to send: building it means parsing and printing the
+  // layout JSON, the bulk of a cached request's time.
+  std::mutex cached_bodies_mutex;
+  std::unordered_map<std::string, std::string> cached_bodies;  // document id → body
+
+  std::string document_body(const RenderedDocument& doc) {
+    if (!doc.cached) return document_json(doc, true).dump();
+    {
+      std::lock_guard lock(cached_bodies_mutex);
+      if (auto it = cached_bodies.find(doc.id); it != cached_bodies.end()) return it->second;
+    }
+    std::string body = document_json(doc, true).dump();
+    std::lock_guard lock(cached_bodies_mutex);
+    if (cached_bodies.size() >= 64) cached_bodies.clear();
+    cached_bodies.emplace(doc.id, body);
+    return body;
+  }
+
   // Text → rendered document (or the cached one); `progress` gets 0..1.
   std::shared_ptr<const RenderedDocument> render(const ServiceRequest& r,
                                                  const std::function<void(double)>& progress) {
@@ -436,7 +456,9 @@ struct Service::Impl {
     h.route("POST", "/v1/render", [this](const HttpRequest& http) {
       ServiceRequest r = parse_request(http);
       auto doc = render(r, {});
-      return json_response(document_json(*doc, true));
+      HttpResponse response;
+      response.body = document_body(*doc);
+      return response;
     });
 
     h.route("GET", "/v1/documents/([0-9a-f]{32})", [this](const HttpRequest& http) {
