@@ -174,7 +174,7 @@ TEST(renderer, sizes_pages_as_pdftoppm_and_draws_gray_text) {
   EXPECT_EQ(page.image.channels, 1);
   EXPECT_EQ(page.image.width_px, 278);
   ASSERT_EQ(page.line_boxes.size(), 1u);
-  const PixelBox& box = page.line_boxes[0];
+  const PixelRect& box = page.line_boxes[0];
   // Ink only inside the line box, and some ink in it. Allowed overshoot: 2 px, since the baseline
   // is floored to a whole pixel (< 1 px up, as pdftoppm does) and anti-aliasing touches one more
   // row or column.

@@ -176,7 +176,7 @@ RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) con
   return out;
 }
 
-std::vector<PixelBox> Renderer::line_boxes_px(const Layout& layout, size_t page_index,
+std::vector<PixelRect> Renderer::line_boxes_px(const Layout& layout, size_t page_index,
                                               const PageImage& image) const {
   if (page_index >= layout.pages.size()) {
     throw Error(
@@ -185,7 +185,7 @@ std::vector<PixelBox> Renderer::line_boxes_px(const Layout& layout, size_t page_
   }
   const double sx = px_per_pt_ * config_.horizontal_scale, sy = px_per_pt_;
   const double w = image.width_px, h = image.height_px;
-  std::vector<PixelBox> boxes;
+  std::vector<PixelRect> boxes;
   boxes.reserve(layout.pages[page_index].lines.size());
   for (const LineLayout& line : layout.pages[page_index].lines) {
     boxes.push_back({std::clamp(line.x0_pt * sx, 0.0, w), std::clamp(line.y0_pt * sy, 0.0, h),
@@ -241,7 +241,7 @@ std::string page_json(const PageLayout& page, const RasterPage& raster, std::u32
          ", \"char_end\": " + std::to_string(page.char_end) + ", \"lines\": [";
   for (size_t i = 0; i < page.lines.size(); ++i) {
     const LineLayout& line = page.lines[i];
-    const PixelBox& b = raster.line_boxes[i];
+    const PixelRect& b = raster.line_boxes[i];
     if (i) out += ", ";
     out += "{\"text\": ";
     const size_t start = std::min(line.char_start, text.size());

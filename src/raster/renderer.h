@@ -35,13 +35,13 @@ class GlyphCache;
 }
 
 // A box in pixels of a page image (x to the right, y down).
-struct PixelBox {
+struct PixelRect {
   double x0_px = 0, y0_px = 0, x1_px = 0, y1_px = 0;
 };
 
 struct RasterPage {
   PageImage image;
-  std::vector<PixelBox> line_boxes;  // one per line of the page, in pixels of `image`
+  std::vector<PixelRect> line_boxes;  // one per line of the page, in pixels of `image`
 };
 
 struct RenderOptions {
@@ -88,7 +88,7 @@ class Renderer {
   }
   // Line boxes of a page in pixels of an image rasterize() returned for it (its size tells the
   // crop and scale applied).
-  std::vector<PixelBox> line_boxes_px(const Layout& layout, size_t page_index,
+  std::vector<PixelRect> line_boxes_px(const Layout& layout, size_t page_index,
                                       const PageImage& image) const;
 
   // Lays out `text` and writes OUTDIR/page_001.png, page_002.png, ... and OUTDIR/layout.json:
