@@ -70,6 +70,11 @@ TEST(ocr_reader, cache_key_depends_on_pixels_and_options) {
   OcrOptions other = options;
   other.upscale = 3;
   EXPECT_NE(key, ocr_cache_key(a, other));
+  EXPECT_NE(key, ocr_cache_key(a, options, 96));  // another dpi, another enlargement
+  EXPECT_DOUBLE_EQ(effective_upscale(options, 72), 2.0);
+  EXPECT_DOUBLE_EQ(effective_upscale(options, 48), 3.0);
+  EXPECT_DOUBLE_EQ(effective_upscale(options, 300), 1.0);
+  EXPECT_DOUBLE_EQ(effective_upscale(other, 48), 3.0);
   other = options;
   other.language = "chi_sim";
   EXPECT_NE(key, ocr_cache_key(a, other));

@@ -14,11 +14,12 @@ namespace {
 constexpr int kCacheFormat = 1;
 }  // namespace
 
-std::string ocr_cache_key(const PageImage& image, const OcrOptions& options) {
+std::string ocr_cache_key(const PageImage& image, const OcrOptions& options, double image_dpi) {
   detail::Sha256 hash;
   const std::string header = "glyph-ocr/" + std::to_string(kCacheFormat) + "/" +
                              tesseract_version() + "/" + options.language + "/" +
-                             std::to_string(options.upscale) + "/" +
+                             std::to_string(effective_upscale(options, image_dpi)) + "/" +
+                             std::to_string(image_dpi) + "/" +
                              std::to_string(options.page_segmentation_mode) + "/" +
                              std::to_string(image.width_px) + "x" +
                              std::to_string(image.height_px) + "x" +

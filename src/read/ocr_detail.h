@@ -37,9 +37,9 @@ class TesseractSession {
   TesseractSession(const TesseractSession&) = delete;
   TesseractSession& operator=(const TesseractSession&) = delete;
 
-  // Recognizes a gray image (upscaled by options.upscale first). Boxes are in pixels of `gray`
-  // as given (before the upscale). source_dpi: the dpi of `gray` (0 = unknown, taken as 72).
-  std::vector<OcrLine> recognize(const PageImage& gray, double source_dpi,
+  // Recognizes a gray image, enlarged by `scale` first. Boxes are in pixels of `gray` as given
+  // (before the enlargement). source_dpi: the dpi of `gray` (0 = unknown, taken as 72).
+  std::vector<OcrLine> recognize(const PageImage& gray, double source_dpi, double scale,
                                  const std::function<bool()>& is_cancelled);
 
  private:

@@ -87,9 +87,9 @@ TesseractSession::TesseractSession(const OcrOptions& options)
                       ", or set TESSDATA_PREFIX)");
     }
   }
-  if (options.upscale < 1.0 || options.upscale > 8.0) {
+  if (options.upscale != 0 && (options.upscale < 1.0 || options.upscale > 8.0)) {
     throw Error(ErrorCode::invalid_argument,
-                "ocr: upscale " + std::to_string(options.upscale) + " is outside 1..8");
+                "ocr: upscale " + std::to_string(options.upscale) + " is outside 1..8 (0 = automatic)");
   }
   limit_openmp_to_calling_thread();
   if (impl_->api.Init(folder.c_str(), options.language.c_str(), tesseract::OEM_LSTM_ONLY) != 0) {
@@ -104,11 +104,11 @@ TesseractSession::TesseractSession(const OcrOptions& options)
 TesseractSession::~TesseractSession() = default;
 
 std::vector<OcrLine> TesseractSession::recognize(const PageImage& gray, double source_dpi,
+                                                 double scale,
                                                  const std::function<bool()>& is_cancelled) {
   if (gray.empty()) throw Error(ErrorCode::invalid_argument, "ocr: empty image");
   if (gray.channels != 1) throw Error(ErrorCode::internal, "ocr: session expects a gray image");
   limit_openmp_to_calling_thread();
-  const double scale = options_.upscale;
   PageImage scaled;
   const PageImage* input = &gray;
   if (scale > 1.0) {
@@ -234,5 +234,11 @@ std::string fix_common_confusions(std::string_view word) {
 namespace glyph {
 
 std::string tesseract_version() { return tesseract::TessBaseAPI::Version(); }
+
+double effective_upscale(const OcrOptions& options, double image_dpi) {
+  if (options.upscale > 0) return options.upscale;
+  const double dpi = image_dpi > 0 ? image_dpi : 72.0;
+  return std::clamp(options.target_dpi / dpi, 1.0, 4.0);
+}
 
 }  // namespace glyph

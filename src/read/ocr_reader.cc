@@ -48,8 +48,7 @@ class SessionPool {
 
  private:
   static std::string key(const OcrOptions& o) {
-    return o.language + "|" + o.tessdata_dir + "|" + std::to_string(o.upscale) + "|" +
-           std::to_string(o.page_segmentation_mode);
+    return o.language + "|" + o.tessdata_dir + "|" + std::to_string(o.page_segmentation_mode);
   }
   std::mutex mutex_;
   std::map<std::string, std::vector<std::unique_ptr<detail::TesseractSession>>> idle_;
@@ -89,6 +88,15 @@ std::vector<OcrLine> mapped_to_page(std::vector<OcrLine> lines, const PageInput&
   return lines;
 }
 
+// The dpi of an input image: a crop rendered larger than its page box has a higher dpi.
+double input_dpi(const PageInput& input) {
+  double dpi = input.dpi;
+  if (dpi > 0 && input.crop_of && input.crop_of->right_px > input.crop_of->left_px) {
+    dpi *= static_cast<double>(input.image->width_px) / (input.crop_of->right_px - input.crop_of->left_px);
+  }
+  return dpi;
+}
+
 }  // namespace
 
 std::string OcrPageText::text() const {
@@ -117,7 +125,7 @@ std::vector<OcrPageText> recognize_pages(const std::vector<PageInput>& pages,
     results[i].page_number = input.page_number;
     results[i].crop_of = input.crop_of;
     if (!cache_dir.empty()) {
-      keys[i] = ocr_cache_key(*input.image, options);
+      keys[i] = ocr_cache_key(*input.image, options, input_dpi(input));
       if (auto cached = detail::load_cached_lines(cache_dir, keys[i])) {
         results[i].lines = mapped_to_page(std::move(*cached), input, options);
         results[i].from_cache = true;
@@ -155,13 +163,8 @@ std::vector<OcrPageText> recognize_pages(const std::vector<PageInput>& pages,
         const auto start = Clock::now();
         const PageImage gray = input.image->channels == 1 ? PageImage() : to_gray(*input.image);
         const PageImage& source = input.image->channels == 1 ? *input.image : gray;
-        double dpi = input.dpi;
-        if (dpi > 0 && input.crop_of && input.crop_of->right_px > input.crop_of->left_px) {
-          // A crop rendered larger than its page box was rendered at a higher dpi.
-          dpi *= static_cast<double>(source.width_px) /
-                 (input.crop_of->right_px - input.crop_of->left_px);
-        }
-        auto lines = session->recognize(source, dpi, cancelled);
+        const double dpi = input_dpi(input);
+        auto lines = session->recognize(source, dpi, effective_upscale(options, dpi), cancelled);
         if (!keys[i].empty()) detail::store_cached_lines(cache_dir, keys[i], lines);
         results[i].lines = mapped_to_page(std::move(lines), input, options);
         results[i].seconds = seconds_since(start);

@@ -31,9 +31,11 @@ struct OcrOptions {
   std::string language = "eng";
   // The folder holding <language>.traineddata; empty = $TESSDATA_PREFIX, else Debian's folder.
   std::string tessdata_dir;
-  // Images are enlarged by this factor before recognition (1 = as is). 2 is the measured best
-  // accuracy per second for 72-dpi pages (docs/readers.md).
-  double upscale = 2.0;
+  // Images are enlarged by this factor before recognition (1 = as is); 0 = automatic:
+  // target_dpi / the image's dpi, within 1..4 (2x for 72-dpi pages, the measured best accuracy
+  // per second; 3x at 48 dpi; 1.5x at 96 dpi; docs/readers.md).
+  double upscale = 0;
+  double target_dpi = 144;
   // Tesseract page segmentation mode. 6 (one uniform block of text) fits Glyph pages: one column,
   // no pictures; it is also about 40% faster than automatic segmentation (3) at equal accuracy.
   int page_segmentation_mode = 6;
@@ -87,9 +89,12 @@ std::vector<OcrPageText> recognize_pages(const std::vector<PageInput>& pages,
                                          const OcrOptions& options,
                                          const OcrCallbacks& callbacks = {});
 
+// The enlargement applied to an image of this dpi (0 = unknown, taken as 72).
+double effective_upscale(const OcrOptions& options, double image_dpi);
+
 // The cache key of one image under these options (hex SHA-256 of the pixels, their size and the
-// options that change what is read). Exposed for tests and `glyph verify --json`.
-std::string ocr_cache_key(const PageImage& image, const OcrOptions& options);
+// options that change what is read). Exposed for tests.
+std::string ocr_cache_key(const PageImage& image, const OcrOptions& options, double image_dpi = 0);
 
 // The Tesseract version string ("5.3.0").
 std::string tesseract_version();

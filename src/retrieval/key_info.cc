@@ -28,7 +28,7 @@ std::string number_pattern() {
 
 constexpr const char* kMonth =
     "(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\\.?";
+    "(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\\.?)";
 constexpr const char* kWeekday =
     "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)";
 
@@ -40,6 +40,7 @@ struct Pattern {
 
 std::vector<Pattern> patterns() {
   const std::string number = number_pattern();
+  const std::string digits = "(?:\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?)";
   const std::string month = kMonth;
   const std::string weekday = kWeekday;
   const std::string currency_word =
@@ -70,7 +71,8 @@ std::vector<Pattern> patterns() {
        "|\\b(?:USD|EUR|GBP|CNY|RMB|JPY|CHF)\\s?\\d[\\d,]*(?:\\.\\d+)?"
        "|\\b" + number + "\\s*" + currency_word + "(?![\\w]))",
        true},
-      {KeyKind::quantity, "\\b" + number + "\\s*" + unit + "(?![\\w])", true},
+      {KeyKind::quantity,
+       "\\b(?:" + digits + "\\s*|" + number + "\\s+)" + unit + "(?![\\w])", true},
       {KeyKind::pair,
        "(?m)^[ \\t]*(?:[-*\\x{2022}][ \\t]+)?([\\p{L}][\\p{L}\\p{N} ._/()-]{0,38}?)[ \\t]*[:\\x{FF1A}][ \\t]+(\\S[^\\n]{0,118})",
        false},
@@ -257,7 +259,7 @@ std::vector<FieldMatch> find_fields(std::string_view text, const std::vector<std
       for (const auto& [names, k] :
            std::vector<std::pair<std::vector<std::string>, KeyKind>>{
                {{"date", "dates", "day", "when", "deadline", "duedate"}, KeyKind::date},
-               {{"amount", "amounts", "price", "cost", "total", "sum", "fee", "money", "debt"}, KeyKind::amount},
+               {{"amount", "amounts", "price", "cost", "total", "sum", "fee", "money"}, KeyKind::amount},
                {{"email", "emails", "mail", "emailaddress"}, KeyKind::email},
                {{"url", "urls", "link", "website", "web"}, KeyKind::url},
                {{"quantity", "quantities", "measure", "duration"}, KeyKind::quantity},

@@ -193,11 +193,14 @@ std::vector<TextSpan> split_sentences(std::string_view text, size_t max_bytes) {
                                  &length)) {
         end += length;
         more = true;
-      } else if (text[end] == '[') {
+      } else if (text[end] == '[' || text[end] == '{') {
+        // A reference mark "[12]", also as OCR misreads it ("[{4]", "[1}", "[S]").
         size_t close = end + 1;
-        while (close < text.size() && close - end < 6 && std::isdigit(static_cast<unsigned char>(text[close])))
+        while (close < text.size() && close - end < 6 &&
+               (std::isdigit(static_cast<unsigned char>(text[close])) || text[close] == '{' ||
+                text[close] == 'S' || text[close] == 'I' || text[close] == 'l'))
           ++close;
-        if (close > end + 1 && close < text.size() && text[close] == ']') {
+        if (close > end + 1 && close < text.size() && (text[close] == ']' || text[close] == '}')) {
           end = close + 1;
           more = true;
         }

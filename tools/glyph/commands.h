@@ -15,5 +15,9 @@ void add_vtokens_command(CLI::App& app);
 void add_stats_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
 void add_render_command(CLI::App& app);
+void add_ask_command(CLI::App& app);
+void add_summarize_command(CLI::App& app);
+void add_extract_command(CLI::App& app);
+void add_verify_command(CLI::App& app);
 
 }  // namespace glyph::cli

@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
   glyph::cli::add_plan_command(app);
   glyph::cli::add_render_command(app);
   glyph::cli::add_serve_command(app);
+  glyph::cli::add_ask_command(app);
+  glyph::cli::add_summarize_command(app);
+  glyph::cli::add_extract_command(app);
+  glyph::cli::add_verify_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
