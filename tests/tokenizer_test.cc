@@ -289,3 +289,54 @@ TEST(tokenizer_cli_integration, tokenize_prints_count_and_ids) {
 
 }  // namespace
 }  // namespace glyph
+
+namespace glyph {
+namespace {
+
+// Bad input gives an error or a result, never a crash or a hang.
+TEST(tokenizer_robustness, random_bytes_encode_and_decode) {
+  const Tokenizer& t = shared_tokenizer(qwen3_file());
+  const std::vector<std::string> pieces = {
+      "a",    " ",    "\n",   "\r\n",     "\t",   "<|im_start|>", "<|im_",
+      "\xE4", "\xB8", "\xAD", "\xF0\x9F", "'s",   "1234",         "\xCC\x81",
+      "é",    "中",   "😀",    "\x00",     "\x7F", "\xFF",         "   "};
+  std::uint32_t x = 12345;
+  auto next = [&] {
+    x = x * 1103515245u + 12345u;
+    return (x >> 16) & 0x7fff;
+  };
+  for (int round = 0; round < 500; ++round) {
+    std::string text;
+    const int n = static_cast<int>(next() % 60);
+    for (int i = 0; i < n; ++i) text += pieces[next() % pieces.size()];
+    const Ids ids = t.encode(text);
+    EXPECT_EQ(t.count(text), ids.size());
+    const std::string back = t.decode(ids);
+    EXPECT_TRUE(is_valid_utf8(back));
+  }
+}
+
+TEST(tokenizer_robustness, long_runs_finish) {
+  const Tokenizer& t = shared_tokenizer(qwen3_file());
+  EXPECT_GT(t.count(std::string(200000, ' ') + "x"), 0u);
+  std::string cjk;
+  for (int i = 0; i < 30000; ++i) cjk += "中";  // one pre-tokenized word of 90 KB
+  EXPECT_GT(t.count(cjk), 0u);
+  EXPECT_GT(t.count(std::string(100000, 'a')), 0u);
+  EXPECT_GT(t.count(std::string(50000, '\n') + std::string(50000, '\t')), 0u);
+}
+
+TEST(tokenizer_robustness, truncated_files_are_errors) {
+  const std::string text = tiny_tokenizer().dump();
+  for (std::size_t cut = 0; cut < text.size(); cut += 7) {
+    try {
+      Tokenizer::from_json(text.substr(0, cut), "cut.json");
+      ADD_FAILURE() << "a file cut at " << cut << " loaded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_input) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace glyph
