@@ -9,23 +9,6 @@
 namespace glyph {
 namespace {
 
-TEST(ocr_sha256, matches_the_fips_180_examples) {
-  auto hex = [](std::string_view s) {
-    detail::Sha256 h;
-    h.update(s);
-    return h.hex_digest();
-  };
-  EXPECT_EQ(hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  // Fed in uneven pieces, the same digest.
-  detail::Sha256 pieces;
-  const std::string million(1000000, 'a');
-  for (size_t at = 0; at < million.size(); at += 997) pieces.update(std::string_view(million).substr(at, 997));
-  EXPECT_EQ(pieces.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-}
-
 TEST(ocr_confusions, reads_a_lone_bar_as_the_pronoun_and_a_star_after_punctuation_as_a_quote) {
   EXPECT_EQ(detail::fix_common_confusions("|"), "I");
   EXPECT_EQ(detail::fix_common_confusions("\u201C|"), "\u201CI");

@@ -1,8 +1,8 @@
-#include "serve/sha256.h"
+#include "core/sha256.h"
 
 #include <gtest/gtest.h>
 
-namespace glyph::serve::detail {
+namespace glyph {
 namespace {
 
 // FIPS 180-4 example vectors.
@@ -23,4 +23,4 @@ TEST(sha256, pieces_of_any_size_give_the_same_digest) {
 }
 
 }  // namespace
-}  // namespace glyph::serve::detail
+}  // namespace glyph

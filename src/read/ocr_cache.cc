@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file.h"
+#include "core/sha256.h"
 #include "image/image.h"
 #include "read/ocr_detail.h"
 
@@ -15,7 +16,7 @@ constexpr int kCacheFormat = 1;
 }  // namespace
 
 std::string ocr_cache_key(const PageImage& image, const OcrOptions& options, double image_dpi) {
-  detail::Sha256 hash;
+  Sha256 hash;
   const std::string header = "glyph-ocr/" + std::to_string(kCacheFormat) + "/" +
                              tesseract_version() + "/" + options.language + "/" +
                              std::to_string(effective_upscale(options, image_dpi)) + "/" +

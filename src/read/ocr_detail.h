@@ -13,22 +13,6 @@
 
 namespace glyph::detail {
 
-// SHA-256 (FIPS 180-4), incremental.
-class Sha256 {
- public:
-  Sha256();
-  void update(const void* data, size_t size);
-  void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
-  std::string hex_digest();  // finishes; the object is spent afterwards
-
- private:
-  void compress(const uint8_t* block);
-  uint32_t state_[8];
-  uint8_t buffer_[64];
-  size_t buffered_ = 0;
-  uint64_t length_bytes_ = 0;
-};
-
 // One initialized TessBaseAPI. Not thread-safe: one per thread.
 class TesseractSession {
  public:

@@ -11,7 +11,7 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "raster/renderer.h"
-#include "serve/sha256.h"
+#include "core/sha256.h"
 #include "tokens/tokenizer.h"
 #include "tokens/visual_tokens.h"
 
@@ -103,7 +103,7 @@ std::string DocumentStore::font_digest(const std::string& spec) {
     std::lock_guard lock(mutex_);
     if (auto it = font_digests_.find(key); it != font_digests_.end()) return it->second;
   }
-  std::string digest = detail::sha256_hex(read_file(path));
+  std::string digest = sha256_hex(read_file(path));
   std::lock_guard lock(mutex_);
   font_digests_[key] = digest;
   return digest;
@@ -111,7 +111,7 @@ std::string DocumentStore::font_digest(const std::string& spec) {
 
 std::string DocumentStore::cache_key(std::string_view text, const std::string& config_json,
                                      const RenderConfig& config) {
-  detail::Sha256 h;
+  Sha256 h;
   auto field = [&](std::string_view bytes) {
     h.update(std::to_string(bytes.size()));
     h.update(":");

@@ -1,16 +1,19 @@
-// SHA-256 (FIPS 180-4), for the render cache key: hash of text, config and font files.
+// SHA-256 (FIPS 180-4), incremental: content keys of the render cache and the OCR cache.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace glyph::serve::detail {
+namespace glyph {
 
 class Sha256 {
  public:
   Sha256();
   void update(std::string_view bytes);
+  void update(const void* data, std::size_t size) {
+    update(std::string_view(static_cast<const char*>(data), size));
+  }
   // The digest as 64 lowercase hex digits. The object must not be updated afterwards.
   std::string hex_digest();
 
@@ -24,4 +27,4 @@ class Sha256 {
 
 std::string sha256_hex(std::string_view bytes);
 
-}  // namespace glyph::serve::detail
+}  // namespace glyph

@@ -1,8 +1,8 @@
-#include "serve/sha256.h"
+#include "core/sha256.h"
 
 #include <cstring>
 
-namespace glyph::serve::detail {
+namespace glyph {
 namespace {
 
 constexpr std::uint32_t kRound[64] = {
@@ -105,4 +105,4 @@ std::string sha256_hex(std::string_view bytes) {
   return s.hex_digest();
 }
 
-}  // namespace glyph::serve::detail
+}  // namespace glyph
