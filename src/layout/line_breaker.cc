@@ -33,6 +33,32 @@ bool is_space_separator(char32_t c) {
 }
 
 // Python's str.isspace(), used by str.strip().
+// ReportLab's placement of a finished line (paragraph.py drawPara): a "simple" line is shifted by
+// its alignment; a justified one spreads its extra width over its `gaps` word spaces. Justified
+// lines stay simple when they end in a break, fit exactly, or are the last and do not overflow.
+struct LinePlacement {
+  double offset_pt = 0;
+  double word_space_pt = 0;
+};
+
+LinePlacement place_line(Alignment alignment, double extra_pt, bool ends_in_break, bool last_line,
+                         double gaps) {
+  bool simple = alignment == Alignment::justify
+                    ? (ends_in_break || (extra_pt > -1e-8 && extra_pt <= 1e-8) ||
+                       (last_line && extra_pt > -1e-8))
+                    : extra_pt > -1e-8;
+  LinePlacement placement;
+  if (!simple) {
+    if (gaps <= 0) simple = true;
+    else placement.word_space_pt = extra_pt / gaps;
+  }
+  if (simple) {
+    if (alignment == Alignment::center) placement.offset_pt = 0.5 * extra_pt;
+    else if (alignment == Alignment::right) placement.offset_pt = extra_pt;
+  }
+  return placement;
+}
+
 bool is_python_space(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
@@ -166,21 +192,9 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
   for (const Token& t : pending.tokens)
     if (t.kind == Token::word || t.kind == Token::piece || t.kind == Token::last_piece)
       for (uint32_t i = t.start; i < t.end; ++i) nbsp += text[i] == U' ' || text[i] == 0xA0;
-  bool simple;
-  if (config_.alignment == Alignment::justify)
-    simple = pending.line_break || (extra > -1e-8 && extra <= 1e-8) || (last && extra > -1e-8);
-  else
-    simple = extra > -1e-8;
-  double word_space = 0, offset = 0;
-  if (!simple) {
-    const double spaces = static_cast<double>(pending.word_count) + static_cast<double>(nbsp) - 1;
-    if (spaces <= 0) simple = true;
-    else word_space = extra / spaces;
-  }
-  if (simple) {
-    if (config_.alignment == Alignment::center) offset = 0.5 * extra;
-    else if (config_.alignment == Alignment::right) offset = extra;
-  }
+  const auto [offset, word_space] = place_line(
+      config_.alignment, extra, pending.line_break, last,
+      static_cast<double>(pending.word_count) + static_cast<double>(nbsp) - 1);
   double x = config_.left_indent_pt + first_line_indent(line_index) + offset;
   line.x0_pt = x;
   size_t chars = 0;
@@ -376,19 +390,9 @@ void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, si
     const bool in_run = text_space(k) && ((k > 0 && text_space(k - 1)) || (k + 1 < n && text_space(k + 1)));
     nbsp += c == 0xA0 || in_run;
   }
-  bool simple = config_.alignment == Alignment::justify
-                    ? (line_break || (extra > -1e-8 && extra <= 1e-8) || (last && extra > -1e-8))
-                    : extra > -1e-8;
-  double word_space = 0, offset = 0;
-  if (!simple) {
-    const double spaces = cjk_single_frag_ ? 0.0 : static_cast<double>(nbsp);  // wordCount 1 + nbsp - 1
-    if (spaces <= 0) simple = true;
-    else word_space = extra / spaces;
-  }
-  if (simple) {
-    if (config_.alignment == Alignment::center) offset = 0.5 * extra;
-    else if (config_.alignment == Alignment::right) offset = extra;
-  }
+  // wordCount 1 + nbsp - 1 gaps share the extra width
+  const auto [offset, word_space] =
+      place_line(config_.alignment, extra, line_break, last, cjk_single_frag_ ? 0.0 : static_cast<double>(nbsp));
   double x = config_.left_indent_pt + first_line_indent(line_index) + offset;
   line.x0_pt = x;
   line.glyphs.reserve(draw_b - draw_a);
