@@ -86,8 +86,10 @@ void run_render(const RenderArgs& args) {
   if (args.json) {
     char buf[256];
     std::snprintf(buf, sizeof buf,
-                  "{\"pages\": %zu, \"chars\": %zu, \"seconds\": %.3f, \"missing_chars\": %zu}",
-                  result.pages, result.chars, seconds, result.missing_glyph_chars);
+                  "{\"pages\": %zu, \"chars\": %zu, \"seconds\": %.3f, \"layout_seconds\": %.3f, "
+                  "\"raster_seconds\": %.3f, \"missing_chars\": %zu}",
+                  result.pages, result.chars, seconds, result.layout_seconds,
+                  result.raster_seconds, result.missing_glyph_chars);
     std::cout << buf << "\n";
   } else {
     std::printf("rendered %zu pages (%zu characters) to %s in %.3f s\n", result.pages, result.chars,
