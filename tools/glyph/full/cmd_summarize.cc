@@ -7,7 +7,7 @@ namespace glyph::cli {
 void add_summarize_command(CLI::App& app) {
   auto flags = std::make_shared<ReaderFlags>();
   auto sentences = std::make_shared<size_t>(5);
-  auto* cmd = app.add_subcommand("summarize", "Summarize a document from its rendered pages");
+  auto* cmd = app.add_subcommand("summarize", full_only_description("summarize"));
   cmd->add_option("-n,--sentences", *sentences, "Sentences in the summary (default 5)")
       ->check(CLI::Range(1, 100));
   add_reader_flags(cmd, *flags, /*with_backend=*/true);

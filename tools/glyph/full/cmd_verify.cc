@@ -70,8 +70,7 @@ void run_verify(const ReaderFlags& flags, double max_cer) {
 void add_verify_command(CLI::App& app) {
   auto flags = std::make_shared<ReaderFlags>();
   auto max_cer = std::make_shared<double>(-1);
-  auto* cmd = app.add_subcommand(
-      "verify", "OCR round trip: render, read back with Tesseract, character error rate per page");
+  auto* cmd = app.add_subcommand("verify", full_only_description("verify"));
   add_reader_flags(cmd, *flags, /*with_backend=*/false);
   cmd->add_option("--max-cer", *max_cer, "Exit with an error when the overall CER is above this (0..1)")
       ->check(CLI::Range(0.0, 1.0));

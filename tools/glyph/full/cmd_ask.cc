@@ -7,8 +7,7 @@ namespace glyph::cli {
 void add_ask_command(CLI::App& app) {
   auto flags = std::make_shared<ReaderFlags>();
   auto question = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand(
-      "ask", "Answer a question from the rendered pages (OCR reader, or a VLM server with --url)");
+  auto* cmd = app.add_subcommand("ask", full_only_description("ask"));
   cmd->add_option("-q,--question", *question, "The question")->required();
   add_reader_flags(cmd, *flags, /*with_backend=*/true);
   cmd->callback([flags, question] {

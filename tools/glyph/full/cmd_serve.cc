@@ -10,8 +10,7 @@
 namespace glyph::cli {
 
 void add_serve_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand(
-      "serve", "Run the HTTP service: the API (docs/api.md), the web page at /, the job queue");
+  auto* cmd = app.add_subcommand("serve", full_only_description("serve"));
   auto options = std::make_shared<serve::ServeOptions>();
   auto max_upload_mb = std::make_shared<int>(50);
   cmd->add_option("--host", options->host, "Address to listen on (default 127.0.0.1)")

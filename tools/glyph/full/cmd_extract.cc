@@ -7,8 +7,7 @@ namespace glyph::cli {
 void add_extract_command(CLI::App& app) {
   auto flags = std::make_shared<ReaderFlags>();
   auto fields = std::make_shared<std::vector<std::string>>();
-  auto* cmd = app.add_subcommand(
-      "extract", "Extract key information (dates, amounts, quantities, emails, URLs, Key: value pairs, named fields) as JSON");
+  auto* cmd = app.add_subcommand("extract", full_only_description("extract"));
   cmd->add_option("--fields", *fields, "Fields to look for, comma-separated")->delimiter(',');
   add_reader_flags(cmd, *flags, /*with_backend=*/true);
   cmd->callback([flags, fields] {
