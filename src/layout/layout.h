@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -68,6 +69,7 @@ struct LineLayout {
 
 struct PageLayout {
   int number = 1;  // 1-based
+  bool last = false;  // the document's last page (auto-crop-last-page applies to it)
   std::size_t char_start = 0, char_end = 0;
   std::vector<LineLayout> lines;
   std::vector<Rect> para_backgrounds;  // filled with config.para_bg_color, drawn first
@@ -88,6 +90,58 @@ struct Layout {
 // tokens module makes one from a tokenizer: text_token_counter() in tokens/page_tokens.h).
 using TextTokenCounter = std::function<std::size_t(std::u32string_view)>;
 
+namespace detail {
+struct PageLayouterState;
+}
+
+// The layout of a text page by page: next_page() lays out just enough of the text to finish the
+// next page and hands it over, so that a long document is drawn while it is laid out, in memory
+// that does not grow with its length. What it holds at a time: the page being filled and the
+// finished pages waiting for the first line of a later page (a page's last line runs to the next
+// line's start, and only then is it known not to be the last page: one page, plus any empty pages
+// of consecutive form feeds), and the current paragraph's remaining lines up to a page ahead
+// (ReportLab's CJK continuation looks three pages ahead), besides the paragraph's words (Latin)
+// or characters with their widths (CJK). A paragraph is 30 source lines, so a text without
+// newlines is one paragraph: its words or characters are held whole (24 bytes per word or per
+// CJK character), its glyphs are not. `wrap: unicode` breaks each paragraph whole.
+//
+// The pages are those lay_out() gives, byte for byte: `text`, `config`, `fonts` and
+// `count_tokens` must outlive the layouter. With page markers on ("page N of M"), the page count
+// is needed before the first page: the constructor lays the text out once to count them.
+class PageLayouter {
+ public:
+  // Throws what lay_out() throws for the config (Error(invalid_config) for a token cap without
+  // a counter, Error(limit_exceeded) for a text over 4 billion characters).
+  PageLayouter(std::u32string_view text, const RenderConfig& config, const FontSet& fonts,
+               const TextTokenCounter& count_tokens = {});
+  ~PageLayouter();
+  PageLayouter(PageLayouter&&) noexcept;
+  PageLayouter& operator=(PageLayouter&&) noexcept;
+
+  // Moves the next page into `page` (final: char ranges, markers, `last`); false after the last.
+  // A text always has at least one page (an empty text: one empty page).
+  bool next_page(PageLayout& page);
+  // The layout is complete: the last page was handed over.
+  bool done() const;
+  // Pages handed over so far; characters of the text they cover ([0, chars_done())).
+  std::size_t pages_done() const;
+  std::size_t chars_done() const;
+
+  // Counts of the pages handed over so far (complete once done()).
+  std::size_t missing_glyph_chars() const;
+  std::size_t fallback_chars() const;
+  bool cjk_wrap() const;  // ReportLab's CJK wrapping is used (decided from the whole text)
+
+  // What is held now (for tests of the memory bound): finished or open pages not yet handed
+  // over, and lines of the current paragraph made but not yet placed on a page.
+  std::size_t pages_held() const;
+  std::size_t lines_held() const;
+
+ private:
+  std::unique_ptr<detail::PageLayouterState> state_;
+};
+
+// The whole text at once, built on PageLayouter.
 // With config.max_text_tokens_per_page > 0, a page also ends before the line that would take its
 // text over that many tokens (a single line over the cap gets a page of its own; lines are never
 // split for it); `count_tokens` is then required (Error(invalid_config) without it).

@@ -225,17 +225,19 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
   lines.push_back(std::move(line));
 }
 
-void LineBreaker::break_latin(std::u32string_view text, std::vector<Token>& tokens, bool single_frag,
-                              std::vector<LineLayout>& lines) {
-  size_t line_index = 0;
-  PendingLine cur;
-  cur.max_width_pt = max_width(0);
-  double pending_space = 0;
-  int joins = 0;
-  bool empty = true;
-  std::vector<Token> pieces;  // a split word's pieces, consumed before the next token
-  size_t next_piece = 0;
-  size_t next_token = 0;
+bool LineBreaker::break_latin(std::vector<LineLayout>& lines, size_t size) {
+  const std::u32string_view text = text_;
+  const std::vector<Token>& tokens = tokens_;
+  const bool single_frag = single_frag_;
+  LatinRun& run = latin_;
+  size_t& line_index = run.line_index;
+  PendingLine& cur = run.cur;
+  double& pending_space = run.pending_space;
+  int& joins = run.joins;
+  bool& empty = run.empty;
+  std::vector<Token>& pieces = run.pieces;
+  size_t& next_piece = run.next_piece;
+  size_t& next_token = run.next_token;
 
   auto end_line = [&](bool line_break) {
     cur.line_break = line_break;
@@ -246,7 +248,7 @@ void LineBreaker::break_latin(std::u32string_view text, std::vector<Token>& toke
     empty = true;
   };
 
-  while (true) {
+  while (lines.size() < size) {
     Token w;
     if (next_piece < pieces.size()) {
       w = pieces[next_piece++];
@@ -255,7 +257,8 @@ void LineBreaker::break_latin(std::u32string_view text, std::vector<Token>& toke
       next_piece = 0;
       w = tokens[next_token++];
     } else {
-      break;
+      if (!empty && !cur.tokens.empty()) emit(text, cur, true, line_index, lines);
+      return true;
     }
     if (empty) {
       cur.width_pt = 0;
@@ -340,13 +343,13 @@ void LineBreaker::break_latin(std::u32string_view text, std::vector<Token>& toke
       if (w.break_after) end_line(false);
     }
   }
-  if (!empty && !cur.tokens.empty()) emit(text, cur, true, line_index, lines);
+  return false;
 }
 
 // ReportLab's CJK wrapping (cjkFragSplit; dumbSplit for a paragraph of one source line): breaks
 // between any two characters, pushes back the overflowing character unless it may not start a
 // line, and in non-Asian runs backs up to the last space or ideograph.
-void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines) {
+void LineBreaker::begin_cjk(std::u32string_view text, size_t start, size_t end) {
   cjk_base_units_.clear();
   cjk_base_units_.reserve(end - start);
   cjk_units_.clear();
@@ -364,8 +367,8 @@ void LineBreaker::break_cjk(std::u32string_view text, size_t start, size_t end, 
     const char32_t c = text[i];
     cjk_base_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, false});
   }
-  cjk_lines_.resize(lines.size());
-  break_cjk_units(cjk_base_units_, true, lines, cjk_lines_);
+  cjk_lines_.clear();
+  cjk_run_ = CjkRun{};
 }
 
 void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b, double extra,
@@ -408,14 +411,20 @@ void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, si
   info.push_back(CjkLine{a, b, line_break, stripped, base});
 }
 
-void LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, std::vector<LineLayout>& lines,
-                                  std::vector<CjkLine>& info) {
+bool LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, CjkRun& run,
+                                  std::vector<LineLayout>& lines, std::vector<CjkLine>& info, size_t size) {
   const size_t n = units.size();
-  size_t line_index = 0;
-  double max_w = max_width(0);
-  size_t i = 0, line_start = 0;
-  double width_used = 0;
+  size_t& line_index = run.line_index;
+  double& max_w = run.max_w;
+  size_t& i = run.i;
+  size_t& line_start = run.line_start;
+  double& width_used = run.width_used;
+  if (!run.started) {
+    max_w = max_width(0);
+    run.started = true;
+  }
   while (i < n) {
+    if (lines.size() >= size) return false;
     CjkUnit u = units[i];
     ++i;
     double w = u.width_pt;
@@ -453,12 +462,16 @@ void LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, 
       width_used = 0;
     }
   }
+  if (lines.size() >= size) return false;
   // Zero-width characters after the last line are not drawn (as in ReportLab); the caller's
   // character ranges still cover them.
   if (width_used > 0) emit_cjk_line(units, base, line_start, n, max_w - width_used, false, true, line_index, lines, info);
+  width_used = 0;
+  return true;
 }
 
 size_t LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& lines) {
+  fill(lines, first + (cjk_ ? continuation_window_lines_ + 1 : 1));
   if (first == 0 || first >= lines.size()) return first;
   if (config_.wrap != WrapMode::reportlab) return first;
   if (!cjk_) {
@@ -488,6 +501,10 @@ size_t LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& li
   const size_t count = lines.size();
   size_t window_end = std::min(count, first + continuation_window_lines_);
   while (window_end < count && !cjk_lines_[window_end].base) ++window_end;  // cjk_units_ is replaced
+  // The line after the window, when there is one, must exist: a window's last line gets a space
+  // unless it is the paragraph's last.
+  fill(lines, window_end + 1);
+  const size_t count_made = lines.size();
   std::vector<CjkUnit> next;
   std::vector<uint32_t> removed;  // characters the rejoined text drops
   bool changed = false;           // else breaking again gives the same lines (same widths, no indent)
@@ -505,7 +522,7 @@ size_t LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& li
     const size_t begin = next.size();
     next.insert(next.end(), units.begin() + static_cast<std::ptrdiff_t>(a),
                 units.begin() + static_cast<std::ptrdiff_t>(b));
-    if (cjk_single_frag_ || k + 1 == count || next.size() == begin) continue;
+    if (cjk_single_frag_ || k + 1 == count_made || next.size() == begin) continue;
     CjkUnit& last = next.back();
     if (last.line_break) {
       last.width_pt = space_width_pt_;
@@ -529,7 +546,8 @@ size_t LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& li
   std::vector<LineLayout> fresh;
   std::vector<CjkLine> fresh_info;
   continuation_ = true;
-  break_cjk_units(cjk_units_, false, fresh, fresh_info);
+  CjkRun run;
+  break_cjk_units(cjk_units_, false, run, fresh, fresh_info, static_cast<size_t>(-1));
   continuation_ = false;
   // Each dropped character goes to the line whose range will hold it (the last line starting
   // at or before it).
@@ -684,20 +702,38 @@ bool LineBreaker::is_single_fragment(std::u32string_view text, size_t start, siz
   return true;
 }
 
-void LineBreaker::break_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break,
-                                  std::vector<LineLayout>& lines) {
+void LineBreaker::begin_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break) {
   if (ends_with_page_break && end > start && text[end - 1] == U'\f') --end;  // the form feed draws nothing
-  if (config_.wrap == WrapMode::unicode) {
-    break_unicode(text, start, end, lines);
-    return;
-  }
+  text_ = text;
+  start_ = start;
+  end_ = end;
+  done_ = false;
+  tokens_.clear();
+  if (config_.wrap == WrapMode::unicode) return;  // broken whole by the first fill()
   if (cjk_) {
-    break_cjk(text, start, end, lines);
+    begin_cjk(text, start, end);
     return;
   }
-  std::vector<Token> tokens;
-  tokenize(text, start, end, tokens);
-  break_latin(text, tokens, is_single_fragment(text, start, end), lines);
+  tokenize(text, start, end, tokens_);
+  single_frag_ = is_single_fragment(text, start, end);
+  latin_ = LatinRun{};
+  latin_.cur.max_width_pt = max_width(0);
+}
+
+void LineBreaker::fill(std::vector<LineLayout>& lines, size_t size) {
+  if (done_ || lines.size() >= size) return;
+  if (config_.wrap == WrapMode::unicode) {
+    break_unicode(text_, start_, end_, lines);
+    done_ = true;
+  } else if (cjk_) {
+    done_ = break_cjk_units(cjk_base_units_, true, cjk_run_, lines, cjk_lines_, size);
+  } else {
+    done_ = break_latin(lines, size);
+  }
+}
+
+void LineBreaker::drop_lines(size_t count) {
+  if (cjk_) cjk_lines_.erase(cjk_lines_.begin(), cjk_lines_.begin() + static_cast<std::ptrdiff_t>(std::min(count, cjk_lines_.size())));
 }
 
 }  // namespace glyph::detail

@@ -22,14 +22,21 @@ class LineBreaker {
   // How many lines a continued paragraph rebuilds (a few pages' worth).
   void set_lines_per_page(size_t lines) { continuation_window_lines_ = std::max<size_t>(3 * lines + 16, 64); }
   void set_cjk(bool cjk) { cjk_ = cjk; }
-  // Breaks text[start, end) (source lines separated by '\n') into lines with glyphs placed
-  // relative to the frame's left edge and the line's baseline at y = 0. Each line's char_start
-  // is its first character (its end is fixed by the caller from the next line's start).
-  void break_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break,
-                       std::vector<LineLayout>& lines);
+  // Starts the paragraph text[start, end) (source lines separated by '\n'). Its lines come from
+  // fill(), in order, with glyphs placed relative to the frame's left edge and the line's baseline
+  // at y = 0. Each line's char_start is its first character (its end is fixed by the caller from
+  // the next line's start). In reportlab mode the lines are made as they are asked for (memory
+  // per paragraph: its tokens or CJK units, not its glyphs); unicode mode breaks it whole.
+  void begin_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break);
+  // Appends the paragraph's next lines to `lines` until it holds `size` lines or the paragraph
+  // has no more.
+  void fill(std::vector<LineLayout>& lines, size_t size);
+  bool paragraph_done() const { return done_; }
+  // The caller erased lines[0, count) (placed, not needed by continue_paragraph any more).
+  void drop_lines(size_t count);
   // After lines[0, first) went on one page: makes the lines from the returned index on what
   // ReportLab draws for the rest of the paragraph on the next page (it breaks the remainder again
-  // as a new paragraph). May reuse the slots before `first`.
+  // as a new paragraph). May reuse the slots before `first`; makes (fill) the lines it needs.
   size_t continue_paragraph(size_t first, std::vector<LineLayout>& lines);
   size_t missing_chars() const { return missing_; }
   size_t fallback_chars() const { return fallback_; }
@@ -51,9 +58,21 @@ class LineBreaker {
     size_t anchor = 0;
   };
 
+  // Where the greedy Latin breaking of the current paragraph stands (resumed by fill()).
+  struct LatinRun {
+    size_t line_index = 0;
+    PendingLine cur;
+    double pending_space = 0;
+    int joins = 0;
+    bool empty = true;
+    std::vector<Token> pieces;  // a split word's pieces, consumed before the next token
+    size_t next_piece = 0;
+    size_t next_token = 0;
+  };
+
   void tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens) const;
-  void break_latin(std::u32string_view text, std::vector<Token>& tokens, bool single_frag,
-                   std::vector<LineLayout>& lines);
+  // Returns true when the paragraph's tokens are all placed on lines.
+  bool break_latin(std::vector<LineLayout>& lines, size_t size);
   struct CjkUnit {
     char32_t c;          // drawn character (0 for a line break)
     uint32_t index;      // character of the text
@@ -69,9 +88,17 @@ class LineBreaker {
     bool base = true;  // units in cjk_base_units_ (else in cjk_units_)
   };
   static bool is_single_fragment(std::u32string_view text, size_t start, size_t end);
-  void break_cjk(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
-  void break_cjk_units(const std::vector<CjkUnit>& units, bool base, std::vector<LineLayout>& lines,
-                       std::vector<CjkLine>& info);
+  // Where the CJK breaking of a unit sequence stands.
+  struct CjkRun {
+    size_t line_index = 0;
+    size_t i = 0, line_start = 0;
+    double max_w = 0, width_used = 0;
+    bool started = false;
+  };
+  void begin_cjk(std::u32string_view text, size_t start, size_t end);
+  // Breaks units into lines until `lines` holds `size`; true when the units are all placed.
+  bool break_cjk_units(const std::vector<CjkUnit>& units, bool base, CjkRun& run, std::vector<LineLayout>& lines,
+                       std::vector<CjkLine>& info, size_t size);
   void emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b, double extra, bool line_break,
                      bool last, size_t line_index, std::vector<LineLayout>& lines, std::vector<CjkLine>& info);
   void break_unicode(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
@@ -90,6 +117,14 @@ class LineBreaker {
 
   const RenderConfig& config_;
   const FontSet& fonts_;
+  // The current paragraph.
+  std::u32string_view text_;
+  size_t start_ = 0, end_ = 0;
+  bool done_ = true;
+  std::vector<Token> tokens_;
+  bool single_frag_ = false;
+  LatinRun latin_;
+  CjkRun cjk_run_;
   bool cjk_ = false;
   bool continuation_ = false;  // breaking the rest of a split paragraph: no first-line indent
   std::vector<CjkUnit> cjk_base_units_;  // the current CJK paragraph
