@@ -5,7 +5,9 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "font/font.h"
+#include "core/file.h"
 #include "layout/layout.h"
+#include "support/paths.h"
 #include "text/prepare.h"
 
 namespace glyph {
@@ -247,6 +249,60 @@ TEST(layout, page_markers_name_page_and_char_range) {
       EXPECT_LT(g.y_pt, c.page_height_pt);
     }
   }
+}
+
+// The layouter holds a page or two and the lines of about a page (a few pages for CJK's
+// continuation window) whatever the length of the text: here single paragraphs of 1,000+ lines.
+TEST(page_layouter, holds_a_bounded_number_of_pages_and_lines) {
+  for (const char* name : {"case3.txt", "case2.txt"}) {
+    RenderConfig c = en();
+    c.page_height_pt = 200;  // 16 lines a page: (200 - 2 × 16) / 10
+    const std::u32string text =
+        prepare_text(read_file(test::shared_dir() + "/data/examples/" + name), c).text;
+    const Layout whole = lay_out(text, c, en_fonts());
+    const size_t lines_per_page = 16;
+    ASSERT_EQ(whole.pages[0].lines.size(), lines_per_page);
+    ASSERT_GT(whole.pages.size(), 50u);
+    PageLayouter layouter(text, c, en_fonts());
+    EXPECT_EQ(layouter.cjk_wrap(), whole.cjk_wrap) << name;
+    size_t max_pages = 0, max_lines = 0, n = 0;
+    PageLayout page;
+    while (layouter.next_page(page)) {
+      max_pages = std::max(max_pages, layouter.pages_held());
+      max_lines = std::max(max_lines, layouter.lines_held());
+      ASSERT_LT(n, whole.pages.size());
+      const PageLayout& expected = whole.pages[n++];
+      EXPECT_EQ(page.number, expected.number);
+      EXPECT_EQ(page.char_start, expected.char_start);
+      EXPECT_EQ(page.char_end, expected.char_end);
+      ASSERT_EQ(page.lines.size(), expected.lines.size());
+      EXPECT_EQ(page.last, n == whole.pages.size());
+      EXPECT_EQ(layouter.chars_done(), page.char_end);
+    }
+    EXPECT_EQ(n, whole.pages.size());
+    EXPECT_TRUE(layouter.done());
+    EXPECT_FALSE(layouter.next_page(page));
+    EXPECT_EQ(layouter.missing_glyph_chars(), whole.missing_glyph_chars);
+    EXPECT_EQ(layouter.fallback_chars(), whole.fallback_chars);
+    EXPECT_LE(max_pages, 2u) << name;
+    // Latin: a page ahead; CJK: the continuation window of max(3 pages + 16, 64) lines.
+    EXPECT_LE(max_lines, std::max<size_t>(3 * lines_per_page + 16, 64) + lines_per_page + 4) << name;
+  }
+}
+
+TEST(page_layouter, hands_over_empty_pages_of_form_feeds_and_drops_trailing_ones) {
+  const std::u32string text = U"a\f\f\fb\f\f";
+  PageLayouter layouter(text, en(), en_fonts());
+  std::vector<PageLayout> pages;
+  PageLayout page;
+  while (layouter.next_page(page)) pages.push_back(std::move(page));
+  ASSERT_EQ(pages.size(), 4u);  // "a", two empty pages, "b" (the trailing breaks add none)
+  EXPECT_EQ(pages[1].lines.size(), 0u);
+  EXPECT_EQ(pages[2].char_start, pages[2].char_end);
+  EXPECT_TRUE(pages[3].last);
+  EXPECT_EQ(pages[3].char_end, text.size());
+  EXPECT_EQ(pages[0].char_start, 0u);
+  for (size_t i = 1; i < pages.size(); ++i) EXPECT_EQ(pages[i].char_start, pages[i - 1].char_end);
 }
 
 }  // namespace

@@ -289,5 +289,102 @@ TEST(render_to_directory, removes_stale_pages_and_reports_unwritable_folders) {
   }
 }
 
+// Many small pages of case1, for the pipeline tests below.
+RenderOptions with_threads(int threads) {
+  RenderOptions options;
+  options.threads = threads;
+  return options;
+}
+
+struct ManyPages {
+  RenderConfig config;
+  std::u32string text;
+  ManyPages() : config(preset_config("en")) {
+    config.page_height_pt = 150;
+    text = prepare_text(read_file(test::shared_dir() + "/data/examples/case1.txt"), config).text;
+  }
+};
+
+TEST(render_to_directory, reports_progress_in_page_order_with_the_exact_total_at_the_end) {
+  const ManyPages input;
+  const Renderer renderer(input.config);
+  RenderOptions options;
+  options.threads = 2;
+  std::vector<std::pair<size_t, size_t>> calls;
+  const auto caller = std::this_thread::get_id();
+  options.on_page_written = [&](size_t done, size_t total) {
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    calls.emplace_back(done, total);
+  };
+  const RenderResult result = renderer.render_to_directory(input.text, test::scratch_dir(), options);
+  ASSERT_GE(result.pages, 10u);
+  ASSERT_EQ(calls.size(), result.pages);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].first, i + 1);
+    if (i + 1 < calls.size()) {
+      EXPECT_GT(calls[i].second, calls[i].first);
+    }
+  }
+  EXPECT_EQ(calls.back().second, result.pages);
+}
+
+TEST(render_to_directory, an_error_of_the_progress_callback_stops_the_render_and_propagates) {
+  const ManyPages input;
+  const Renderer renderer(input.config);
+  const std::string dir = test::scratch_dir();
+  for (int threads : {1, 2, 4}) {
+    RenderOptions options;
+    options.threads = threads;
+    size_t calls = 0;
+    options.on_page_written = [&](size_t done, size_t) {
+      ++calls;
+      if (done == 3) throw Error(ErrorCode::cancelled, "stopped at page 3");
+    };
+    const std::string out = dir + "/" + std::to_string(threads);
+    try {
+      renderer.render_to_directory(input.text, out, options);
+      FAIL() << threads;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::cancelled);
+      EXPECT_STREQ(e.what(), "stopped at page 3");
+    }
+    EXPECT_EQ(calls, 3u);
+    EXPECT_FALSE(std::filesystem::exists(out + "/layout.json"));
+    EXPECT_FALSE(std::filesystem::exists(out + "/layout.json.tmp"));
+    // The renderer is intact: the same folder renders completely afterwards.
+    const RenderResult again = renderer.render_to_directory(input.text, out, with_threads(threads));
+    EXPECT_GE(again.pages, 10u);
+    EXPECT_TRUE(std::filesystem::exists(out + "/layout.json"));
+  }
+}
+
+TEST(render_to_directory, a_page_file_that_cannot_be_written_stops_the_render_naming_it) {
+  const ManyPages input;
+  const Renderer renderer(input.config);
+  const std::string dir = test::scratch_dir();
+  std::filesystem::create_directories(dir + "/page_004.png");  // a folder where the page goes
+  try {
+    renderer.render_to_directory(input.text, dir, with_threads(2));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::io);
+    EXPECT_NE(std::string(e.what()).find("page_004.png"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/layout.json"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/layout.json.tmp"));
+}
+
+TEST(render_to_directory, streamed_pages_match_the_whole_layout) {
+  const ManyPages input;
+  const Renderer renderer(input.config);
+  const Layout layout = renderer.lay_out(input.text);
+  const RenderResult result = renderer.render_to_directory(input.text, test::scratch_dir(), with_threads(3));
+  ASSERT_EQ(result.pages, layout.pages.size());
+  for (size_t i = 0; i < layout.pages.size(); ++i) {
+    EXPECT_EQ(layout.pages[i].last, i + 1 == layout.pages.size());
+    EXPECT_EQ(read_file(result.page_files[i]), encode_png(renderer.rasterize(layout, i))) << i;
+  }
+}
+
 }  // namespace
 }  // namespace glyph

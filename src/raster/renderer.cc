@@ -7,8 +7,10 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -95,7 +97,15 @@ RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) con
                                                  " is past the last page (" +
                                                  std::to_string(layout.pages.size()) + " pages)");
   }
-  const PageLayout& page = layout.pages[page_index];
+  return rasterize_page(layout.pages[page_index], page_index + 1 == layout.pages.size(),
+                        layout.page_height_pt > 0 ? layout.page_height_pt : config_.page_height_pt);
+}
+
+RasterPage Renderer::rasterize_page(const PageLayout& page) const {
+  return rasterize_page(page, page.last, config_.page_height_pt);
+}
+
+RasterPage Renderer::rasterize_page(const PageLayout& page, bool last, double page_h_pt) const {
   const int channels = config_.gray_output() ? 1 : 3;
   const detail::Ink background = detail::ink_for(config_.page_bg_color, channels);
   const bool uniform = background.v[0] == background.v[1] && background.v[1] == background.v[2];
@@ -126,8 +136,6 @@ RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) con
   // y_user relative to it; poppler's CTM is then [k 0 0 -k 0 k·H] concatenated with that cm:
   //   y_device = y_user · (-k) + (f · (-k) + k · H)
   const double k = px_per_pt_;
-  const double page_h_pt =
-      layout.page_height_pt > 0 ? layout.page_height_pt : config_.page_height_pt;
   const double padding_pt = config_.border_padding_pt;
   InkCache ink;
   auto draw = [&](const PlacedGlyph& g, double y_dev) {
@@ -150,7 +158,6 @@ RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) con
   }
   for (const PlacedGlyph& g : page.markers) draw(g, static_cast<double>(g.y_pt) * k);
 
-  const bool last = page_index + 1 == layout.pages.size();
   const detail::CropResult size = detail::reference_crop_size(
       image, config_.auto_crop_width, config_.auto_crop_last_page && last, config_.margin_x_pt,
       config_.margin_y_pt);
@@ -171,7 +178,7 @@ RasterPage Renderer::rasterize_page(const Layout& layout, size_t page_index) con
     image = resize_bicubic(image, width, image.height_px);
   }
   RasterPage out;
-  out.line_boxes = line_boxes_px(layout, page_index, image);
+  out.line_boxes = line_boxes_px(page, image);
   out.image = std::move(image);
   return out;
 }
@@ -183,11 +190,15 @@ std::vector<PixelRect> Renderer::line_boxes_px(const Layout& layout, size_t page
         ErrorCode::invalid_argument,
         "line_boxes_px: page index " + std::to_string(page_index) + " is past the last page");
   }
+  return line_boxes_px(layout.pages[page_index], image);
+}
+
+std::vector<PixelRect> Renderer::line_boxes_px(const PageLayout& page, const PageImage& image) const {
   const double sx = px_per_pt_ * config_.horizontal_scale, sy = px_per_pt_;
   const double w = image.width_px, h = image.height_px;
   std::vector<PixelRect> boxes;
-  boxes.reserve(layout.pages[page_index].lines.size());
-  for (const LineLayout& line : layout.pages[page_index].lines) {
+  boxes.reserve(page.lines.size());
+  for (const LineLayout& line : page.lines) {
     boxes.push_back({std::clamp(line.x0_pt * sx, 0.0, w), std::clamp(line.y0_pt * sy, 0.0, h),
                      std::clamp(line.x1_pt * sx, 0.0, w), std::clamp(line.y1_pt * sy, 0.0, h)});
   }
@@ -279,6 +290,39 @@ void write_whole(const std::string& path, std::string_view bytes) {
 
 }  // namespace
 
+namespace {
+
+// The worker threads of one render_to_directory call: joined on every way out of it (an error
+// of the layout, of a worker, of the progress callback), never left to std::terminate.
+class WorkerPool {
+ public:
+  WorkerPool(std::mutex& mutex, std::condition_variable& wake, bool& stop)
+      : mutex_(mutex), wake_(wake), stop_(stop) {}
+  ~WorkerPool() { stop_and_join(); }
+  template <class F>
+  void start(int count, F work) {
+    for (int t = 0; t < count; ++t) threads_.emplace_back(work);
+  }
+  void stop_and_join() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    threads_.clear();
+  }
+
+ private:
+  std::mutex& mutex_;
+  std::condition_variable& wake_;
+  bool& stop_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
 RenderResult Renderer::render_to_directory(std::u32string_view text, const std::string& outdir,
                                            const RenderOptions& options) const {
   namespace fs = std::filesystem;
@@ -290,101 +334,147 @@ RenderResult Renderer::render_to_directory(std::u32string_view text, const std::
   }
 
   RenderResult result;
-  auto started = std::chrono::steady_clock::now();
-  const Layout layout = lay_out(text);
-  result.layout_seconds = seconds_since(started);
-  result.pages = layout.pages.size();
   result.chars = text.size();
-  result.missing_glyph_chars = layout.missing_glyph_chars;
-  result.fallback_chars = layout.fallback_chars;
-  const size_t page_count = layout.pages.size();
-  for (size_t i = 0; i < page_count; ++i)
-    result.page_files.push_back((fs::path(outdir) / page_file_name(i + 1)).string());
+  const auto started = std::chrono::steady_clock::now();
+  PageLayouter layouter(text, config_, *fonts_, count_tokens_);
+  result.layout_seconds = seconds_since(started);
 
-  started = std::chrono::steady_clock::now();
-  int threads = options.threads > 0
-                    ? options.threads
-                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = static_cast<int>(
-      std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(page_count, 1)));
-
-  // Workers take pages in order; each page's JSON waits in its slot until the writer (this thread)
-  // has written all pages before it, then it is freed: memory stays flat for long documents.
-  std::vector<std::string> json_slots(page_count);
-  std::vector<char> ready(page_count, 0);
-  std::mutex mutex;
-  std::condition_variable page_done;
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-
-  auto work = [&] {
-    try {
-      for (size_t i = next++; i < page_count && !failed; i = next++) {
-        RasterPage raster = rasterize_page(layout, i);
-        const std::string png = encode_png(raster.image, options.png);
-        write_whole(result.page_files[i], png);
-        std::string json = page_json(layout.pages[i], raster, text);
-        std::lock_guard<std::mutex> lock(mutex);
-        json_slots[i] = std::move(json);
-        ready[i] = 1;
-        page_done.notify_all();
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (!error) error = std::current_exception();
-      failed = true;
-      page_done.notify_all();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Pages laid out but not yet in layout.json: the layout (this thread) stops this far ahead.
+  const size_t window = 2 * static_cast<size_t>(threads) + 2;
 
   result.layout_json_path = (fs::path(outdir) / "layout.json").string();
   const std::string json_tmp = result.layout_json_path + ".tmp";
   std::FILE* json = std::fopen(json_tmp.c_str(), "wb");
-  if (!json) {
-    failed = true;
-    for (auto& t : pool) t.join();
-    throw Error(ErrorCode::io, json_tmp + ": cannot open for writing: " + std::strerror(errno));
-  }
+  if (!json) throw Error(ErrorCode::io, json_tmp + ": cannot open for writing: " + std::strerror(errno));
   std::string head = "{\"chars\": " + std::to_string(text.size()) + ", \"dpi\": ";
   append_number(head, config_.dpi, 6);
   head += ", \"pages\": [";
   bool write_ok = std::fwrite(head.data(), 1, head.size(), json) == head.size();
-  for (size_t i = 0; i < page_count; ++i) {
-    std::string fragment;
-    {
-      std::unique_lock<std::mutex> lock(mutex);
-      page_done.wait(lock, [&] { return ready[i] || failed.load(); });
-      if (!ready[i]) break;
-      fragment = std::move(json_slots[i]);
-      json_slots[i] = std::string();
+
+  // This thread lays the pages out and queues them; workers rasterize, encode and write each,
+  // and leave its layout.json fragment here, which this thread writes in page order. A page's
+  // glyphs are freed as soon as its image is written.
+  struct Job {
+    size_t index = 0;
+    PageLayout page;
+  };
+  std::mutex mutex;
+  std::condition_variable work_ready, fragment_ready;
+  std::deque<Job> queue;
+  std::map<size_t, std::string> fragments;  // by page index, until written
+  bool layout_done = false, stop = false;
+  std::exception_ptr error;
+  size_t produced = 0, written = 0;
+
+  auto work = [&] {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        work_ready.wait(lock, [&] { return stop || !queue.empty() || layout_done; });
+        if (stop || queue.empty()) return;
+        job = std::move(queue.front());
+        queue.pop_front();
+      }
+      try {
+        const RasterPage raster = rasterize_page(job.page);
+        const std::string png = encode_png(raster.image, options.png);
+        write_whole((fs::path(outdir) / page_file_name(job.index + 1)).string(), png);
+        std::string fragment = page_json(job.page, raster, text);
+        std::lock_guard<std::mutex> lock(mutex);
+        fragments.emplace(job.index, std::move(fragment));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+        stop = true;
+      }
+      fragment_ready.notify_one();
     }
-    if (i) write_ok = write_ok && std::fputs(", ", json) >= 0;
-    write_ok =
-        write_ok && std::fwrite(fragment.data(), 1, fragment.size(), json) == fragment.size();
-    if (options.on_page_written) options.on_page_written(i + 1, page_count);
+  };
+
+  try {
+    WorkerPool pool(mutex, work_ready, stop);
+    pool.start(threads, work);
+    for (;;) {
+      std::string fragment;
+      bool have_fragment = false;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        fragment_ready.wait(lock, [&] {
+          return stop || fragments.count(written) || (!layout_done && produced - written < window) ||
+                 (layout_done && written == produced);
+        });
+        if (stop) break;
+        if (auto it = fragments.find(written); it != fragments.end()) {
+          fragment = std::move(it->second);
+          fragments.erase(it);
+          have_fragment = true;
+        } else if (layout_done) {
+          break;  // every page written
+        }
+      }
+      if (have_fragment) {
+        if (written) write_ok = write_ok && std::fputs(", ", json) >= 0;
+        write_ok = write_ok && std::fwrite(fragment.data(), 1, fragment.size(), json) == fragment.size();
+        ++written;
+        if (options.on_page_written) {
+          size_t total = produced;
+          if (!layout_done) {  // an estimate from the share of the text laid out
+            const size_t chars = layouter.chars_done();
+            total = chars ? static_cast<size_t>(std::ceil(static_cast<double>(produced) *
+                                                          static_cast<double>(text.size()) /
+                                                          static_cast<double>(chars)))
+                          : produced;
+            total = std::max(total, written + 1);
+          }
+          options.on_page_written(written, total);
+        }
+        continue;
+      }
+      const auto layout_started = std::chrono::steady_clock::now();
+      PageLayout page;
+      const bool more = layouter.next_page(page);
+      result.layout_seconds += seconds_since(layout_started);
+      if (more) result.page_files.push_back((fs::path(outdir) / page_file_name(produced + 1)).string());
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (more) queue.push_back(Job{produced++, std::move(page)});
+        layout_done = layouter.done();
+      }
+      if (layout_done) work_ready.notify_all();
+      else work_ready.notify_one();
+    }
+    pool.stop_and_join();
+  } catch (...) {
+    std::fclose(json);
+    fs::remove(json_tmp, ec);
+    throw;
+  }
+  if (error) {
+    std::fclose(json);
+    fs::remove(json_tmp, ec);
+    std::rethrow_exception(error);
   }
   const std::string tail = "]}\n";
   write_ok = write_ok && std::fwrite(tail.data(), 1, tail.size(), json) == tail.size();
   write_ok = std::fclose(json) == 0 && write_ok;
-  for (auto& t : pool) t.join();
-  if (error) {
-    fs::remove(json_tmp, ec);
-    std::rethrow_exception(error);
-  }
   if (!write_ok) throw Error(ErrorCode::io, json_tmp + ": write failed");
   fs::rename(json_tmp, result.layout_json_path, ec);
   if (ec) throw Error(ErrorCode::io, result.layout_json_path + ": " + ec.message());
 
+  result.pages = produced;
+  result.missing_glyph_chars = layouter.missing_glyph_chars();
+  result.fallback_chars = layouter.fallback_chars();
   // Page files of an earlier, longer render in the same folder would be mistaken for this one's.
-  for (size_t n = page_count + 1;; ++n) {
+  for (size_t n = produced + 1;; ++n) {
     const fs::path stale = fs::path(outdir) / page_file_name(n);
     if (!fs::exists(stale, ec)) break;
     fs::remove(stale, ec);
   }
-  result.raster_seconds = seconds_since(started);
+  result.raster_seconds = seconds_since(started) - result.layout_seconds;
   return result;
 }
 

@@ -3,8 +3,9 @@
 //
 // A Renderer loads its fonts once; every const method is safe to call from several threads at
 // once (glyph bitmaps are cached and shared, see raster/glyph_cache.h). Pages are independent
-// once laid out, so render_to_directory rasterizes and encodes them in parallel and writes each
-// as soon as it is done; memory holds at most one page image per thread.
+// once laid out, so render_to_directory lays them out one at a time (PageLayouter) while other
+// threads rasterize, encode and write the pages already laid out: memory holds a bounded number
+// of pages (layouts and images), not the document.
 //
 // Drawing, in order: page background (whole page), paragraph backgrounds, paragraph borders,
 // text glyphs (and page markers), all in one pass per page; then the reference's post-processing
@@ -47,7 +48,10 @@ struct RasterPage {
 struct RenderOptions {
   int threads = 0;  // 0 = hardware concurrency
   PngOptions png;
-  // Called from the writing thread after each page is written: (pages written, total pages).
+  // Called on the calling thread after each page is written, in page order: (pages written,
+  // total pages). The total is exact once the layout has finished (always at the last call);
+  // before that it is an estimate from the share of the text laid out (more than pages written).
+  // What it throws stops the render (workers joined, layout.json not written) and propagates.
   std::function<void(size_t, size_t)> on_page_written;
 };
 
@@ -56,8 +60,10 @@ struct RenderResult {
   size_t chars = 0;                // code points of the text as rendered
   size_t missing_glyph_chars = 0;  // characters no font has (drawn as the .notdef box)
   size_t fallback_chars = 0;       // characters drawn from a fallback font
+  // The calling thread's time laying out (overlapping the rasterizing threads' work), and the
+  // rest of the wall clock (waiting for rasterize + encode + write; layout.json).
   double layout_seconds = 0;
-  double raster_seconds = 0;            // rasterize + encode + write, wall clock
+  double raster_seconds = 0;
   std::vector<std::string> page_files;  // OUTDIR/page_001.png ...
   std::string layout_json_path;         // OUTDIR/layout.json
 };
@@ -83,6 +89,8 @@ class Renderer {
 
   // The finished page image (crops and scale applied) and its line boxes in its pixels.
   RasterPage rasterize_page(const Layout& layout, size_t page_index) const;
+  // The same for a page from PageLayouter (its `last` flag selects auto-crop-last-page).
+  RasterPage rasterize_page(const PageLayout& page) const;
   PageImage rasterize(const Layout& layout, size_t page_index) const {
     return rasterize_page(layout, page_index).image;
   }
@@ -90,8 +98,9 @@ class Renderer {
   // crop and scale applied).
   std::vector<PixelRect> line_boxes_px(const Layout& layout, size_t page_index,
                                       const PageImage& image) const;
+  std::vector<PixelRect> line_boxes_px(const PageLayout& page, const PageImage& image) const;
 
-  // Lays out `text` and writes OUTDIR/page_001.png, page_002.png, ... and OUTDIR/layout.json:
+  // Lays out `text` page by page and writes OUTDIR/page_001.png, page_002.png, ... and OUTDIR/layout.json:
   //   {"chars": N, "dpi": D, "pages": [{"page": 1, "width": W, "height": H, "char_start": a,
   //    "char_end": b, "lines": [{"text": "...", "char_start": c, "char_end": d,
   //    "bbox": [x0, y0, x1, y1]}]}]}
@@ -103,6 +112,8 @@ class Renderer {
                                    const RenderOptions& options = {}) const;
 
  private:
+  RasterPage rasterize_page(const PageLayout& page, bool last, double page_height_pt) const;
+
   RenderConfig config_;
   TextTokenCounter count_tokens_;
   std::unique_ptr<FontSet> fonts_;
