@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
+
 #include <filesystem>
+#include <random>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -46,6 +50,42 @@ TEST(utf8, encodes_round_trip_and_replaces_surrogates) {
   EXPECT_EQ(encode_utf8(std::u32string(1, char32_t{0xD800})), "\xEF\xBF\xBD");
   EXPECT_TRUE(is_valid_utf8(encode_utf8(text)));
   EXPECT_FALSE(is_valid_utf8("\xC3"));
+}
+
+// ICU substitutes one U+FFFD per maximal subpart too: the decoder (with its ASCII fast path),
+// the validator and the encoder must agree with it on any bytes.
+TEST(utf8, agrees_with_icu_on_random_bytes) {
+  std::mt19937 rng(7);
+  const char* pieces[] = {"abcdefghijk", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xED\xA0\x80",
+                          "\xC0\xAF", "\xF4\x90\x80\x80", "\x80", "\xFF", "\xE4\xB8", "\xF0\x9F"};
+  for (int round = 0; round < 3000; ++round) {
+    std::string bytes;
+    const int parts = static_cast<int>(rng() % 12);
+    for (int k = 0; k < parts; ++k) {
+      if (rng() % 3 == 0) {
+        bytes += static_cast<char>(rng() % 256);
+      } else {
+        bytes += pieces[rng() % std::size(pieces)];
+      }
+    }
+    std::u16string utf16(bytes.size() + 1, u'\0');
+    int32_t length = 0, substitutions = 0;
+    UErrorCode status = U_ZERO_ERROR;
+    u_strFromUTF8WithSub(utf16.data(), static_cast<int32_t>(utf16.size()), &length, bytes.data(),
+                         static_cast<int32_t>(bytes.size()), 0xFFFD, &substitutions, &status);
+    ASSERT_TRUE(U_SUCCESS(status));
+    std::u32string expected;
+    for (int32_t i = 0; i < length;) {
+      UChar32 c;
+      U16_NEXT(utf16.data(), i, length, c);
+      expected += static_cast<char32_t>(c);
+    }
+    const DecodedText decoded = decode_utf8(bytes);
+    ASSERT_EQ(decoded.text, expected) << "round " << round;
+    EXPECT_EQ(decoded.replaced, static_cast<size_t>(substitutions));
+    EXPECT_EQ(is_valid_utf8(bytes), substitutions == 0);
+    EXPECT_EQ(decode_utf8(encode_utf8(decoded.text)).text, decoded.text);
+  }
 }
 
 TEST(file, missing_file_names_the_path) {

@@ -1,5 +1,7 @@
 #include "core/utf8.h"
 
+#include <cstdint>
+#include <cstring>
 
 namespace glyph {
 namespace {
@@ -24,56 +26,90 @@ LeadInfo lead_info(unsigned char b) {
   return {0, 0, 0};
 }
 
+// The 8 bytes at p are all ASCII.
+bool ascii8(const unsigned char* p) {
+  uint64_t word;
+  std::memcpy(&word, p, 8);
+  return (word & 0x8080808080808080ULL) == 0;
+}
+
+// Length of the well-formed sequence at p[0..n), or 0 when it is ill-formed; *consumed is then
+// the maximal subpart to skip (at least 1). The code point goes to *cp.
+int decode_one(const unsigned char* p, std::size_t n, char32_t* cp, std::size_t* consumed) {
+  const LeadInfo info = lead_info(p[0]);
+  if (info.length == 0) {
+    *consumed = 1;
+    return 0;
+  }
+  char32_t value = p[0] & (0xFF >> (info.length + 1));
+  std::size_t j = 1;
+  for (int k = 1; k < info.length; ++k, ++j) {
+    const unsigned char lo = k == 1 ? info.second_min : 0x80;
+    const unsigned char hi = k == 1 ? info.second_max : 0xBF;
+    if (j >= n || p[j] < lo || p[j] > hi) {
+      *consumed = j;  // the maximal subpart consumed; the offending byte starts over
+      return 0;
+    }
+    value = (value << 6) | (p[j] & 0x3F);
+  }
+  *cp = value;
+  *consumed = j;
+  return info.length;
+}
+
 }  // namespace
 
 DecodedText decode_utf8(std::string_view bytes) {
   DecodedText out;
-  out.text.reserve(bytes.size());
+  out.text.resize(bytes.size());  // never more code points than bytes
+  char32_t* o = out.text.data();
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t n = bytes.size();
   std::size_t i = 0;
-  auto bad = [&](std::size_t at) {
-    out.text.push_back(kReplacementChar);
-    ++out.replaced;
-    if (out.first_bad_offset == std::string::npos) out.first_bad_offset = at;
-  };
   while (i < n) {
-    const unsigned char b = p[i];
-    if (b < 0x80) {
-      out.text.push_back(b);
-      ++i;
+    while (i + 8 <= n && ascii8(p + i)) {
+      for (int k = 0; k < 8; ++k) o[k] = p[i + k];
+      o += 8;
+      i += 8;
+    }
+    if (i >= n) break;
+    if (p[i] < 0x80) {
+      *o++ = p[i++];
       continue;
     }
-    const LeadInfo info = lead_info(b);
-    if (info.length == 0) {
-      bad(i);
-      ++i;
-      continue;
+    char32_t cp = 0;
+    std::size_t consumed = 0;
+    if (decode_one(p + i, n - i, &cp, &consumed)) {
+      *o++ = cp;
+    } else {
+      *o++ = kReplacementChar;
+      ++out.replaced;
+      if (out.first_bad_offset == std::string::npos) out.first_bad_offset = i;
     }
-    char32_t cp = b & (0xFF >> (info.length + 1));
-    std::size_t j = i + 1;
-    bool ok = true;
-    for (int k = 1; k < info.length; ++k, ++j) {
-      const unsigned char lo = k == 1 ? info.second_min : 0x80;
-      const unsigned char hi = k == 1 ? info.second_max : 0xBF;
-      if (j >= n || p[j] < lo || p[j] > hi) {
-        ok = false;
-        break;
-      }
-      cp = (cp << 6) | (p[j] & 0x3F);
-    }
-    if (!ok) {
-      bad(i);
-      i = j;  // the maximal subpart consumed; the offending byte starts over
-      continue;
-    }
-    out.text.push_back(cp);
-    i = j;
+    i += consumed;
   }
+  out.text.resize(static_cast<std::size_t>(o - out.text.data()));
   return out;
 }
 
-bool is_valid_utf8(std::string_view bytes) { return decode_utf8(bytes).replaced == 0; }
+bool is_valid_utf8(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  std::size_t i = 0;
+  while (i < n) {
+    while (i + 8 <= n && ascii8(p + i)) i += 8;
+    if (i >= n) break;
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    char32_t cp = 0;
+    std::size_t consumed = 0;
+    if (!decode_one(p + i, n - i, &cp, &consumed)) return false;
+    i += consumed;
+  }
+  return true;
+}
 
 void append_utf8(std::string& out, char32_t cp) {
   if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = kReplacementChar;
@@ -97,7 +133,19 @@ void append_utf8(std::string& out, char32_t cp) {
 std::string encode_utf8(std::u32string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char32_t cp : text) append_utf8(out, cp);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t ascii = i;  // a run of ASCII goes in with one append
+    while (ascii < text.size() && text[ascii] < 0x80) ++ascii;
+    if (ascii > i) {
+      const std::size_t at = out.size();
+      out.resize(at + (ascii - i));
+      for (std::size_t k = i; k < ascii; ++k) out[at + (k - i)] = static_cast<char>(text[k]);
+      i = ascii;
+      continue;
+    }
+    append_utf8(out, text[i++]);
+  }
   return out;
 }
 

@@ -62,6 +62,15 @@ PreparedText prepare_text(std::u32string_view input, const RenderConfig& config)
   out.reserve(input.size());
   bool in_tag_sequence = false;  // after U+1F3F4 (black flag): tags spell a subdivision flag
   for (size_t i = 0; i < input.size(); ++i) {
+    // Printable ASCII, nearly all of most texts, is copied in runs.
+    size_t run_end = i;
+    while (run_end < input.size() && input[run_end] >= 0x20 && input[run_end] < 0x7F) ++run_end;
+    if (run_end > i) {
+      out.append(input.substr(i, run_end - i));
+      in_tag_sequence = false;
+      i = run_end - 1;
+      continue;
+    }
     const char32_t c = input[i];
     if (c == U'\r') {
       if (i + 1 < input.size() && input[i + 1] == U'\n') ++i;
