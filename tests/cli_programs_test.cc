@@ -26,8 +26,7 @@ ProgramRun run(const std::string& command_line) {
       (std::filesystem::temp_directory_path() / ("glyph-programs-" + std::to_string(getpid())))
           .string();
   std::filesystem::create_directories(dir);
-  const int status =
-      std::system((command_line + " >" + dir + "/out 2>" + dir + "/err").c_str());
+  const int status = std::system((command_line + " >" + dir + "/out 2>" + dir + "/err").c_str());
   ProgramRun r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = read_file(dir + "/out");
@@ -36,7 +35,9 @@ ProgramRun run(const std::string& command_line) {
   return r;
 }
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
 
 TEST(cli_programs_e2e, glyph_links_none_of_the_heavy_libraries_and_glyph_full_all) {
   const ProgramRun lean = run("readelf -d " + quoted(test::binary_dir() + "/glyph"));
@@ -77,7 +78,8 @@ TEST(cli_programs_e2e, a_pdf_on_standard_input_reaches_glyph_full_intact) {
   const ProgramRun redirected = run(glyph + " text - <" + pdf);
   ASSERT_EQ(redirected.exit_code, 0) << redirected.err;
   EXPECT_EQ(redirected.out, by_path.out);
-  const ProgramRun piped = run("cat " + pdf + " | " + glyph + " text -");  // a pipe cannot be re-read
+  const ProgramRun piped =
+      run("cat " + pdf + " | " + glyph + " text -");  // a pipe cannot be re-read
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(piped.out, by_path.out);
 }

@@ -1,9 +1,10 @@
+#include "config/config.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "config/config.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "support/paths.h"
@@ -39,15 +40,20 @@ TEST(config, official_files_load_as_they_are) {
     EXPECT_TRUE(config.newline.line_break);
     // font-path is relative to the config's folder.
     const std::string expected_dir =
-        std::filesystem::weakly_canonical(test::shared_dir() + "/data/config").lexically_normal().string();
-    EXPECT_EQ(std::filesystem::weakly_canonical(std::filesystem::path(config.font_path).parent_path()).string(),
-              expected_dir)
+        std::filesystem::weakly_canonical(test::shared_dir() + "/data/config")
+            .lexically_normal()
+            .string();
+    EXPECT_EQ(
+        std::filesystem::weakly_canonical(std::filesystem::path(config.font_path).parent_path())
+            .string(),
+        expected_dir)
         << config.font_path;
   }
 }
 
 TEST(config, defaults_follow_the_reference_renderer) {
-  const RenderConfig config = parse_config_json(R"({"font-path": "f.ttf", "font-size": 12})", "/base");
+  const RenderConfig config =
+      parse_config_json(R"({"font-path": "f.ttf", "font-size": 12})", "/base");
   EXPECT_EQ(config.margin_x_pt, 20);
   EXPECT_EQ(config.margin_y_pt, 20);
   EXPECT_EQ(config.line_height_pt, 13);  // font-size + 1
@@ -63,7 +69,8 @@ TEST(config, defaults_follow_the_reference_renderer) {
 
 TEST(config, unknown_alignment_means_justify_with_a_warning) {
   std::vector<std::string> warnings;
-  const RenderConfig config = parse_config_json(R"({"alignment": "left"})", "", &warnings, "c.json");
+  const RenderConfig config =
+      parse_config_json(R"({"alignment": "left"})", "", &warnings, "c.json");
   EXPECT_EQ(config.alignment, Alignment::justify);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("\"left\""), std::string::npos);
@@ -77,7 +84,8 @@ TEST(config, unknown_keys_are_warnings_naming_them) {
 }
 
 TEST(config, errors_name_key_and_value) {
-  EXPECT_EQ(error_of(R"({"dpi": "abc"})"), "config.json: key \"dpi\": expected a positive number, got \"abc\"");
+  EXPECT_EQ(error_of(R"({"dpi": "abc"})"),
+            "config.json: key \"dpi\": expected a positive number, got \"abc\"");
   EXPECT_NE(error_of(R"({"dpi": -3})").find("key \"dpi\""), std::string::npos);
   EXPECT_NE(error_of(R"({"page-size": "595x842"})").find("\"595x842\""), std::string::npos);
   EXPECT_NE(error_of(R"({"font-color": "red"})").find("\"red\""), std::string::npos);

@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
 
@@ -27,7 +26,8 @@ TEST(utf8, replaces_each_ill_formed_sequence_once) {
   const auto decoded = decode_utf8("\xC0\xAFx\xED\xA0\x80y\xE4\xB8z\x80\xFF\xF4\x90\x80\x80");
   // C0, AF: two bad bytes (C0 can never lead). ED A0: ED's second byte must be 80..9F, so ED
   // alone is a maximal subpart, then A0 and 80 are stray. E4 B8: one truncated sequence.
-  EXPECT_EQ(decoded.text, U"\uFFFD\uFFFDx\uFFFD\uFFFD\uFFFDy\uFFFDz\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(decoded.text,
+            U"\uFFFD\uFFFDx\uFFFD\uFFFD\uFFFDy\uFFFDz\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
   EXPECT_EQ(decoded.replaced, 12u);
   EXPECT_EQ(decoded.first_bad_offset, 0u);
 }
@@ -56,8 +56,9 @@ TEST(utf8, encodes_round_trip_and_replaces_surrogates) {
 // the validator and the encoder must agree with it on any bytes.
 TEST(utf8, agrees_with_icu_on_random_bytes) {
   std::mt19937 rng(7);
-  const char* pieces[] = {"abcdefghijk", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xED\xA0\x80",
-                          "\xC0\xAF", "\xF4\x90\x80\x80", "\x80", "\xFF", "\xE4\xB8", "\xF0\x9F"};
+  const char* pieces[] = {"abcdefghijk",  "\xC3\xA9", "\xE4\xB8\xAD",     "\xF0\x9F\x98\x80",
+                          "\xED\xA0\x80", "\xC0\xAF", "\xF4\x90\x80\x80", "\x80",
+                          "\xFF",         "\xE4\xB8", "\xF0\x9F"};
   for (int round = 0; round < 3000; ++round) {
     std::string bytes;
     const int parts = static_cast<int>(rng() % 12);

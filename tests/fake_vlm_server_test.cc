@@ -62,7 +62,8 @@ int wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ::kill(pid, SIGKILL);
@@ -71,8 +72,9 @@ int wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 TEST(fake_vlm_server_e2e, the_program_serves_a_scripted_answer_and_stops_on_sigterm) {
-  Spawned server = spawn({test::binary_dir() + "/fake_vlm_server", "--port", "0", "--mode", "llamacpp", "--answer",
-                          "The code is 4217.", "--reasoning", "Page 1 says so.", "--api-key", "k1"});
+  Spawned server =
+      spawn({test::binary_dir() + "/fake_vlm_server", "--port", "0", "--mode", "llamacpp",
+             "--answer", "The code is 4217.", "--reasoning", "Page 1 says so.", "--api-key", "k1"});
   ASSERT_GT(server.pid, 0);
   std::string line = read_line(server.stdout_fd, std::chrono::seconds(10));
   ASSERT_TRUE(line.starts_with("listening on http://127.0.0.1:")) << line;
@@ -85,7 +87,8 @@ TEST(fake_vlm_server_e2e, the_program_serves_a_scripted_answer_and_stops_on_sigt
   EXPECT_TRUE(reader.check_health().ok);
   ReadRequest request;
   request.prompt = "What is the code?";
-  request.pages.push_back(PageInput{1, std::make_shared<PageImage>(120, 160, 1, 255), std::nullopt, 72});
+  request.pages.push_back(
+      PageInput{1, std::make_shared<PageImage>(120, 160, 1, 255), std::nullopt, 72});
   ReadResult result = reader.read(request, {});
   EXPECT_EQ(result.content, "The code is 4217.");
   EXPECT_EQ(result.reasoning, "Page 1 says so.");

@@ -35,7 +35,8 @@ class RunningServer {
       HttpResponse r;
       r.content_type = "text/plain";
       r.body = std::to_string(req.body.size()) + ":" + std::to_string(req.parts.size());
-      for (const auto& p : req.parts) r.body += "|" + p.name + "=" + p.filename + "#" + std::to_string(p.content.size());
+      for (const auto& p : req.parts)
+        r.body += "|" + p.name + "=" + p.filename + "#" + std::to_string(p.content.size());
       return r;
     });
     server_.route("POST", "/v1/stream", [](const HttpRequest&) {
@@ -146,8 +147,9 @@ TEST(http_server, oversized_upload_refused_with_413) {
 
 TEST(http_server, chunked_upload_counted_while_reading) {
   RunningServer s(small_limits());
-  std::string raw = "POST /v1/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                    "Content-Type: text/plain\r\n\r\n";
+  std::string raw =
+      "POST /v1/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Type: text/plain\r\n\r\n";
   std::string chunk(64 * 1024, 'b');
   char size_line[32];
   std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
@@ -161,8 +163,10 @@ TEST(http_server, memory_stays_flat_under_oversized_uploads) {
   RunningServer s(small_limits());
   // One request of 8 MB against a 1 MB limit, built once so that the client allocates nothing
   // per send; only the server's memory can move.
-  std::string raw = "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
-                    "Connection: close\r\nContent-Length: " + std::to_string(8 << 20) + "\r\n\r\n";
+  std::string raw =
+      "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+      "Connection: close\r\nContent-Length: " +
+      std::to_string(8 << 20) + "\r\n\r\n";
   raw.append(8 << 20, 'c');
   send_raw(s.port(), raw);  // warm up the thread pool and allocator
   long before = test::resident_kib(::getpid());
@@ -194,8 +198,8 @@ TEST(http_server, too_many_parts_and_malformed_multipart_400) {
                              "--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
                              {"Content-Type: multipart/form-data; boundary=xyz"});
   EXPECT_EQ(broken.status, 400);
-  auto no_boundary = http_request(s.port(), "POST", "/v1/echo", "x",
-                                  {"Content-Type: multipart/form-data"});
+  auto no_boundary =
+      http_request(s.port(), "POST", "/v1/echo", "x", {"Content-Type: multipart/form-data"});
   EXPECT_EQ(no_boundary.status, 400);
 }
 
@@ -220,9 +224,13 @@ TEST(http_server, slow_client_is_cut_off) {
 TEST(http_server, api_key_guards_every_route_but_health) {
   RunningServer s(small_limits(), "s3cret-key");
   EXPECT_EQ(http_request(s.port(), "GET", "/health").status, 200);
-  for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/v1/items/abc"}, {"POST", "/v1/echo"}, {"POST", "/v1/stream"},
-           {"DELETE", "/v1/items/abc"}, {"GET", "/nowhere"}, {"GET", "/"}}) {
+  for (auto [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/v1/items/abc"},
+                                                        {"POST", "/v1/echo"},
+                                                        {"POST", "/v1/stream"},
+                                                        {"DELETE", "/v1/items/abc"},
+                                                        {"GET", "/nowhere"},
+                                                        {"GET", "/"}}) {
     auto none = http_request(s.port(), method, path, method == "POST" ? "{}" : "");
     EXPECT_EQ(none.status, 401) << method << " " << path;
     EXPECT_NE(none.body.find("\"unauthorized\""), std::string::npos);
@@ -230,9 +238,14 @@ TEST(http_server, api_key_guards_every_route_but_health) {
                               {"Authorization: Bearer s3cret-kez"});
     EXPECT_EQ(wrong.status, 401) << method << " " << path;
   }
-  EXPECT_EQ(http_request(s.port(), "GET", "/v1/items/abc", {}, {"Authorization: Bearer s3cret-key"}).status, 200);
-  EXPECT_EQ(http_request(s.port(), "GET", "/v1/items/abc", {}, {"X-API-Key: s3cret-key"}).status, 200);
-  EXPECT_EQ(http_request(s.port(), "GET", "/v1/items/abc", {}, {"Cookie: glyph_api_key=s3cret-key"}).status, 200);
+  EXPECT_EQ(http_request(s.port(), "GET", "/v1/items/abc", {}, {"Authorization: Bearer s3cret-key"})
+                .status,
+            200);
+  EXPECT_EQ(http_request(s.port(), "GET", "/v1/items/abc", {}, {"X-API-Key: s3cret-key"}).status,
+            200);
+  EXPECT_EQ(http_request(s.port(), "GET", "/v1/items/abc", {}, {"Cookie: glyph_api_key=s3cret-key"})
+                .status,
+            200);
   // The page's sign-in trades the key for a same-site cookie.
   auto signin = http_request(s.port(), "GET", "/?api_key=s3cret-key");
   EXPECT_EQ(signin.status, 303);

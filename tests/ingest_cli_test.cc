@@ -1,7 +1,6 @@
 // The glyph binary reads every format through its INPUT flags.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -23,10 +22,12 @@ struct CliRun {
 // Output goes to files in a folder of its own (scratch_dir() empties the test's folder).
 CliRun run_glyph(const std::string& args, const std::string& stdin_file = "") {
   static int counter = 0;
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          ("glyph-cli-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  const std::string dir =
+      std::filesystem::temp_directory_path() /
+      ("glyph-cli-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
   std::filesystem::create_directories(dir);
-  std::string command = test::binary_dir() + "/glyph " + args + " >" + dir + "/out 2>" + dir + "/err";
+  std::string command =
+      test::binary_dir() + "/glyph " + args + " >" + dir + "/out 2>" + dir + "/err";
   if (!stdin_file.empty()) command += " <" + stdin_file;
   CliRun run;
   const int status = std::system(command.c_str());

@@ -1,3 +1,5 @@
+#include "ingest/ingest.h"
+
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -10,7 +12,6 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "ingest/detail.h"
-#include "ingest/ingest.h"
 #include "support/ingest_fixtures.h"
 #include "support/paths.h"
 
@@ -37,7 +38,8 @@ struct Outcome {
 
 // Reads a document in a child process under a time limit and reports the peak memory of the
 // child, so that a hang or a blow-up fails the test instead of taking the suite down.
-Outcome ingest_in_child(const std::string& path, const IngestOptions& options, int time_limit_s = 30) {
+Outcome ingest_in_child(const std::string& path, const IngestOptions& options,
+                        int time_limit_s = 30) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   const auto start = std::chrono::steady_clock::now();
@@ -84,8 +86,8 @@ Outcome ingest_in_child(const std::string& path, const IngestOptions& options, i
   out.threw = kind != "ok";
   EXPECT_NE(kind, "exception") << out.message;
   static const ErrorCode kCodes[] = {ErrorCode::invalid_argument, ErrorCode::invalid_input,
-                                     ErrorCode::unsupported, ErrorCode::limit_exceeded,
-                                     ErrorCode::not_found, ErrorCode::io};
+                                     ErrorCode::unsupported,      ErrorCode::limit_exceeded,
+                                     ErrorCode::not_found,        ErrorCode::io};
   for (const ErrorCode code : kCodes) {
     if (kind == to_string(code)) out.code = code;
   }
@@ -328,7 +330,8 @@ TEST(ingest_pdf, huge_page_box_is_refused_before_reading) {
 TEST(ingest_pdf, page_count_cap_is_checked_first) {
   IngestOptions options;
   options.limits.max_pdf_pages = 2;
-  expect_clean_error("simple.pdf", ErrorCode::limit_exceeded, "3 pages, over the limit of 2", options);
+  expect_clean_error("simple.pdf", ErrorCode::limit_exceeded, "3 pages, over the limit of 2",
+                     options);
 }
 
 TEST(ingest_pdf, truncated_files_are_clear_errors) {
@@ -354,8 +357,9 @@ TEST(ingest_pdf, not_a_pdf_when_forced) {
 }
 
 TEST(ingest_pdf, ligature_expansion_touches_only_the_ligature_block) {
-  EXPECT_EQ(detail::expand_ligatures("\xEF\xAC\x80 \xEF\xAC\x83 \xEF\xAC\x86 \xEF\xAC\x87 \xEF\xAC\xB0"),
-            "ff ffi st \xEF\xAC\x87 \xEF\xAC\xB0");
+  EXPECT_EQ(
+      detail::expand_ligatures("\xEF\xAC\x80 \xEF\xAC\x83 \xEF\xAC\x86 \xEF\xAC\x87 \xEF\xAC\xB0"),
+      "ff ffi st \xEF\xAC\x87 \xEF\xAC\xB0");
 }
 
 // ---------------------------------------------------------------- DOCX
@@ -509,14 +513,16 @@ TEST(ingest_html, deep_nesting_is_refused_quickly) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::limit_exceeded);
-    EXPECT_TRUE(contains(e.what(), "deep.html: HTML elements nested more than 512 deep")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "deep.html: HTML elements nested more than 512 deep"))
+        << e.what();
   }
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
 }
 
 TEST(ingest_html, legacy_unclosed_inline_tags_in_cells_are_not_deep) {
   std::string html = "<html><body><table>";
-  for (int i = 0; i < 2000; ++i) html += "<tr><td><font size=2><b>cell " + std::to_string(i) + "</td>";
+  for (int i = 0; i < 2000; ++i)
+    html += "<tr><td><font size=2><b>cell " + std::to_string(i) + "</td>";
   html += "</table></body></html>";
   const Document doc = ingest_bytes(html, "legacy.html", {});
   EXPECT_TRUE(contains(doc.text, "cell 0\ncell 1\n")) << doc.text.substr(0, 100);

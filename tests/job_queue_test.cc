@@ -17,7 +17,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string queue_path() { return test::scratch_dir() + "/queue.db"; }
+std::string queue_path() {
+  return test::scratch_dir() + "/queue.db";
+}
 
 template <typename F>
 bool wait_until(F&& done, std::chrono::milliseconds limit = 10s) {
@@ -164,18 +166,18 @@ TEST(job_queue, unopenable_path_names_it) {
 TEST(worker_pool, runs_jobs_reports_progress_and_retries_bounded) {
   JobQueue q(queue_path(), {.lease_ms = 3000, .max_attempts = 2, .retry_backoff_ms = 1});
   std::atomic<int> failing_calls{0};
-  WorkerPool pool(
-      q,
-      [&](const JobClaim& c, JobProgress& progress) -> std::string {
-        if (c.request == "fail") {
-          ++failing_calls;
-          throw Error(ErrorCode::server, "upstream answered 500");
-        }
-        if (c.request == "bad") throw Error(ErrorCode::invalid_argument, "no text given");
-        progress.report(0.5, "half");
-        return "ok:" + c.request;
-      },
-      {.workers = 2, .poll_ms = 20, .heartbeat_ms = 20});
+  WorkerPool pool(q,
+                  [&](const JobClaim& c, JobProgress& progress) -> std::string {
+                    if (c.request == "fail") {
+                      ++failing_calls;
+                      throw Error(ErrorCode::server, "upstream answered 500");
+                    }
+                    if (c.request == "bad")
+                      throw Error(ErrorCode::invalid_argument, "no text given");
+                    progress.report(0.5, "half");
+                    return "ok:" + c.request;
+                  },
+                  {.workers = 2, .poll_ms = 20, .heartbeat_ms = 20});
   auto good = q.enqueue("ask", "x");
   auto fail = q.enqueue("ask", "fail");
   auto bad = q.enqueue("ask", "bad");
@@ -193,20 +195,19 @@ TEST(worker_pool, runs_jobs_reports_progress_and_retries_bounded) {
 TEST(worker_pool, cancel_reaches_a_running_job) {
   JobQueue q(queue_path(), {.lease_ms = 3000});
   std::atomic<bool> started{false}, saw_cancel{false};
-  WorkerPool pool(
-      q,
-      [&](const JobClaim&, JobProgress& progress) -> std::string {
-        started = true;
-        for (int i = 0; i < 500; ++i) {
-          if (progress.cancelled()) {
-            saw_cancel = true;
-            progress.check();
-          }
-          std::this_thread::sleep_for(10ms);
-        }
-        return "finished";
-      },
-      {.workers = 1, .poll_ms = 20, .heartbeat_ms = 20});
+  WorkerPool pool(q,
+                  [&](const JobClaim&, JobProgress& progress) -> std::string {
+                    started = true;
+                    for (int i = 0; i < 500; ++i) {
+                      if (progress.cancelled()) {
+                        saw_cancel = true;
+                        progress.check();
+                      }
+                      std::this_thread::sleep_for(10ms);
+                    }
+                    return "finished";
+                  },
+                  {.workers = 1, .poll_ms = 20, .heartbeat_ms = 20});
   auto id = q.enqueue("ask", "slow");
   pool.notify();
   ASSERT_TRUE(wait_until([&] { return started.load(); }));

@@ -1,9 +1,10 @@
+#include "read/ocr_reader.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 #include "image/image.h"
 #include "read/ocr_detail.h"
-#include "read/ocr_reader.h"
 #include "support/paths.h"
 
 namespace glyph {

@@ -30,8 +30,8 @@ class ServerProcess {
   explicit ServerProcess(const std::string& data_dir, std::vector<std::string> extra = {}) {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args = {test::binary_dir() + "/glyph", "serve", "--port", "0",
-                                     "--data", data_dir};
+    std::vector<std::string> args = {
+        test::binary_dir() + "/glyph", "serve", "--port", "0", "--data", data_dir};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -259,23 +259,26 @@ TEST(serve_e2e, render_cache_pages_and_errors) {
   expect_error("POST", "/v1/render", "{not json", 400, "invalid_argument");
   expect_error("POST", "/v1/render", R"({"text":"a","colour":1})", 400, "invalid_argument");
   expect_error("POST", "/v1/render", R"({"text":"a","document_id":"x"})", 400, "invalid_argument");
-  expect_error("POST", "/v1/render", R"({"text":"a","config":{"dpi":"high"}})", 400, "invalid_config");
-  expect_error("POST", "/v1/render", R"({"text":"a","config":{"dpi":1200}})", 413, "limit_exceeded");
+  expect_error("POST", "/v1/render", R"({"text":"a","config":{"dpi":"high"}})", 400,
+               "invalid_config");
+  expect_error("POST", "/v1/render", R"({"text":"a","config":{"dpi":1200}})", 413,
+               "limit_exceeded");
   expect_error("POST", "/v1/render", R"({"text":"a","config":{"font-path":"/etc/passwd"}})", 400,
                "invalid_config");
   expect_error("POST", "/v1/render", R"({"text":"a","config":{"preset":"klingon"}})", 400,
                "invalid_argument");
   expect_error("POST", "/v1/ask", R"({"text":"a","mode":"poem"})", 400, "invalid_argument");
   expect_error("POST", "/v1/ask", R"({"text":"a","mode":"qa"})", 400, "invalid_argument");
-  expect_error("POST", "/v1/ask", R"({"document_id":"0123456789abcdef0123456789abcdef","mode":"summary"})",
-               404, "not_found");
+  expect_error("POST", "/v1/ask",
+               R"({"document_id":"0123456789abcdef0123456789abcdef","mode":"summary"})", 404,
+               "not_found");
   expect_error("GET", "/v1/jobs/abcdef", "", 404, "not_found");
   expect_error("DELETE", "/v1/jobs/abcdef", "", 404, "not_found");
   expect_error("GET", "/v1/jobs?state=sleeping", "", 400, "invalid_argument");
 
   // A job listed, then cancelled.
-  auto queued = http_request(port, "POST", "/v1/jobs",
-                             json{{"document_id", id}, {"mode", "render"}}.dump());
+  auto queued =
+      http_request(port, "POST", "/v1/jobs", json{{"document_id", id}, {"mode", "render"}}.dump());
   ASSERT_EQ(queued.status, 202) << queued.body;
   std::string job = json::parse(queued.body)["id"];
   auto list = json::parse(http_request(port, "GET", "/v1/jobs").body);
@@ -320,7 +323,8 @@ TEST(serve_e2e, ask_streams_events_from_a_vlm_server) {
     if (event == "reasoning") reasoning += payload["text"].get<std::string>();
     if (event == "done") done = payload;
   }
-  EXPECT_EQ(events, (std::vector<std::string>{"document", "reasoning", "content", "usage", "done"}));
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"document", "reasoning", "content", "usage", "done"}));
   EXPECT_EQ(content, fake_options.answer.content);
   EXPECT_EQ(reasoning, fake_options.answer.reasoning);
   EXPECT_EQ(done["answer"], fake_options.answer.content);
@@ -349,11 +353,18 @@ TEST(serve_e2e, api_key_required_on_every_route_but_health) {
   std::string data = test::scratch_dir() + "/data";
   ServerProcess server(data, {"--api-key", "k3y-for-tests"});
   std::string page = "/v1/documents/0123456789abcdef0123456789abcdef/pages/1.png";
-  std::vector<std::pair<std::string, std::string>> routes = {
-      {"GET", "/"},          {"GET", "/app.js"},        {"GET", "/style.css"},
-      {"GET", "/v1/presets"}, {"POST", "/v1/render"},    {"GET", page},
-      {"POST", "/v1/ask"},   {"POST", "/v1/jobs"},      {"GET", "/v1/jobs"},
-      {"GET", "/v1/jobs/abc"}, {"DELETE", "/v1/jobs/abc"}, {"GET", "/v1/nothing-here"}};
+  std::vector<std::pair<std::string, std::string>> routes = {{"GET", "/"},
+                                                             {"GET", "/app.js"},
+                                                             {"GET", "/style.css"},
+                                                             {"GET", "/v1/presets"},
+                                                             {"POST", "/v1/render"},
+                                                             {"GET", page},
+                                                             {"POST", "/v1/ask"},
+                                                             {"POST", "/v1/jobs"},
+                                                             {"GET", "/v1/jobs"},
+                                                             {"GET", "/v1/jobs/abc"},
+                                                             {"DELETE", "/v1/jobs/abc"},
+                                                             {"GET", "/v1/nothing-here"}};
   std::string body = json{{"text", "hello"}, {"mode", "summary"}}.dump();
   for (const auto& [method, path] : routes) {
     auto r = http_request(server.port(), method, path, method == "POST" ? body : "");
@@ -373,9 +384,9 @@ TEST(serve_e2e, upload_names_never_become_paths) {
   std::string data = root + "/data";
   ServerProcess server(data);
   std::string text = "A short story about a necklace.\nIt was lost.\n";
-  std::vector<std::string> names = {"../../escape.txt", "..\\..\\win.txt", "a\r\nX-Evil: 1.txt",
-                                    std::string("nul\0byte.txt", 12), "/etc/passwd",
-                                    "....//....//x.md"};
+  std::vector<std::string> names = {"../../escape.txt",   "..\\..\\win.txt",
+                                    "a\r\nX-Evil: 1.txt", std::string("nul\0byte.txt", 12),
+                                    "/etc/passwd",        "....//....//x.md"};
   for (const auto& name : names) {
     auto [type, body] = test::multipart_body({{"config", "{}"}}, "file", name, text);
     auto r = http_request(server.port(), "POST", "/v1/render", body, {"Content-Type: " + type});
@@ -397,8 +408,10 @@ TEST(serve_e2e, upload_names_never_become_paths) {
 TEST(serve_e2e, oversized_upload_refused_and_memory_flat) {
   std::string data = test::scratch_dir() + "/data";
   ServerProcess server(data, {"--max-upload-mb", "1"});
-  std::string raw = "POST /v1/render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    "Connection: close\r\nContent-Length: " + std::to_string(16 << 20) + "\r\n\r\n";
+  std::string raw =
+      "POST /v1/render HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Connection: close\r\nContent-Length: " +
+      std::to_string(16 << 20) + "\r\n\r\n";
   raw.append(16 << 20, ' ');
   test::send_raw(server.port(), raw);
   long before = test::resident_kib(server.pid());

@@ -15,7 +15,8 @@ TEST(sha256, known_vectors) {
 
 TEST(sha256, pieces_of_any_size_give_the_same_digest) {
   std::string million(1000000, 'a');
-  EXPECT_EQ(sha256_hex(million), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(sha256_hex(million),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   Sha256 h;
   for (std::size_t i = 0, step = 1; i < million.size(); i += step, step = step % 131 + 7)
     h.update(std::string_view(million).substr(i, step));

@@ -14,12 +14,14 @@ namespace {
 
 using nlohmann::json;
 
-std::vector<SseEvent> parse_in_pieces(std::string_view bytes, const std::vector<std::size_t>& cuts) {
+std::vector<SseEvent> parse_in_pieces(std::string_view bytes,
+                                      const std::vector<std::size_t>& cuts) {
   SseParser parser;
   std::vector<SseEvent> events;
   std::size_t start = 0;
   for (std::size_t cut : cuts) {
-    parser.feed(bytes.substr(start, cut - start), [&](const SseEvent& event) { events.push_back(event); });
+    parser.feed(bytes.substr(start, cut - start),
+                [&](const SseEvent& event) { events.push_back(event); });
     start = cut;
   }
   parser.feed(bytes.substr(start), [&](const SseEvent& event) { events.push_back(event); });
@@ -27,8 +29,12 @@ std::vector<SseEvent> parse_in_pieces(std::string_view bytes, const std::vector<
 }
 
 std::string chunk(const json& delta, const json& finish_reason = nullptr) {
-  json value = {{"id", "c1"}, {"object", "chat.completion.chunk"}, {"model", "zai-org/Glyph"},
-                {"choices", json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish_reason}}})}};
+  json value = {
+      {"id", "c1"},
+      {"object", "chat.completion.chunk"},
+      {"model", "zai-org/Glyph"},
+      {"choices",
+       json::array({{{"index", 0}, {"delta", delta}, {"finish_reason", finish_reason}}})}};
   return "data: " + value.dump() + "\n\n";
 }
 
@@ -42,7 +48,11 @@ std::string sample_stream(const char* reasoning_field = "reasoning") {
   stream += chunk({{"content", "The code is "}});
   stream += chunk({{"content", "4217 — 日本語 ✓"}});
   stream += chunk(json::object(), "stop");
-  stream += "data: " + json{{"choices", json::array()}, {"usage", {{"prompt_tokens", 1290}, {"completion_tokens", 17}}}}.dump() + "\n\n";
+  stream += "data: " +
+            json{{"choices", json::array()},
+                 {"usage", {{"prompt_tokens", 1290}, {"completion_tokens", 17}}}}
+                .dump() +
+            "\n\n";
   stream += "data: [DONE]\n\n";
   return stream;
 }
@@ -75,7 +85,8 @@ Decoded decode_in_pieces(std::string_view bytes, const std::vector<std::size_t>&
 }
 
 TEST(sse_parser, joins_data_lines_and_skips_comments_and_unknown_fields) {
-  auto events = parse_in_pieces(": ping\nid: 7\nretry: 10\ndata: one\ndata:two\n\nevent: note\ndata: three\n\n", {});
+  auto events = parse_in_pieces(
+      ": ping\nid: 7\nretry: 10\ndata: one\ndata:two\n\nevent: note\ndata: three\n\n", {});
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].data, "one\ntwo");
   EXPECT_EQ(events[0].type, "");
@@ -95,11 +106,17 @@ TEST(sse_parser, accepts_crlf_and_cr_line_ends_even_when_split_between_cr_and_lf
 }
 
 TEST(sse_parser, drops_a_leading_byte_order_mark_only) {
-  auto events = parse_in_pieces("\xEF\xBB\xBF" "data: x\n\n", {1, 2});
+  auto events = parse_in_pieces(
+      "\xEF\xBB\xBF"
+      "data: x\n\n",
+      {1, 2});
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].data, "x");
   // Bytes that merely start like a BOM are kept.
-  events = parse_in_pieces("\xEF\xBB" "data: y\n\n", {1});
+  events = parse_in_pieces(
+      "\xEF\xBB"
+      "data: y\n\n",
+      {1});
   EXPECT_TRUE(events.empty());  // the field name is then "\xEF\xBB" "data", which is unknown
 }
 
@@ -164,8 +181,9 @@ TEST(sse_parser, answer_wrappers_are_dropped_wherever_they_are_split) {
   // Inside reasoning an <answer> tag is text like any other.
   ThinkSplitter splitter;
   std::string content, reasoning;
-  splitter.feed("<think>write <answer> later</think>x", [&](std::string_view t) { content += t; },
-                [&](std::string_view t) { reasoning += t; });
+  splitter.feed(
+      "<think>write <answer> later</think>x", [&](std::string_view t) { content += t; },
+      [&](std::string_view t) { reasoning += t; });
   EXPECT_EQ(reasoning, "write <answer> later");
   EXPECT_EQ(content, "x");
 }
@@ -210,9 +228,12 @@ TEST(sse_parser, error_events_fail_with_the_servers_message) {
   ReadCallbacks callbacks;
   {
     ChatStreamDecoder decoder(callbacks);
-    decoder.take({"", chunk({{"content", "par"}}).substr(6, chunk({{"content", "par"}}).size() - 8)});
+    decoder.take(
+        {"", chunk({{"content", "par"}}).substr(6, chunk({{"content", "par"}}).size() - 8)});
     try {
-      decoder.take({"", R"({"error": {"message": "CUDA out of memory", "type": "InternalServerError", "code": 500}})"});
+      decoder.take(
+          {"",
+           R"({"error": {"message": "CUDA out of memory", "type": "InternalServerError", "code": 500}})"});
       FAIL() << "no error";
     } catch (const Error& error) {
       EXPECT_EQ(error.code(), ErrorCode::network);  // a 5xx mid-stream is worth a retry
@@ -222,7 +243,8 @@ TEST(sse_parser, error_events_fail_with_the_servers_message) {
   {
     ChatStreamDecoder decoder(callbacks);
     try {
-      decoder.take({"", R"({"object": "error", "message": "prompt too long for this model", "code": 400})"});
+      decoder.take(
+          {"", R"({"object": "error", "message": "prompt too long for this model", "code": 400})"});
       FAIL() << "no error";
     } catch (const Error& error) {
       EXPECT_EQ(error.code(), ErrorCode::server);  // a client error is not retried
@@ -231,7 +253,8 @@ TEST(sse_parser, error_events_fail_with_the_servers_message) {
   }
   {
     ChatStreamDecoder decoder(callbacks);
-    EXPECT_THROW(decoder.take({"error", R"({"error":{"code":500,"message":"slot failed"}})"}), Error);
+    EXPECT_THROW(decoder.take({"error", R"({"error":{"code":500,"message":"slot failed"}})"}),
+                 Error);
   }
 }
 
@@ -263,7 +286,8 @@ TEST(sse_parser, a_stream_without_done_or_finish_reason_is_incomplete) {
   }
   // A finish_reason without [DONE] is a complete answer (some servers end that way).
   ChatStreamDecoder finished(callbacks);
-  parser.feed(chunk({{"content", "x"}}, "length"), [&](const SseEvent& event) { finished.take(event); });
+  parser.feed(chunk({{"content", "x"}}, "length"),
+              [&](const SseEvent& event) { finished.take(event); });
   EXPECT_NO_THROW(finished.finish());
   EXPECT_EQ(finished.finish_reason(), "length");
 }
@@ -287,7 +311,8 @@ TEST(sse_parser, bounds_the_answer_kept_in_memory) {
 // build, with the target's own checks: no crash, and every byte kept was also streamed out.
 TEST(sse_parser, seed_corpus_replays_cleanly) {
   int replayed = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(test::source_dir() + "/fuzz/corpus/sse_stream")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(test::source_dir() + "/fuzz/corpus/sse_stream")) {
     const std::string input = read_file(entry.path().string());
     if (input.empty()) continue;
     const std::size_t piece = 1 + static_cast<unsigned char>(input[0]) % 64;
@@ -313,11 +338,15 @@ TEST(sse_parser, seed_corpus_replays_cleanly) {
 
 TEST(sse_parser, reads_error_messages_in_every_servers_shape) {
   int code = 0;
-  EXPECT_EQ(server_error_message(R"({"error":{"message":"bad key","type":"invalid_request_error","code":401}})", &code),
-            "bad key");
+  EXPECT_EQ(
+      server_error_message(
+          R"({"error":{"message":"bad key","type":"invalid_request_error","code":401}})", &code),
+      "bad key");
   EXPECT_EQ(code, 401);
   code = 0;
-  EXPECT_EQ(server_error_message(R"({"object":"error","message":"flat sglang","type":"BadRequestError","code":400})", &code),
+  EXPECT_EQ(server_error_message(
+                R"({"object":"error","message":"flat sglang","type":"BadRequestError","code":400})",
+                &code),
             "flat sglang");
   EXPECT_EQ(code, 400);
   EXPECT_EQ(server_error_message(R"({"error":"model not found"})"), "model not found");

@@ -1,5 +1,7 @@
 // Tasks: CER, prompts, citations, and ask / summarize / extract / verify with the real OCR reader
 // and against the fake OpenAI-compatible server.
+#include "tasks/tasks.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +20,6 @@
 #include "read/vlm_reader.h"
 #include "support/fake_vlm_server.h"
 #include "support/paths.h"
-#include "tasks/tasks.h"
 
 namespace glyph {
 namespace {
@@ -46,7 +47,8 @@ OcrOptions test_ocr_options() {
 }
 
 double quote_distance(const RenderedDocument& document, const Citation& citation) {
-  const auto cited = normalize_for_cer(decode_utf8(document.slice(citation.char_start, citation.char_end)).text);
+  const auto cited =
+      normalize_for_cer(decode_utf8(document.slice(citation.char_start, citation.char_end)).text);
   const auto quote = normalize_for_cer(decode_utf8(citation.quote).text);
   return static_cast<double>(edit_distance(cited, quote)) / std::max<size_t>(1, quote.size());
 }
@@ -75,14 +77,17 @@ TEST(prompt, asks_the_question_after_the_pages_and_wants_a_quote) {
 
 TEST(citations, resolve_quotes_and_numbers_of_a_free_answer_to_pages_boxes_and_chars) {
   const std::string text = opening(case_text("case3.txt"), 30000) +
-                           " The code word of the vault is: amaranth 4471. " + opening(case_text("case3.txt"), 20000);
+                           " The code word of the vault is: amaranth 4471. " +
+                           opening(case_text("case3.txt"), 20000);
   const RenderedDocument document(text, preset_config("en"));
   ASSERT_GE(document.page_count(), 4u);
-  const auto citations = cite_answer(document, "What is the code word of the vault?",
-                                     "It is amaranth.\n> The code word of the vault is: amaranth 4471.");
+  const auto citations =
+      cite_answer(document, "What is the code word of the vault?",
+                  "It is amaranth.\n> The code word of the vault is: amaranth 4471.");
   ASSERT_FALSE(citations.empty());
   const auto& c = citations.front();
-  EXPECT_EQ(document.slice(c.char_start, c.char_end), "The code word of the vault is: amaranth 4471.");
+  EXPECT_EQ(document.slice(c.char_start, c.char_end),
+            "The code word of the vault is: amaranth 4471.");
   const size_t page_index = static_cast<size_t>(c.page - 1);
   const auto& page = document.layout().pages.at(page_index);
   EXPECT_GE(c.char_start, page.char_start);
@@ -111,7 +116,8 @@ TEST(tasks_integration, ocr_summary_of_the_necklace_quotes_sentences_read_off_th
   callbacks.on_content = [&](std::string_view piece) { streamed += piece; };
   const Answer answer = run_task(document, request, reader, {}, callbacks);
   EXPECT_EQ(streamed, answer.text);
-  EXPECT_TRUE(answer.text.starts_with("Extractive summary (OCR reader, 3 sentences): ")) << answer.text;
+  EXPECT_TRUE(answer.text.starts_with("Extractive summary (OCR reader, 3 sentences): "))
+      << answer.text;
   ASSERT_EQ(answer.citations.size(), 3u);
   size_t previous_start = 0;
   for (const auto& c : answer.citations) {
@@ -147,12 +153,14 @@ TEST(tasks_integration, ocr_extraction_finds_dates_amounts_and_named_fields_with
   EXPECT_EQ(j.at("fields").at("date").at("page"), 1);
   const auto box = j.at("fields").at("date").at("bbox_px");
   EXPECT_LT(box.at(0).get<int>(), box.at(2).get<int>());
-  EXPECT_NE(j.at("fields").at("ministry").at("value").get<std::string>().find("Ministry"), std::string::npos);
+  EXPECT_NE(j.at("fields").at("ministry").at("value").get<std::string>().find("Ministry"),
+            std::string::npos);
 }
 
 TEST(tasks_integration, verify_reads_a_short_text_back_with_a_low_error_rate) {
   const std::string text =
-      "Invoice 2024-117 was paid on March 3, 2025. The total came to 1,250.50 euros for 12 boxes of "
+      "Invoice 2024-117 was paid on March 3, 2025. The total came to 1,250.50 euros for 12 boxes "
+      "of "
       "paper, each weighing 2.5 kg. Questions go to billing@example.com before the end of April.\n"
       "The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.";
   const RenderedDocument document(text, preset_config("en"));
@@ -224,8 +232,9 @@ struct CliRun {
 
 CliRun run_glyph(const std::string& args, const std::string& env = "") {
   static int counter = 0;
-  const std::string dir = std::filesystem::temp_directory_path() /
-                          ("glyph-ask-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+  const std::string dir =
+      std::filesystem::temp_directory_path() /
+      ("glyph-ask-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
   std::filesystem::create_directories(dir);
   const std::string command =
       env + " " + test::binary_dir() + "/glyph " + args + " >" + dir + "/out 2>" + dir + "/err";
@@ -267,7 +276,8 @@ TEST(ask_e2e, openai_backend_through_the_cli_streams_the_answer_and_resolves_cit
       "8971465\n> One of the special magic numbers for fretful-place is: 8971465.";
   test::FakeVlmServer server(server_options);
   const std::string input = "'" + test::shared_dir() + "/data/examples/case3.txt'";
-  const CliRun plain = run_glyph("ask " + input + " -q 'What is the magic number?' --url " + server.url());
+  const CliRun plain =
+      run_glyph("ask " + input + " -q 'What is the magic number?' --url " + server.url());
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_TRUE(plain.out.starts_with(server_options.answer.content)) << plain.out;
   EXPECT_NE(plain.out.find("Citations:"), std::string::npos) << plain.out;

@@ -12,13 +12,17 @@ const RenderConfig& config() {
 }
 
 TEST(prepare_text, keeps_ordinary_text_unchanged) {
-  const PreparedText p = prepare_text(std::string_view("Hello, world.\nSecond  line \u00e9\u4e2d"), config());
+  const PreparedText p =
+      prepare_text(std::string_view("Hello, world.\nSecond  line \u00e9\u4e2d"), config());
   EXPECT_EQ(p.text, U"Hello, world.\nSecond  line \u00e9\u4e2d");
   EXPECT_EQ(p.changes(), 0u);
 }
 
 TEST(prepare_text, replaces_invalid_utf8_and_counts) {
-  const PreparedText p = prepare_text(std::string_view("a\xC0\xAF" "b\xE4\xB8" "c\x80"), config());
+  const PreparedText p = prepare_text(std::string_view("a\xC0\xAF"
+                                                       "b\xE4\xB8"
+                                                       "c\x80"),
+                                      config());
   EXPECT_EQ(p.text, U"a\uFFFD\uFFFDb\uFFFDc\uFFFD");
   EXPECT_EQ(p.invalid_utf8, 4u);
   EXPECT_EQ(p.first_invalid_offset, 1u);
@@ -52,13 +56,15 @@ TEST(prepare_text, keeps_form_feed_as_page_break) {
 }
 
 TEST(prepare_text, removes_soft_hyphen_and_zero_width_space_as_the_reference) {
-  const PreparedText p = prepare_text(std::u32string_view(U"hy\u00ADphen zero\u200Bwidth \uFEFFbom\u2060"), config());
+  const PreparedText p =
+      prepare_text(std::u32string_view(U"hy\u00ADphen zero\u200Bwidth \uFEFFbom\u2060"), config());
   EXPECT_EQ(p.text, U"hyphen zerowidth bom");
   EXPECT_EQ(p.invisible_removed, 4u);
 }
 
 TEST(prepare_text, makes_bidi_controls_visible) {
-  const PreparedText p = prepare_text(std::u32string_view(U"abc\u202Edcba\u202C \u2066x\u2069"), config());
+  const PreparedText p =
+      prepare_text(std::u32string_view(U"abc\u202Edcba\u202C \u2066x\u2069"), config());
   EXPECT_EQ(p.text, U"abc<U+202E>dcba<U+202C> <U+2066>x<U+2069>");
   EXPECT_EQ(p.made_visible, 4u);
 }
@@ -71,9 +77,11 @@ TEST(prepare_text, makes_tag_characters_visible_so_hidden_text_shows) {
 }
 
 TEST(prepare_text, keeps_emoji_flag_tag_sequences_and_zwj) {
-  const std::u32string scotland = U"\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F";
+  const std::u32string scotland =
+      U"\U0001F3F4\U000E0067\U000E0062\U000E0073\U000E0063\U000E0074\U000E007F";
   const std::u32string family = U"\U0001F468\u200D\U0001F469\u200D\U0001F467";
-  const PreparedText p = prepare_text(std::u32string_view(scotland + U" " + family + U" \U0001F1EB\U0001F1F7"), config());
+  const PreparedText p = prepare_text(
+      std::u32string_view(scotland + U" " + family + U" \U0001F1EB\U0001F1F7"), config());
   EXPECT_EQ(p.text, scotland + U" " + family + U" \U0001F1EB\U0001F1F7");
   EXPECT_EQ(p.changes(), 0u);
 }

@@ -30,12 +30,14 @@ double seconds_since(Clock::time_point start) {
 std::shared_ptr<const PageImage> page_image(int width, int height, int channels = 1) {
   auto image = std::make_shared<PageImage>(width, height, channels, 255);
   for (int y = 0; y < height; y += 7) {
-    for (int x = 0; x < width; x += 3) image->row(y)[x * channels] = static_cast<uint8_t>((x * 31 + y) % 200);
+    for (int x = 0; x < width; x += 3)
+      image->row(y)[x * channels] = static_cast<uint8_t>((x * 31 + y) % 200);
   }
   return image;
 }
 
-ReadRequest request_with_pages(std::vector<std::pair<int, int>> sizes, std::string prompt = "What is the code?") {
+ReadRequest request_with_pages(std::vector<std::pair<int, int>> sizes,
+                               std::string prompt = "What is the code?") {
   ReadRequest request;
   request.question = prompt;
   request.prompt = prompt;
@@ -61,7 +63,8 @@ VlmReaderOptions fast_options(const FakeVlmServer& server) {
   return options;
 }
 
-Error read_error(VlmReader& reader, const ReadRequest& request, const ReadCallbacks& callbacks = {}) {
+Error read_error(VlmReader& reader, const ReadRequest& request,
+                 const ReadCallbacks& callbacks = {}) {
   try {
     reader.read(request, callbacks);
   } catch (const Error& error) {
@@ -71,8 +74,8 @@ Error read_error(VlmReader& reader, const ReadRequest& request, const ReadCallba
   return Error(ErrorCode::internal, "no error");
 }
 
-FakeFault fault(FaultKind kind, int status = 500, std::string message = "fake server failure", int after_events = 2,
-                bool with_done = false) {
+FakeFault fault(FaultKind kind, int status = 500, std::string message = "fake server failure",
+                int after_events = 2, bool with_done = false) {
   FakeFault made;
   made.kind = kind;
   made.status = status;
@@ -82,14 +85,17 @@ FakeFault fault(FaultKind kind, int status = 500, std::string message = "fake se
   return made;
 }
 
-FakeFault status_fault(int status, std::string retry_after, std::string retry_after_ms, std::string message) {
+FakeFault status_fault(int status, std::string retry_after, std::string retry_after_ms,
+                       std::string message) {
   FakeFault made = fault(FaultKind::http_status, status, std::move(message));
   made.retry_after = std::move(retry_after);
   made.retry_after_ms = std::move(retry_after_ms);
   return made;
 }
 
-bool contains(const std::string& text, std::string_view part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
 
 // ---- unit: the pieces that need no server --------------------------------------------------
 
@@ -123,9 +129,12 @@ TEST(vlm_reader, parses_retry_after_in_seconds_milliseconds_and_dates) {
 TEST(vlm_reader, recognizes_context_length_errors_of_each_server) {
   EXPECT_TRUE(detail::is_context_length_message(
       "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens"));
-  EXPECT_TRUE(detail::is_context_length_message("the request exceeds the available context size, try increasing it"));
-  EXPECT_TRUE(detail::is_context_length_message("The input (70000 tokens) is longer than the model's context length"));
-  EXPECT_FALSE(detail::is_context_length_message("At most 1 image(s) may be provided in one request."));
+  EXPECT_TRUE(detail::is_context_length_message(
+      "the request exceeds the available context size, try increasing it"));
+  EXPECT_TRUE(detail::is_context_length_message(
+      "The input (70000 tokens) is longer than the model's context length"));
+  EXPECT_FALSE(
+      detail::is_context_length_message("At most 1 image(s) may be provided in one request."));
   EXPECT_FALSE(detail::is_context_length_message("Incorrect API key provided."));
 }
 
@@ -167,8 +176,9 @@ struct Collected {
 };
 
 TEST(vlm_reader_integration, reads_an_answer_from_each_kind_of_server) {
-  for (FakeServerMode mode : {FakeServerMode::vllm, FakeServerMode::sglang, FakeServerMode::llamacpp,
-                              FakeServerMode::ollama, FakeServerMode::openai}) {
+  for (FakeServerMode mode :
+       {FakeServerMode::vllm, FakeServerMode::sglang, FakeServerMode::llamacpp,
+        FakeServerMode::ollama, FakeServerMode::openai}) {
     FakeServerOptions server_options;
     server_options.mode = mode;
     server_options.answer.content = "The code is 4217 — ✓ 日本";
@@ -224,8 +234,8 @@ TEST(vlm_reader_integration, sends_pages_as_png_data_urls_before_the_question) {
   EXPECT_EQ(body["stream_options"]["include_usage"], true);
   ASSERT_EQ(body["messages"].size(), 1u);
   EXPECT_EQ(body["messages"][0]["role"], "user");
-  for (const char* field : {"temperature", "top_p", "top_k", "repetition_penalty", "repeat_penalty", "max_tokens",
-                            "stop_token_ids", "skip_special_tokens"}) {
+  for (const char* field : {"temperature", "top_p", "top_k", "repetition_penalty", "repeat_penalty",
+                            "max_tokens", "stop_token_ids", "skip_special_tokens"}) {
     EXPECT_FALSE(body.contains(field)) << field << " sent though not set";
   }
 }
@@ -314,7 +324,8 @@ TEST(vlm_reader_integration, downscales_a_page_over_the_pixel_cap_before_sending
   EXPECT_TRUE(result.images[0].downscaled);
   EXPECT_LE(static_cast<long>(result.images[0].width_px) * result.images[0].height_px, 200'000);
   EXPECT_GE(static_cast<long>(result.images[0].width_px) * result.images[0].height_px, 195'000);
-  EXPECT_NEAR(static_cast<double>(result.images[0].width_px) / result.images[0].height_px, 600.0 / 900.0, 0.01);
+  EXPECT_NEAR(static_cast<double>(result.images[0].width_px) / result.images[0].height_px,
+              600.0 / 900.0, 0.01);
   EXPECT_FALSE(result.images[1].downscaled);
   const std::vector<test::RecordedImage> sent = server.requests().back().images;
   ASSERT_EQ(sent.size(), 2u);
@@ -340,7 +351,8 @@ TEST(vlm_reader_integration, visual_tokens_are_counted_for_the_size_sent_under_t
   // What the model family's processor makes of the image actually sent: within the cap's budget
   // (1e6 / 28^2 = 1275 tokens), and well under what the full-size page would have cost.
   const int64_t sent_tokens =
-      count_visual_tokens("qwen2.5-vl", result.images[0].width_px, result.images[0].height_px).tokens;
+      count_visual_tokens("qwen2.5-vl", result.images[0].width_px, result.images[0].height_px)
+          .tokens;
   const int64_t full_size_tokens = count_visual_tokens("qwen2.5-vl", 1200, 1600).tokens;
   EXPECT_LE(sent_tokens, 1'000'000 / (28 * 28));
   EXPECT_LT(sent_tokens, full_size_tokens * 6 / 10);
@@ -364,7 +376,8 @@ TEST(vlm_reader_integration, retries_429_after_the_servers_retry_after) {
 
 TEST(vlm_reader_integration, server_errors_are_retried_a_bounded_number_of_times) {
   FakeVlmServer server;
-  for (int i = 0; i < 5; ++i) server.push_fault(status_fault(500, "", "", "Engine crashed: worker died"));
+  for (int i = 0; i < 5; ++i)
+    server.push_fault(status_fault(500, "", "", "Engine crashed: worker died"));
   VlmReaderOptions options = fast_options(server);
   options.model = server.model();
   Error error = read_error(*std::make_unique<VlmReader>(options), request_with_pages({{64, 64}}));
@@ -427,14 +440,16 @@ TEST(vlm_reader_integration, image_count_limits_are_reported_clearly) {
   FakeServerOptions server_options;
   server_options.max_images = 1;
   FakeVlmServer server(server_options);
-  Error error = read_error(*std::make_unique<VlmReader>(fast_options(server)), request_with_pages({{64, 64}, {64, 64}}));
+  Error error = read_error(*std::make_unique<VlmReader>(fast_options(server)),
+                           request_with_pages({{64, 64}, {64, 64}}));
   EXPECT_EQ(error.code(), ErrorCode::limit_exceeded);
   EXPECT_TRUE(contains(error.what(), "At most 1 image(s)")) << error.what();
   // A client that knows the limit refuses before sending anything.
   VlmReaderOptions options = fast_options(server);
   options.max_images = 1;
   int before = server.chat_requests();
-  error = read_error(*std::make_unique<VlmReader>(options), request_with_pages({{64, 64}, {64, 64}}));
+  error =
+      read_error(*std::make_unique<VlmReader>(options), request_with_pages({{64, 64}, {64, 64}}));
   EXPECT_EQ(error.code(), ErrorCode::limit_exceeded);
   EXPECT_TRUE(contains(error.what(), "at most 1 per request")) << error.what();
   EXPECT_EQ(server.chat_requests(), before);
@@ -445,7 +460,8 @@ TEST(vlm_reader_integration, resets_are_retried_and_a_restart_discards_the_parti
   server.push_fault(fault(FaultKind::reset_before_answer));
   server.push_fault(fault(FaultKind::reset_mid_stream, 0, "fake server failure", 4));
   Collected collected;
-  ReadResult result = VlmReader(fast_options(server)).read(request_with_pages({{64, 64}}), collected.callbacks());
+  ReadResult result =
+      VlmReader(fast_options(server)).read(request_with_pages({{64, 64}}), collected.callbacks());
   EXPECT_EQ(result.content, "The answer is 42.");
   EXPECT_EQ(result.attempts, 3);
   EXPECT_EQ(collected.restarts, 1);  // text of the second attempt was shown, then withdrawn
@@ -459,13 +475,17 @@ TEST(vlm_reader_integration, broken_streams_fail_clearly_and_store_nothing_parti
     std::string says;
   };
   std::vector<Case> cases = {
-      {fault(FaultKind::error_event, 500, "CUDA error: out of memory", 3, false), ErrorCode::network,
-       "CUDA error: out of memory"},
-      {fault(FaultKind::error_event, 500, "scheduler aborted", 3, true), ErrorCode::network, "scheduler aborted"},
+      {fault(FaultKind::error_event, 500, "CUDA error: out of memory", 3, false),
+       ErrorCode::network, "CUDA error: out of memory"},
+      {fault(FaultKind::error_event, 500, "scheduler aborted", 3, true), ErrorCode::network,
+       "scheduler aborted"},
       {fault(FaultKind::no_done), ErrorCode::network, "no [DONE] and no finish_reason"},
-      {fault(FaultKind::non_json_line, 0, "fake server failure", 3), ErrorCode::network, "not a JSON object"},
-      {fault(FaultKind::stall_mid_stream, 0, "fake server failure", 3), ErrorCode::timeout, "stalled"},
-      {fault(FaultKind::reset_mid_stream, 0, "fake server failure", 3), ErrorCode::network, "failed"},
+      {fault(FaultKind::non_json_line, 0, "fake server failure", 3), ErrorCode::network,
+       "not a JSON object"},
+      {fault(FaultKind::stall_mid_stream, 0, "fake server failure", 3), ErrorCode::timeout,
+       "stalled"},
+      {fault(FaultKind::reset_mid_stream, 0, "fake server failure", 3), ErrorCode::network,
+       "failed"},
   };
   for (FakeServerMode mode : {FakeServerMode::vllm, FakeServerMode::llamacpp}) {
     for (const Case& c : cases) {
@@ -500,7 +520,8 @@ TEST(vlm_reader_integration, a_broken_stream_is_retried_into_a_whole_answer) {
   VlmReaderOptions options = fast_options(server);
   options.idle_timeout_ms = 300;
   Collected collected;
-  ReadResult result = VlmReader(options).read(request_with_pages({{64, 64}}), collected.callbacks());
+  ReadResult result =
+      VlmReader(options).read(request_with_pages({{64, 64}}), collected.callbacks());
   EXPECT_EQ(result.content, "The answer is 42.");
   EXPECT_EQ(result.attempts, 3);
   EXPECT_EQ(collected.content, "The answer is 42.");
@@ -527,7 +548,8 @@ TEST(vlm_reader_integration, a_server_that_never_answers_is_bounded_and_sees_us_
 
 TEST(vlm_reader_integration, a_long_prefill_after_the_headers_is_judged_by_the_first_byte_timeout) {
   FakeVlmServer server;
-  server.push_fault(fault(FaultKind::stall_mid_stream, 0, "fake server failure", 0));  // headers, then silence
+  server.push_fault(
+      fault(FaultKind::stall_mid_stream, 0, "fake server failure", 0));  // headers, then silence
   VlmReaderOptions options = fast_options(server);
   options.model = server.model();
   options.max_retries = 0;
@@ -569,7 +591,8 @@ TEST(vlm_reader_integration, cancelling_closes_the_request_on_the_server) {
   };
   callbacks.is_cancelled = [&] { return cancel.load(); };
   auto start = Clock::now();
-  Error error = read_error(*std::make_unique<VlmReader>(fast_options(server)), request_with_pages({{64, 64}}), callbacks);
+  Error error = read_error(*std::make_unique<VlmReader>(fast_options(server)),
+                           request_with_pages({{64, 64}}), callbacks);
   EXPECT_EQ(error.code(), ErrorCode::cancelled);
   EXPECT_LT(seconds_since(start), 1.0);
   EXPECT_TRUE(server.wait_for_disconnects(1, std::chrono::seconds(2)));

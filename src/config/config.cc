@@ -18,7 +18,8 @@ using nlohmann::json;
 
 constexpr const char* kDejaVuSans = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 constexpr const char* kNotoSansCjkSc = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#2";
-constexpr const char* kDroidSansFallback = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf";
+constexpr const char* kDroidSansFallback =
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf";
 
 // The presets, identical to configs/en.json and configs/zh.json (a test checks it).
 constexpr const char* kPresetEn = R"({
@@ -99,7 +100,8 @@ class Reader {
     const char* expected = min_exclusive ? "a positive number" : "a number >= 0";
     if (!value->is_number()) fail(key, expected, *value);
     double x = value->get<double>();
-    if (!std::isfinite(x) || x < min || (min_exclusive && x <= min) || x > 1e6) fail(key, expected, *value);
+    if (!std::isfinite(x) || x < min || (min_exclusive && x <= min) || x > 1e6)
+      fail(key, expected, *value);
     return x;
   }
 
@@ -132,11 +134,13 @@ class Reader {
     const json* value = find(key);
     if (!value) return fallback;
     if (!value->is_string()) fail(key, "a color \"#RRGGBB\"", *value);
-    return parse_color(value->get<std::string>(), std::string(source_) + ": key \"" + std::string(key) + "\"");
+    return parse_color(value->get<std::string>(),
+                       std::string(source_) + ": key \"" + std::string(key) + "\"");
   }
 
   template <typename Enum, size_t N>
-  Enum choice(std::string_view key, Enum fallback, const std::pair<const char*, Enum> (&options)[N]) const {
+  Enum choice(std::string_view key, Enum fallback,
+              const std::pair<const char*, Enum> (&options)[N]) const {
     const json* value = find(key);
     if (!value) return fallback;
     std::string expected = "one of";
@@ -153,13 +157,21 @@ class Reader {
   const json& object_;
 };
 
-constexpr const char* kOfficialKeys[] = {
-    "page-size", "dpi", "margin-x", "margin-y", "font-path", "font-size", "line-height", "font-color",
-    "page-bg-color", "para-bg-color", "para-border-color", "alignment", "first-line-indent",
-    "left-indent", "right-indent", "space-before", "space-after", "border-width", "border-padding",
-    "horizontal-scale", "auto-crop-width", "auto-crop-last-page", "newline-markup"};
-constexpr const char* kExtensionKeys[] = {"fallback-fonts", "fallback-metrics", "wrap", "antialias", "page-markers",
-                                          "color-mode", "max-text-tokens-per-page", "normalize"};
+constexpr const char* kOfficialKeys[] = {"page-size",         "dpi",
+                                         "margin-x",          "margin-y",
+                                         "font-path",         "font-size",
+                                         "line-height",       "font-color",
+                                         "page-bg-color",     "para-bg-color",
+                                         "para-border-color", "alignment",
+                                         "first-line-indent", "left-indent",
+                                         "right-indent",      "space-before",
+                                         "space-after",       "border-width",
+                                         "border-padding",    "horizontal-scale",
+                                         "auto-crop-width",   "auto-crop-last-page",
+                                         "newline-markup"};
+constexpr const char* kExtensionKeys[] = {
+    "fallback-fonts", "fallback-metrics",         "wrap",     "antialias", "page-markers",
+    "color-mode",     "max-text-tokens-per-page", "normalize"};
 
 std::string resolve_font_path(const std::string& spec, const std::string& base_dir) {
   FontFileRef ref = parse_font_ref(spec);
@@ -178,9 +190,10 @@ NewlineStyle decode_newline_markup(const std::string& markup, std::string_view s
     if (c != ' ') compact += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (compact == "<br/>" || compact == "<br>") return style;
   auto fail = [&] {
-    throw Error(ErrorCode::invalid_config,
-                std::string(source) + ": key \"newline-markup\": expected \"<br/>\" or "
-                "\"<font color=\\\"#RRGGBB\\\">TEXT</font>\", got " + shown(json(markup)));
+    throw Error(ErrorCode::invalid_config, std::string(source) +
+                                               ": key \"newline-markup\": expected \"<br/>\" or "
+                                               "\"<font color=\\\"#RRGGBB\\\">TEXT</font>\", got " +
+                                               shown(json(markup)));
   };
   const std::string open = "<font color=\"";
   if (markup.rfind(open, 0) != 0) fail();
@@ -227,8 +240,9 @@ Rgb parse_color(std::string_view text, std::string_view key) {
   bool ok = text.size() == 7 && text[0] == '#';
   for (size_t i = 1; ok && i < 7; ++i) ok = hex(text[i]) >= 0;
   if (!ok)
-    throw Error(ErrorCode::invalid_config, std::string(key) + ": expected a color \"#RRGGBB\", got " +
-                                               shown(json(std::string(text))));
+    throw Error(
+        ErrorCode::invalid_config,
+        std::string(key) + ": expected a color \"#RRGGBB\", got " + shown(json(std::string(text))));
   auto byte = [&](size_t i) { return static_cast<uint8_t>(hex(text[i]) * 16 + hex(text[i + 1])); };
   return Rgb{byte(1), byte(3), byte(5)};
 }
@@ -243,7 +257,8 @@ FontFileRef parse_font_ref(std::string_view spec) {
   FontFileRef ref{std::string(spec), 0};
   size_t hash = spec.rfind('#');
   if (hash != std::string_view::npos && hash + 1 < spec.size() && spec.size() - hash <= 4 &&
-      std::all_of(spec.begin() + hash + 1, spec.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      std::all_of(spec.begin() + hash + 1, spec.end(),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
     ref.path = std::string(spec.substr(0, hash));
     ref.face_index = std::stoi(std::string(spec.substr(hash + 1)));
   }
@@ -275,16 +290,17 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   try {
     root = json::parse(json_text);
   } catch (const json::parse_error& e) {
-    throw Error(ErrorCode::invalid_config,
-                std::string(source) + ": not valid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    throw Error(ErrorCode::invalid_config, std::string(source) + ": not valid JSON at byte " +
+                                               std::to_string(e.byte) + ": " + e.what());
   }
   if (!root.is_object())
-    throw Error(ErrorCode::invalid_config, std::string(source) + ": expected a JSON object, got " + shown(root));
+    throw Error(ErrorCode::invalid_config,
+                std::string(source) + ": expected a JSON object, got " + shown(root));
   if (warnings) {
     for (auto it = root.begin(); it != root.end(); ++it) {
       auto known = [&](const auto& list) {
-        return std::find_if(std::begin(list), std::end(list), [&](const char* k) { return it.key() == k; }) !=
-               std::end(list);
+        return std::find_if(std::begin(list), std::end(list),
+                            [&](const char* k) { return it.key() == k; }) != std::end(list);
       };
       if (!known(kOfficialKeys) && !known(kExtensionKeys))
         warnings->push_back(std::string(source) + ": unknown key \"" + it.key() + "\" (ignored)");
@@ -306,7 +322,8 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
         while (end && *end == ' ') ++end;
         ok = end != rest && *end == '\0';
       }
-    } else if (size->is_array() && size->size() == 2 && (*size)[0].is_number() && (*size)[1].is_number()) {
+    } else if (size->is_array() && size->size() == 2 && (*size)[0].is_number() &&
+               (*size)[1].is_number()) {
       w = (*size)[0].get<double>();
       h = (*size)[1].get<double>();
       ok = true;
@@ -329,17 +346,22 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   config.para_bg_color = in.color("para-bg-color", {255, 255, 255});
   config.para_border_color = in.color("para-border-color", {255, 255, 255});
   if (const json* value = in.find("alignment")) {
-    if (!value->is_string()) in.fail("alignment", "one of \"LEFT\" \"CENTER\" \"RIGHT\" \"JUSTIFY\"", *value);
+    if (!value->is_string())
+      in.fail("alignment", "one of \"LEFT\" \"CENTER\" \"RIGHT\" \"JUSTIFY\"", *value);
     const std::string name = value->get<std::string>();
-    if (name == "LEFT") config.alignment = Alignment::left;
-    else if (name == "CENTER") config.alignment = Alignment::center;
-    else if (name == "RIGHT") config.alignment = Alignment::right;
-    else if (name == "JUSTIFY") config.alignment = Alignment::justify;
+    if (name == "LEFT")
+      config.alignment = Alignment::left;
+    else if (name == "CENTER")
+      config.alignment = Alignment::center;
+    else if (name == "RIGHT")
+      config.alignment = Alignment::right;
+    else if (name == "JUSTIFY")
+      config.alignment = Alignment::justify;
     else {
       config.alignment = Alignment::justify;  // as the reference: an unknown name means JUSTIFY
       if (warnings)
-        warnings->push_back(std::string(source) + ": key \"alignment\": unknown value " + shown(*value) +
-                            " means JUSTIFY");
+        warnings->push_back(std::string(source) + ": key \"alignment\": unknown value " +
+                            shown(*value) + " means JUSTIFY");
     }
   }
   config.first_line_indent_pt = in.signed_number("first-line-indent", 0);
@@ -350,7 +372,8 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   config.border_width_pt = in.number("border-width", 0, 0, false);
   config.border_padding_pt = in.number("border-padding", 0, 0, false);
   config.horizontal_scale = in.number("horizontal-scale", 1.0, 0, true);
-  if (config.horizontal_scale > 16) in.fail("horizontal-scale", "a positive number up to 16", *in.find("horizontal-scale"));
+  if (config.horizontal_scale > 16)
+    in.fail("horizontal-scale", "a positive number up to 16", *in.find("horizontal-scale"));
   config.auto_crop_width = in.boolean("auto-crop-width", false);
   config.auto_crop_last_page = in.boolean("auto-crop-last-page", false);
   config.newline_markup = in.string("newline-markup", "<br/>");
@@ -360,9 +383,10 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   const double text_height = config.page_height_pt - 2 * config.margin_y_pt - 12;
   if (text_width <= 0 || text_height <= 0)
     throw Error(ErrorCode::invalid_config,
-                std::string(source) + ": the margins (margin-x " + shown(json(config.margin_x_pt)) + ", margin-y " +
-                    shown(json(config.margin_y_pt)) + ") leave no room for text on a page of " +
-                    shown(json(config.page_width_pt)) + "x" + shown(json(config.page_height_pt)) + " points");
+                std::string(source) + ": the margins (margin-x " + shown(json(config.margin_x_pt)) +
+                    ", margin-y " + shown(json(config.margin_y_pt)) +
+                    ") leave no room for text on a page of " + shown(json(config.page_width_pt)) +
+                    "x" + shown(json(config.page_height_pt)) + " points");
 
   if (const json* fonts = in.find("fallback-fonts")) {
     if (!fonts->is_array()) in.fail("fallback-fonts", "an array of font file paths", *fonts);
@@ -374,34 +398,42 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   } else {
     config.fallback_fonts = default_fallback_fonts();
   }
-  config.fallback_metrics = in.choice("fallback-metrics", FallbackMetrics::reference,
-                                      {{"reference", FallbackMetrics::reference}, {"natural", FallbackMetrics::natural}});
-  config.wrap = in.choice("wrap", WrapMode::reportlab, {{"reportlab", WrapMode::reportlab}, {"unicode", WrapMode::unicode}});
+  config.fallback_metrics =
+      in.choice("fallback-metrics", FallbackMetrics::reference,
+                {{"reference", FallbackMetrics::reference}, {"natural", FallbackMetrics::natural}});
+  config.wrap = in.choice("wrap", WrapMode::reportlab,
+                          {{"reportlab", WrapMode::reportlab}, {"unicode", WrapMode::unicode}});
   config.antialias = in.boolean("antialias", true);
   config.page_markers = in.choice("page-markers", PageMarkers::none,
-                                  {{"none", PageMarkers::none}, {"header", PageMarkers::header}, {"footer", PageMarkers::footer}});
-  config.color_mode = in.choice("color-mode", ColorMode::automatic,
-                                {{"auto", ColorMode::automatic}, {"gray", ColorMode::gray}, {"rgb", ColorMode::rgb}});
+                                  {{"none", PageMarkers::none},
+                                   {"header", PageMarkers::header},
+                                   {"footer", PageMarkers::footer}});
+  config.color_mode = in.choice(
+      "color-mode", ColorMode::automatic,
+      {{"auto", ColorMode::automatic}, {"gray", ColorMode::gray}, {"rgb", ColorMode::rgb}});
   if (const json* cap = in.find("max-text-tokens-per-page")) {
     if (!cap->is_number_integer() || cap->get<int64_t>() < 0 || cap->get<int64_t>() > 100000000)
       in.fail("max-text-tokens-per-page", "an integer >= 0 (0 = no cap)", *cap);
     config.max_text_tokens_per_page = static_cast<int>(cap->get<int64_t>());
   }
-  config.normalize = in.choice("normalize", Normalization::nfc,
-                               {{"none", Normalization::none}, {"nfc", Normalization::nfc}, {"nfkc", Normalization::nfkc}});
+  config.normalize = in.choice(
+      "normalize", Normalization::nfc,
+      {{"none", Normalization::none}, {"nfc", Normalization::nfc}, {"nfkc", Normalization::nfkc}});
   return config;
 }
 
 RenderConfig load_config(const std::string& path, std::vector<std::string>* warnings) {
   const std::string text = read_file(path);
-  std::string base_dir = std::filesystem::absolute(std::filesystem::path(path)).parent_path().string();
+  std::string base_dir =
+      std::filesystem::absolute(std::filesystem::path(path)).parent_path().string();
   return parse_config_json(text, base_dir, warnings, path);
 }
 
 RenderConfig preset_config(std::string_view name) {
   if (name == "en") return parse_config_json(kPresetEn, "", nullptr, "preset en");
   if (name == "zh") return parse_config_json(kPresetZh, "", nullptr, "preset zh");
-  throw Error(ErrorCode::invalid_argument, "unknown preset \"" + std::string(name) + "\" (expected \"en\" or \"zh\")");
+  throw Error(ErrorCode::invalid_argument,
+              "unknown preset \"" + std::string(name) + "\" (expected \"en\" or \"zh\")");
 }
 
 std::string_view preset_name_for_text(std::u32string_view text) {
@@ -410,11 +442,15 @@ std::string_view preset_name_for_text(std::u32string_view text) {
   return "en";
 }
 
-RenderConfig config_for_text(std::u32string_view text) { return preset_config(preset_name_for_text(text)); }
+RenderConfig config_for_text(std::u32string_view text) {
+  return preset_config(preset_name_for_text(text));
+}
 
 std::string config_to_json(const RenderConfig& c) {
   json out = json::object();
-  auto num = [](double x) { return x == std::floor(x) && std::abs(x) < 1e9 ? json(static_cast<int64_t>(x)) : json(x); };
+  auto num = [](double x) {
+    return x == std::floor(x) && std::abs(x) < 1e9 ? json(static_cast<int64_t>(x)) : json(x);
+  };
   out["page-size"] = num(c.page_width_pt).dump() + "," + num(c.page_height_pt).dump();
   out["dpi"] = num(c.dpi);
   out["margin-x"] = num(c.margin_x_pt);
@@ -440,7 +476,8 @@ std::string config_to_json(const RenderConfig& c) {
   out["auto-crop-last-page"] = c.auto_crop_last_page;
   out["newline-markup"] = c.newline_markup;
   out["fallback-fonts"] = c.fallback_fonts;
-  out["fallback-metrics"] = c.fallback_metrics == FallbackMetrics::reference ? "reference" : "natural";
+  out["fallback-metrics"] =
+      c.fallback_metrics == FallbackMetrics::reference ? "reference" : "natural";
   out["wrap"] = c.wrap == WrapMode::reportlab ? "reportlab" : "unicode";
   out["antialias"] = c.antialias;
   static const char* markers[] = {"none", "header", "footer"};

@@ -25,9 +25,12 @@ Rgb parse_color(std::string_view text, std::string_view key);
 std::string to_hex(Rgb color);  // "#RRGGBB"
 
 enum class Alignment { left, center, right, justify };
-enum class WrapMode { reportlab, unicode };        // reportlab: the reference's breaking; unicode: UAX #14
-enum class PageMarkers { none, header, footer };   // page number and character range of the page
-enum class ColorMode { automatic, gray, rgb };     // automatic: gray when every color is gray
+enum class WrapMode {
+  reportlab,
+  unicode
+};  // reportlab: the reference's breaking; unicode: UAX #14
+enum class PageMarkers { none, header, footer };  // page number and character range of the page
+enum class ColorMode { automatic, gray, rgb };    // automatic: gray when every color is gray
 enum class Normalization { none, nfc, nfkc };
 // The advance of a character the main font lacks: the main font's .notdef advance, as ReportLab
 // measures it (lines break as in the reference; the fallback glyph is centered in it, narrowed if
@@ -36,9 +39,9 @@ enum class FallbackMetrics { reference, natural };
 
 // How a newline of the text is drawn, decoded from the "newline-markup" key.
 struct NewlineStyle {
-  bool line_break = true;        // "<br/>": a newline ends the line
-  std::u32string inline_text;    // otherwise: text drawn in the running line instead of breaking
-  Rgb inline_color{255, 0, 0};   // its color (the <font color="..."> of the markup)
+  bool line_break = true;       // "<br/>": a newline ends the line
+  std::u32string inline_text;   // otherwise: text drawn in the running line instead of breaking
+  Rgb inline_color{255, 0, 0};  // its color (the <font color="..."> of the markup)
 };
 
 // A font file and, for a collection (.ttc), the face index: "path" or "path#N".
@@ -50,17 +53,17 @@ FontFileRef parse_font_ref(std::string_view spec);
 
 struct RenderConfig {
   // Official Glyph keys. Defaults are the reference renderer's when the key is absent.
-  double page_width_pt = 595, page_height_pt = 842;   // page-size "W,H"
+  double page_width_pt = 595, page_height_pt = 842;  // page-size "W,H"
   double dpi = 72;
   double margin_x_pt = 20, margin_y_pt = 20;
-  std::string font_path;                              // absolute once loaded; may carry "#N"
+  std::string font_path;  // absolute once loaded; may carry "#N"
   double font_size_pt = 9;
-  double line_height_pt = 10;                         // leading; font-size + 1 when absent
+  double line_height_pt = 10;  // leading; font-size + 1 when absent
   Rgb font_color{0, 0, 0};
   Rgb page_bg_color{255, 255, 255};
   Rgb para_bg_color{255, 255, 255};
   Rgb para_border_color{255, 255, 255};
-  Alignment alignment = Alignment::justify;           // an unknown value also means JUSTIFY
+  Alignment alignment = Alignment::justify;  // an unknown value also means JUSTIFY
   double first_line_indent_pt = 0, left_indent_pt = 0, right_indent_pt = 0;
   double space_before_pt = 0, space_after_pt = 0;
   double border_width_pt = 0, border_padding_pt = 0;
@@ -68,16 +71,16 @@ struct RenderConfig {
   bool auto_crop_width = false;
   bool auto_crop_last_page = false;
   std::string newline_markup = "<br/>";
-  NewlineStyle newline;                               // newline_markup decoded
+  NewlineStyle newline;  // newline_markup decoded
 
   // Extensions.
-  std::vector<std::string> fallback_fonts;            // tried in order for characters the main font lacks
+  std::vector<std::string> fallback_fonts;  // tried in order for characters the main font lacks
   FallbackMetrics fallback_metrics = FallbackMetrics::reference;
   WrapMode wrap = WrapMode::reportlab;
   bool antialias = true;
   PageMarkers page_markers = PageMarkers::none;
   ColorMode color_mode = ColorMode::automatic;
-  int max_text_tokens_per_page = 0;                   // 0 = no cap
+  int max_text_tokens_per_page = 0;              // 0 = no cap
   Normalization normalize = Normalization::nfc;  // "normalize": nfc (default), nfkc, none
 
   // True when the output may be 8-bit gray (color_mode, or automatic and every color gray).

@@ -2,6 +2,8 @@
 
 namespace glyph {
 
-const char* build_source_dir() { return GLYPH_SOURCE_DIR; }
+const char* build_source_dir() {
+  return GLYPH_SOURCE_DIR;
+}
 
 }  // namespace glyph

@@ -35,7 +35,8 @@ void write_file(const std::string& path, std::string_view bytes) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(ErrorCode::io, tmp + ": cannot open for writing: " + std::strerror(errno));
+    if (!out)
+      throw Error(ErrorCode::io, tmp + ": cannot open for writing: " + std::strerror(errno));
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) throw Error(ErrorCode::io, tmp + ": write failed");
   }

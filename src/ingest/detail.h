@@ -11,8 +11,8 @@ namespace glyph::detail {
 
 struct DecodedBytes {
   std::string utf8;
-  std::string encoding;        // the name reported to the user
-  std::size_t replaced = 0;    // bytes that could not be converted (each became U+FFFD)
+  std::string encoding;      // the name reported to the user
+  std::size_t replaced = 0;  // bytes that could not be converted (each became U+FFFD)
 };
 
 // Text in any supported encoding → UTF-8 (BOM removed). encoding_override empty = detect.

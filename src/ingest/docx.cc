@@ -12,7 +12,6 @@
 // references as "[n]" with the notes listed at the end; headers and footers only when asked.
 // Limits: numbering inherited from paragraph styles is not applied; tracked deletions are
 // dropped and insertions kept (the document as accepted).
-#include <pugixml.hpp>
 #include <zip.h>
 
 #include <algorithm>
@@ -21,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <pugixml.hpp>
 #include <set>
 #include <unordered_map>
 
@@ -41,7 +41,8 @@ std::string_view attr(const pugi::xml_node& node, std::string_view local) {
   for (const pugi::xml_attribute& a : node.attributes()) {
     std::string_view name = a.name();
     const size_t colon = name.find(':');
-    if ((colon == std::string_view::npos ? name : name.substr(colon + 1)) == local) return a.value();
+    if ((colon == std::string_view::npos ? name : name.substr(colon + 1)) == local)
+      return a.value();
   }
   return {};
 }
@@ -79,9 +80,9 @@ class ZipReader {
     zip_error_fini(&error);
     const zip_int64_t count = zip_get_num_entries(archive_.get(), 0);
     if (count < 0 || static_cast<zip_uint64_t>(count) > limits.max_zip_entries) {
-      throw Error(ErrorCode::limit_exceeded,
-                  where_ + ": the archive has " + std::to_string(count) +
-                      " entries, over the limit of " + std::to_string(limits.max_zip_entries));
+      throw Error(ErrorCode::limit_exceeded, where_ + ": the archive has " + std::to_string(count) +
+                                                 " entries, over the limit of " +
+                                                 std::to_string(limits.max_zip_entries));
     }
     for (zip_int64_t i = 0; i < count; ++i) {
       const char* name = zip_get_name(archive_.get(), static_cast<zip_uint64_t>(i), ZIP_FL_ENC_RAW);
@@ -108,8 +109,8 @@ class ZipReader {
       const int code = zip_error_code_zip(error);
       throw Error(code == ZIP_ER_NOPASSWD || code == ZIP_ER_WRONGPASSWD ? ErrorCode::unsupported
                                                                         : ErrorCode::invalid_input,
-                  where_ + ": cannot open entry '" + name + "': " +
-                      zip_error_strerror(zip_get_error(archive_.get())));
+                  where_ + ": cannot open entry '" + name +
+                      "': " + zip_error_strerror(zip_get_error(archive_.get())));
     }
     std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> closer(file, zip_fclose);
     std::string data;
@@ -117,8 +118,8 @@ class ZipReader {
     for (;;) {
       const zip_int64_t got = zip_fread(file, buf, sizeof buf);
       if (got < 0) {
-        throw Error(ErrorCode::invalid_input, where_ + ": entry '" + name +
-                                                  "' is damaged: " + zip_file_strerror(file));
+        throw Error(ErrorCode::invalid_input,
+                    where_ + ": entry '" + name + "' is damaged: " + zip_file_strerror(file));
       }
       if (got == 0) break;
       total_bytes_ += static_cast<size_t>(got);
@@ -160,7 +161,7 @@ struct ListLevel {
 std::string to_roman(int n, bool upper_case) {
   static const std::pair<int, const char*> kTable[] = {
       {1000, "m"}, {900, "cm"}, {500, "d"}, {400, "cd"}, {100, "c"}, {90, "xc"}, {50, "l"},
-      {40, "xl"},  {10, "x"},   {9, "ix"},  {5, "v"},   {4, "iv"},  {1, "i"}};
+      {40, "xl"},  {10, "x"},   {9, "ix"},  {5, "v"},    {4, "iv"},  {1, "i"}};
   if (n <= 0 || n > 3999) return std::to_string(n);
   std::string out;
   for (const auto& [value, letters] : kTable) {
@@ -202,15 +203,16 @@ class DocxText {
     const pugi::xml_parse_result result =
         doc.load_buffer_inplace(data.data(), data.size(), flags, pugi::encoding_auto);
     if (!result) {
-      throw Error(ErrorCode::invalid_input,
-                  where_ + ": " + part + ": XML error at byte " + std::to_string(result.offset) +
-                      ": " + result.description());
+      throw Error(ErrorCode::invalid_input, where_ + ": " + part + ": XML error at byte " +
+                                                std::to_string(result.offset) + ": " +
+                                                result.description());
     }
     for (const pugi::xml_node& node : doc.children()) {
       if (node.type() == pugi::node_doctype) {
-        throw Error(ErrorCode::invalid_input,
-                    where_ + ": " + part +
-                        ": has a DOCTYPE (entity declarations are never expanded; a DOCX has none)");
+        throw Error(
+            ErrorCode::invalid_input,
+            where_ + ": " + part +
+                ": has a DOCTYPE (entity declarations are never expanded; a DOCX has none)");
       }
     }
     return doc;
@@ -225,7 +227,8 @@ class DocxText {
         if (local_name(lvl) != "lvl") continue;
         const int ilvl = to_int(attr(lvl, "ilvl"), -1, -1, 10);
         if (ilvl < 0 || ilvl > 9) continue;
-        if (levels.size() <= static_cast<size_t>(ilvl)) levels.resize(static_cast<size_t>(ilvl) + 1);
+        if (levels.size() <= static_cast<size_t>(ilvl))
+          levels.resize(static_cast<size_t>(ilvl) + 1);
         ListLevel& level = levels[static_cast<size_t>(ilvl)];
         if (auto n = child(lvl, "start")) level.start = to_int(attr(n, "val"), 1, 0, 1000000);
         if (auto n = child(lvl, "numFmt")) level.format = attr(n, "val");
@@ -276,9 +279,8 @@ class DocxText {
  private:
   void check_depth(size_t depth) const {
     if (depth > limits_.max_nesting_depth) {
-      throw Error(ErrorCode::limit_exceeded,
-                  where_ + ": XML elements nested deeper than " +
-                      std::to_string(limits_.max_nesting_depth));
+      throw Error(ErrorCode::limit_exceeded, where_ + ": XML elements nested deeper than " +
+                                                 std::to_string(limits_.max_nesting_depth));
     }
   }
 
@@ -366,8 +368,9 @@ class DocxText {
       const std::string_view name = local_name(c);
       if (name == "r") {
         run(c, out, depth + 1);
-      } else if (name == "hyperlink" || name == "ins" || name == "smartTag" || name == "fldSimple" ||
-                 name == "customXml" || name == "moveTo" || name == "bdo" || name == "dir") {
+      } else if (name == "hyperlink" || name == "ins" || name == "smartTag" ||
+                 name == "fldSimple" || name == "customXml" || name == "moveTo" || name == "bdo" ||
+                 name == "dir") {
         inline_content(c, out, depth + 1);
       } else if (name == "sdt") {
         inline_content(child(c, "sdtContent"), out, depth + 1);
@@ -436,7 +439,8 @@ std::vector<std::string> relationship_targets(const pugi::xml_node& root, std::s
   for (const pugi::xml_node& rel : root.children()) {
     const std::string_view type = attr(rel, "Type");
     if (type.size() < type_suffix.size() ||
-        type.substr(type.size() - type_suffix.size()) != type_suffix || attr(rel, "TargetMode") == "External") {
+        type.substr(type.size() - type_suffix.size()) != type_suffix ||
+        attr(rel, "TargetMode") == "External") {
       continue;
     }
     std::string target(attr(rel, "Target"));
@@ -456,9 +460,10 @@ void strip_trailing_space(std::string& s) {
 Document read_docx(std::string_view bytes, std::string_view name, const IngestOptions& options) {
   const std::string where(name);
   if (bytes.size() > options.limits.max_input_bytes) {
-    throw Error(ErrorCode::limit_exceeded,
-                where + ": DOCX of " + std::to_string(bytes.size()) + " bytes is over the limit of " +
-                    std::to_string(options.limits.max_input_bytes) + " bytes");
+    throw Error(ErrorCode::limit_exceeded, where + ": DOCX of " + std::to_string(bytes.size()) +
+                                               " bytes is over the limit of " +
+                                               std::to_string(options.limits.max_input_bytes) +
+                                               " bytes");
   }
   ZipReader zip(bytes, where, options.limits);
   DocxText docx(where, options.limits);
@@ -471,8 +476,8 @@ Document read_docx(std::string_view bytes, std::string_view name, const IngestOp
   }
   std::optional<std::string> main_xml = zip.read(main_part);
   if (!main_xml) {
-    throw Error(ErrorCode::invalid_input, where + ": a zip archive without " + main_part +
-                                              " (not a Word document)");
+    throw Error(ErrorCode::invalid_input,
+                where + ": a zip archive without " + main_part + " (not a Word document)");
   }
   const size_t slash = main_part.rfind('/');
   const std::string base = slash == std::string::npos ? "" : main_part.substr(0, slash + 1);

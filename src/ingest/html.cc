@@ -48,13 +48,15 @@ size_t estimate_nesting(std::string_view html, size_t limit) {
     const bool closing = j < html.size() && html[j] == '/';
     if (closing) ++j;
     const size_t name_start = j;
-    while (j < html.size() && (std::isalnum(static_cast<unsigned char>(html[j])) || html[j] == '-')) ++j;
+    while (j < html.size() && (std::isalnum(static_cast<unsigned char>(html[j])) || html[j] == '-'))
+      ++j;
     if (j == name_start || !std::isalpha(static_cast<unsigned char>(html[name_start]))) continue;
     const std::string_view name = html.substr(name_start, j - name_start);
-    if (tag_is(name, {"p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead",
-                      "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp", "html", "head",
-                      "body", "area", "base", "br", "col", "embed", "hr", "img", "input", "link",
-                      "meta", "param", "source", "track", "wbr"})) {
+    if (tag_is(name, {"p",      "li",       "dt",    "dd",     "tr",    "td",       "th",
+                      "option", "optgroup", "thead", "tbody",  "tfoot", "colgroup", "caption",
+                      "rb",     "rt",       "rp",    "html",   "head",  "body",     "area",
+                      "base",   "br",       "col",   "embed",  "hr",    "img",      "input",
+                      "link",   "meta",     "param", "source", "track", "wbr"})) {
       if (closing) {
         // </td>, </li>, </p>... also close the inline elements left open inside them, as
         // legacy pages do with <td><font>text</td>.
@@ -130,12 +132,18 @@ class HtmlWriter {
   static bool skipped(const GumboNode* node) {
     if (node->type != GUMBO_NODE_ELEMENT) return false;
     switch (node->v.element.tag) {
-      case GUMBO_TAG_HEAD: case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_TEMPLATE:
-      case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_IFRAME: case GUMBO_TAG_OBJECT: case GUMBO_TAG_SVG:
-      case GUMBO_TAG_CANVAS: case GUMBO_TAG_MATH: case GUMBO_TAG_TITLE:
-        return true;
-      default:
-        break;
+      case GUMBO_TAG_HEAD:
+      case GUMBO_TAG_SCRIPT:
+      case GUMBO_TAG_STYLE:
+      case GUMBO_TAG_TEMPLATE:
+      case GUMBO_TAG_NOSCRIPT:
+      case GUMBO_TAG_IFRAME:
+      case GUMBO_TAG_OBJECT:
+      case GUMBO_TAG_SVG:
+      case GUMBO_TAG_CANVAS:
+      case GUMBO_TAG_MATH:
+      case GUMBO_TAG_TITLE: return true;
+      default: break;
     }
     const GumboVector* attrs = &node->v.element.attributes;
     if (gumbo_get_attribute(attrs, "hidden")) return true;
@@ -151,21 +159,46 @@ class HtmlWriter {
 
   static Break block_break(GumboTag tag) {
     switch (tag) {
-      case GUMBO_TAG_P: case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3:
-      case GUMBO_TAG_H4: case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_UL:
-      case GUMBO_TAG_OL: case GUMBO_TAG_DL: case GUMBO_TAG_TABLE: case GUMBO_TAG_PRE:
-      case GUMBO_TAG_BLOCKQUOTE: case GUMBO_TAG_HR: case GUMBO_TAG_FIGURE:
-        return kParagraph;
-      case GUMBO_TAG_DIV: case GUMBO_TAG_LI: case GUMBO_TAG_TR: case GUMBO_TAG_DT:
-      case GUMBO_TAG_DD: case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_HEADER:
-      case GUMBO_TAG_FOOTER: case GUMBO_TAG_NAV: case GUMBO_TAG_ASIDE: case GUMBO_TAG_MAIN:
-      case GUMBO_TAG_ADDRESS: case GUMBO_TAG_FORM: case GUMBO_TAG_FIELDSET:
-      case GUMBO_TAG_FIGCAPTION: case GUMBO_TAG_CAPTION: case GUMBO_TAG_DETAILS:
-      case GUMBO_TAG_SUMMARY: case GUMBO_TAG_LEGEND: case GUMBO_TAG_TEXTAREA:
-      case GUMBO_TAG_BODY: case GUMBO_TAG_CENTER: case GUMBO_TAG_OPTION:
-        return kLine;
-      default:
-        return kNone;
+      case GUMBO_TAG_P:
+      case GUMBO_TAG_H1:
+      case GUMBO_TAG_H2:
+      case GUMBO_TAG_H3:
+      case GUMBO_TAG_H4:
+      case GUMBO_TAG_H5:
+      case GUMBO_TAG_H6:
+      case GUMBO_TAG_UL:
+      case GUMBO_TAG_OL:
+      case GUMBO_TAG_DL:
+      case GUMBO_TAG_TABLE:
+      case GUMBO_TAG_PRE:
+      case GUMBO_TAG_BLOCKQUOTE:
+      case GUMBO_TAG_HR:
+      case GUMBO_TAG_FIGURE: return kParagraph;
+      case GUMBO_TAG_DIV:
+      case GUMBO_TAG_LI:
+      case GUMBO_TAG_TR:
+      case GUMBO_TAG_DT:
+      case GUMBO_TAG_DD:
+      case GUMBO_TAG_SECTION:
+      case GUMBO_TAG_ARTICLE:
+      case GUMBO_TAG_HEADER:
+      case GUMBO_TAG_FOOTER:
+      case GUMBO_TAG_NAV:
+      case GUMBO_TAG_ASIDE:
+      case GUMBO_TAG_MAIN:
+      case GUMBO_TAG_ADDRESS:
+      case GUMBO_TAG_FORM:
+      case GUMBO_TAG_FIELDSET:
+      case GUMBO_TAG_FIGCAPTION:
+      case GUMBO_TAG_CAPTION:
+      case GUMBO_TAG_DETAILS:
+      case GUMBO_TAG_SUMMARY:
+      case GUMBO_TAG_LEGEND:
+      case GUMBO_TAG_TEXTAREA:
+      case GUMBO_TAG_BODY:
+      case GUMBO_TAG_CENTER:
+      case GUMBO_TAG_OPTION: return kLine;
+      default: return kNone;
     }
   }
 
@@ -174,9 +207,8 @@ class HtmlWriter {
     const GumboElement& e = node->v.element;
     request(block_break(e.tag));
     switch (e.tag) {
-      case GUMBO_TAG_PRE: case GUMBO_TAG_TEXTAREA:
-        ++preformatted_;
-        break;
+      case GUMBO_TAG_PRE:
+      case GUMBO_TAG_TEXTAREA: ++preformatted_; break;
       case GUMBO_TAG_BR:
         out_ += '\n';
         pending_ = kNone;
@@ -186,10 +218,12 @@ class HtmlWriter {
         emit("----------");
         request(kParagraph);
         break;
-      case GUMBO_TAG_UL: case GUMBO_TAG_OL: {
+      case GUMBO_TAG_UL:
+      case GUMBO_TAG_OL: {
         int start = 1;
         if (const GumboAttribute* a = gumbo_get_attribute(&e.attributes, "start")) {
-          start = static_cast<int>(std::clamp<long>(std::strtol(a->value, nullptr, 10), -1000000, 1000000));
+          start = static_cast<int>(
+              std::clamp<long>(std::strtol(a->value, nullptr, 10), -1000000, 1000000));
         }
         lists_.push_back({e.tag == GUMBO_TAG_OL, start});
         break;
@@ -205,25 +239,24 @@ class HtmlWriter {
         space_ = false;
         break;
       }
-      case GUMBO_TAG_TR:
-        first_cell_ = true;
-        break;
-      case GUMBO_TAG_TD: case GUMBO_TAG_TH:
+      case GUMBO_TAG_TR: first_cell_ = true; break;
+      case GUMBO_TAG_TD:
+      case GUMBO_TAG_TH:
         if (!first_cell_) {
           emit(" | ");
           space_ = false;
         }
         first_cell_ = false;
         break;
-      default:
-        break;
+      default: break;
     }
   }
 
   void leave(const GumboNode* node) {
     if (node->type != GUMBO_NODE_ELEMENT || skipped(node)) return;
     const GumboElement& e = node->v.element;
-    if ((e.tag == GUMBO_TAG_PRE || e.tag == GUMBO_TAG_TEXTAREA) && preformatted_ > 0) --preformatted_;
+    if ((e.tag == GUMBO_TAG_PRE || e.tag == GUMBO_TAG_TEXTAREA) && preformatted_ > 0)
+      --preformatted_;
     if ((e.tag == GUMBO_TAG_UL || e.tag == GUMBO_TAG_OL) && !lists_.empty()) lists_.pop_back();
     request(block_break(e.tag));
   }
@@ -289,9 +322,9 @@ class HtmlWriter {
 std::string html_to_text(std::string_view utf8, std::string_view name, const IngestLimits& limits) {
   const size_t depth = estimate_nesting(utf8, limits.max_nesting_depth);
   if (depth > limits.max_nesting_depth) {
-    throw Error(ErrorCode::limit_exceeded,
-                std::string(name) + ": HTML elements nested more than " +
-                    std::to_string(limits.max_nesting_depth) + " deep (over the limit)");
+    throw Error(ErrorCode::limit_exceeded, std::string(name) + ": HTML elements nested more than " +
+                                               std::to_string(limits.max_nesting_depth) +
+                                               " deep (over the limit)");
   }
   std::unique_ptr<GumboOutput, void (*)(GumboOutput*)> output(
       gumbo_parse_with_options(&kGumboDefaultOptions, utf8.data(), utf8.size()),

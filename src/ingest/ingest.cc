@@ -1,10 +1,11 @@
 // Format detection and dispatch to the readers of each format.
 #include "ingest/ingest.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -21,7 +22,8 @@ std::string lower(std::string_view s) {
 
 std::string extension_of(std::string_view filename) {
   const size_t slash = filename.find_last_of("/\\");
-  const std::string_view base = slash == std::string_view::npos ? filename : filename.substr(slash + 1);
+  const std::string_view base =
+      slash == std::string_view::npos ? filename : filename.substr(slash + 1);
   const size_t dot = base.rfind('.');
   if (dot == std::string_view::npos || dot == 0) return "";
   return lower(base.substr(dot + 1));
@@ -37,9 +39,15 @@ std::string format_of_extension(std::string_view filename) {
   return "";
 }
 
-bool is_zip(std::string_view bytes) { return bytes.substr(0, 4) == std::string_view("PK\x03\x04", 4); }
-bool is_pdf(std::string_view bytes) { return bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos; }
-bool is_ole(std::string_view bytes) { return bytes.substr(0, 8) == "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"; }
+bool is_zip(std::string_view bytes) {
+  return bytes.substr(0, 4) == std::string_view("PK\x03\x04", 4);
+}
+bool is_pdf(std::string_view bytes) {
+  return bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos;
+}
+bool is_ole(std::string_view bytes) {
+  return bytes.substr(0, 8) == "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+}
 
 // HTML by content: a doctype or an <html>/<head>/<body> tag near the start (after a BOM and
 // whitespace). Checked on decoded UTF-8.
@@ -47,8 +55,9 @@ bool looks_like_html(std::string_view utf8) {
   std::string head = lower(utf8.substr(0, 2048));
   const size_t first = head.find_first_not_of(" \t\r\n");
   if (first == std::string::npos || head[first] != '<') return false;
-  return head.find("<!doctype html") != std::string::npos || head.find("<html") != std::string::npos ||
-         head.find("<head") != std::string::npos || head.find("<body") != std::string::npos;
+  return head.find("<!doctype html") != std::string::npos ||
+         head.find("<html") != std::string::npos || head.find("<head") != std::string::npos ||
+         head.find("<body") != std::string::npos;
 }
 
 const char* kFormats = "txt, pdf, docx, markdown, html";
@@ -70,9 +79,8 @@ PdfPageSeparator parse_pdf_page_separator(std::string_view name) {
   if (name == "form-feed" || name == "formfeed" || name == "ff") return PdfPageSeparator::form_feed;
   if (name == "marker") return PdfPageSeparator::marker;
   if (name == "newline" || name == "none") return PdfPageSeparator::newline;
-  throw Error(ErrorCode::invalid_argument,
-              "unknown PDF page separator '" + std::string(name) +
-                  "' (expected form-feed, marker or newline)");
+  throw Error(ErrorCode::invalid_argument, "unknown PDF page separator '" + std::string(name) +
+                                               "' (expected form-feed, marker or newline)");
 }
 
 std::string detect_format(std::string_view bytes, std::string_view filename_hint) {
@@ -90,7 +98,8 @@ std::string detect_format(std::string_view bytes, std::string_view filename_hint
 
 Document ingest_bytes(std::string_view bytes, std::string_view filename_hint,
                       const IngestOptions& options) {
-  const std::string name = filename_hint.empty() ? std::string("input") : std::string(filename_hint);
+  const std::string name =
+      filename_hint.empty() ? std::string("input") : std::string(filename_hint);
   if (bytes.size() > options.limits.max_input_bytes) {
     throw Error(ErrorCode::limit_exceeded,
                 name + ": " + std::to_string(bytes.size()) + " bytes, over the limit of " +
@@ -104,14 +113,15 @@ Document ingest_bytes(std::string_view bytes, std::string_view filename_hint,
     format = detect_format(bytes, filename_hint);
     const std::string by_extension = format_of_extension(filename_hint);
     if (format == "zip") {
-      throw Error(ErrorCode::unsupported,
-                  name + ": a zip archive without word/document.xml (not a DOCX); supported: " +
-                      kFormats);
+      throw Error(
+          ErrorCode::unsupported,
+          name + ": a zip archive without word/document.xml (not a DOCX); supported: " + kFormats);
     }
     if (format == "ole") {
       throw Error(ErrorCode::unsupported,
-                  name + ": an OLE compound file (a legacy .doc, or an Office file protected with "
-                         "a password); save it as .docx without a password");
+                  name +
+                      ": an OLE compound file (a legacy .doc, or an Office file protected with "
+                      "a password); save it as .docx without a password");
     }
     if (!by_extension.empty() && by_extension != format &&
         !(by_extension == "markdown" && format == "txt") &&
@@ -127,10 +137,11 @@ Document ingest_bytes(std::string_view bytes, std::string_view filename_hint,
   } else if (format == "docx") {
     doc = detail::read_docx(bytes, name, options);
   } else {
-    detail::DecodedBytes decoded = detail::decode_text_bytes(bytes, name, options.encoding_override);
+    detail::DecodedBytes decoded =
+        detail::decode_text_bytes(bytes, name, options.encoding_override);
     if (decoded.replaced > 0) {
-      warnings.push_back(name + ": " + std::to_string(decoded.replaced) + " byte(s) are not valid " +
-                         decoded.encoding + " and became U+FFFD");
+      warnings.push_back(name + ": " + std::to_string(decoded.replaced) +
+                         " byte(s) are not valid " + decoded.encoding + " and became U+FFFD");
     }
     doc.encoding = decoded.encoding;
     // HTML in UTF-16 shows its tags only once decoded.
@@ -159,9 +170,9 @@ Document ingest_file(const std::string& path, const IngestOptions& options) {
     while ((got = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
       data.append(buf, got);
       if (data.size() > options.limits.max_input_bytes) {
-        throw Error(ErrorCode::limit_exceeded,
-                    "standard input: over the limit of " +
-                        std::to_string(options.limits.max_input_bytes) + " bytes");
+        throw Error(ErrorCode::limit_exceeded, "standard input: over the limit of " +
+                                                   std::to_string(options.limits.max_input_bytes) +
+                                                   " bytes");
       }
     }
     if (std::ferror(stdin)) throw Error(ErrorCode::io, "standard input: read failed");
@@ -187,7 +198,8 @@ std::string expand_ligatures(std::string_view utf8) {
   out.reserve(utf8.size());
   for (size_t i = 0; i < utf8.size(); ++i) {
     if (utf8[i] == '\xEF' && i + 2 < utf8.size() && utf8[i + 1] == '\xAC' &&
-        static_cast<unsigned char>(utf8[i + 2]) >= 0x80 && static_cast<unsigned char>(utf8[i + 2]) <= 0x86) {
+        static_cast<unsigned char>(utf8[i + 2]) >= 0x80 &&
+        static_cast<unsigned char>(utf8[i + 2]) <= 0x86) {
       out += kExpansions[static_cast<unsigned char>(utf8[i + 2]) - 0x80];
       i += 2;
     } else {

@@ -34,12 +34,12 @@ struct Document {
 };
 
 struct IngestLimits {
-  std::size_t max_input_bytes = std::size_t{512} << 20;         // the file as given
+  std::size_t max_input_bytes = std::size_t{512} << 20;  // the file as given
   int max_pdf_pages = 20000;
   double max_page_side_pt = 14400;  // 200 inches: the largest page the PDF spec allows
   std::size_t max_zip_entries = 20000;
-  std::size_t max_uncompressed_bytes = std::size_t{1} << 30;    // all zip entries read, counted
-  std::size_t max_entry_bytes = std::size_t{512} << 20;         // one zip entry, counted
+  std::size_t max_uncompressed_bytes = std::size_t{1} << 30;  // all zip entries read, counted
+  std::size_t max_entry_bytes = std::size_t{512} << 20;       // one zip entry, counted
   std::size_t max_nesting_depth = 512;  // XML / HTML elements inside each other
 };
 

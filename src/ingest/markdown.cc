@@ -22,9 +22,7 @@ class MarkdownWriter {
   void enter(cmark_node* node) {
     switch (cmark_node_get_type(node)) {
       case CMARK_NODE_PARAGRAPH:
-      case CMARK_NODE_HEADING:
-        begin_block(node);
-        break;
+      case CMARK_NODE_HEADING: begin_block(node); break;
       case CMARK_NODE_CODE_BLOCK:
         begin_block(node);
         write(trim_final_newline(cmark_node_get_literal(node)));
@@ -63,15 +61,9 @@ class MarkdownWriter {
         break;
       }
       case CMARK_NODE_TEXT:
-      case CMARK_NODE_CODE:
-        write(literal(node));
-        break;
-      case CMARK_NODE_SOFTBREAK:
-        write(" ");
-        break;
-      case CMARK_NODE_LINEBREAK:
-        write("\n");
-        break;
+      case CMARK_NODE_CODE: write(literal(node)); break;
+      case CMARK_NODE_SOFTBREAK: write(" "); break;
+      case CMARK_NODE_LINEBREAK: write("\n"); break;
       default:  // emphasis, strong, links, images (their text is inside), inline HTML tags
         break;
     }
@@ -84,11 +76,8 @@ class MarkdownWriter {
         if (first_line_pending_) write("");  // an empty item still shows its marker
         prefixes_.pop_back();
         break;
-      case CMARK_NODE_LIST:
-        lists_.pop_back();
-        break;
-      default:
-        break;
+      case CMARK_NODE_LIST: lists_.pop_back(); break;
+      default: break;
     }
   }
 

@@ -22,9 +22,8 @@ namespace {
 
 void silence_poppler() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr);
-  });
+  std::call_once(
+      once, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
 }
 
 // Pages as "3, 5-7, 9" for messages.
@@ -88,9 +87,9 @@ Document read_pdf(std::string_view bytes, std::string_view name, const IngestOpt
   const std::string where(name);
   const IngestLimits& limits = options.limits;
   if (bytes.size() > limits.max_input_bytes || bytes.size() > 0x7FFFFFFF) {
-    throw Error(ErrorCode::limit_exceeded,
-                where + ": PDF of " + std::to_string(bytes.size()) + " bytes is over the limit of " +
-                    std::to_string(limits.max_input_bytes) + " bytes");
+    throw Error(ErrorCode::limit_exceeded, where + ": PDF of " + std::to_string(bytes.size()) +
+                                               " bytes is over the limit of " +
+                                               std::to_string(limits.max_input_bytes) + " bytes");
   }
   if (bytes.substr(0, 1024).find("%PDF-") == std::string_view::npos) {
     throw Error(ErrorCode::invalid_input, where + ": not a PDF (no %PDF- header)");
@@ -101,24 +100,26 @@ Document read_pdf(std::string_view bytes, std::string_view name, const IngestOpt
       bytes.data(), static_cast<int>(bytes.size()), options.password, options.password));
   if (!doc) {
     throw Error(ErrorCode::invalid_input,
-                where + ": cannot read the PDF (damaged or truncated: no usable cross-reference "
-                        "table or catalog)");
+                where +
+                    ": cannot read the PDF (damaged or truncated: no usable cross-reference "
+                    "table or catalog)");
   }
   if (doc->is_locked()) {
     if (options.password.empty()) {
       throw Error(ErrorCode::invalid_input,
                   where + ": the PDF is encrypted; pass its password with --password");
     }
-    throw Error(ErrorCode::invalid_input, where + ": the password does not open this encrypted PDF");
+    throw Error(ErrorCode::invalid_input,
+                where + ": the password does not open this encrypted PDF");
   }
   const int page_count = doc->pages();
   if (page_count <= 0) {
     throw Error(ErrorCode::invalid_input, where + ": the PDF has no pages (damaged page tree?)");
   }
   if (page_count > limits.max_pdf_pages) {
-    throw Error(ErrorCode::limit_exceeded,
-                where + ": " + std::to_string(page_count) + " pages, over the limit of " +
-                    std::to_string(limits.max_pdf_pages));
+    throw Error(ErrorCode::limit_exceeded, where + ": " + std::to_string(page_count) +
+                                               " pages, over the limit of " +
+                                               std::to_string(limits.max_pdf_pages));
   }
 
   std::vector<std::unique_ptr<poppler::page>> pages(static_cast<size_t>(page_count));
@@ -135,10 +136,10 @@ Document read_pdf(std::string_view bytes, std::string_view name, const IngestOpt
     if (!std::isfinite(width_pt) || !std::isfinite(height_pt) ||
         std::fabs(width_pt) > limits.max_page_side_pt ||
         std::fabs(height_pt) > limits.max_page_side_pt) {
-      throw Error(ErrorCode::limit_exceeded,
-                  where + ": page " + std::to_string(i + 1) + " has a page box of " +
-                      points(width_pt) + " x " + points(height_pt) + " pt, over the limit of " +
-                      points(limits.max_page_side_pt) + " pt");
+      throw Error(ErrorCode::limit_exceeded, where + ": page " + std::to_string(i + 1) +
+                                                 " has a page box of " + points(width_pt) + " x " +
+                                                 points(height_pt) + " pt, over the limit of " +
+                                                 points(limits.max_page_side_pt) + " pt");
     }
   }
 
@@ -150,7 +151,9 @@ Document read_pdf(std::string_view bytes, std::string_view name, const IngestOpt
     if (i > 0) {
       switch (options.pdf_page_separator) {
         case PdfPageSeparator::form_feed: out.text += '\f'; break;
-        case PdfPageSeparator::marker: out.text += "\n--- page " + std::to_string(i + 1) + " ---\n"; break;
+        case PdfPageSeparator::marker:
+          out.text += "\n--- page " + std::to_string(i + 1) + " ---\n";
+          break;
         case PdfPageSeparator::newline: out.text += "\n\n"; break;
       }
     }
@@ -171,8 +174,7 @@ Document read_pdf(std::string_view bytes, std::string_view name, const IngestOpt
     out.warnings.push_back(where + ": page(s) " + page_list(unreadable) + " could not be read");
   }
   if (unreadable.size() == static_cast<size_t>(page_count)) {
-    throw Error(ErrorCode::invalid_input,
-                where + ": no page could be read (damaged page tree?)");
+    throw Error(ErrorCode::invalid_input, where + ": no page could be read (damaged page tree?)");
   }
   if (empty_pages.size() + unreadable.size() == static_cast<size_t>(page_count)) {
     throw Error(ErrorCode::invalid_input,

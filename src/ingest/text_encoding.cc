@@ -3,8 +3,9 @@
 // Order of evidence: a byte-order mark; UTF-16 without a BOM for Latin text (zero bytes at every
 // other position); valid UTF-8; mostly valid UTF-8 (kept, the renderer replaces the bad bytes);
 // uchardet's guess, converted with glibc's iconv; when uchardet has no guess, UTF-16 without a
-// BOM whose code units are all plausible characters (CJK text). Bytes iconv cannot convert become U+FFFD
-// and are counted; a guess that needs too many of them is refused with a hint to pass --encoding.
+// BOM whose code units are all plausible characters (CJK text). Bytes iconv cannot convert become
+// U+FFFD and are counted; a guess that needs too many of them is refused with a hint to pass
+// --encoding.
 #include <errno.h>
 #include <iconv.h>
 #include <uchardet.h>
@@ -226,14 +227,15 @@ DecodedBytes decode_text_bytes(std::string_view bytes, std::string_view name,
       // Mostly UTF-8 with ill-formed sequences: kept as they are; the renderer's decoder
       // replaces each with U+FFFD and counts them.
       out = utf8_as_is(bytes);
-    } else if (std::string cjk16 = guess.empty() ? guess_utf16(bytes, true) : "";
-               !cjk16.empty()) {
+    } else if (std::string cjk16 = guess.empty() ? guess_utf16(bytes, true) : ""; !cjk16.empty()) {
       // Legacy CJK encodings can pass for UTF-16 code units, so this comes after uchardet.
       out = convert(bytes, cjk16, name);
     } else if (guess.empty() || upper(guess) == "ASCII") {
       throw Error(ErrorCode::invalid_input,
-                  std::string(name) + ": cannot tell the text encoding (not UTF-8, no byte-order "
-                                      "mark, no confident guess); " + kEncodingHint);
+                  std::string(name) +
+                      ": cannot tell the text encoding (not UTF-8, no byte-order "
+                      "mark, no confident guess); " +
+                      kEncodingHint);
     } else {
       out = convert(bytes, canonical_encoding(guess), name);
       if (out.replaced * 20 > bytes.size() / 2 + 1) {

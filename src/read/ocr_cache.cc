@@ -17,14 +17,12 @@ constexpr int kCacheFormat = 1;
 
 std::string ocr_cache_key(const PageImage& image, const OcrOptions& options, double image_dpi) {
   Sha256 hash;
-  const std::string header = "glyph-ocr/" + std::to_string(kCacheFormat) + "/" +
-                             tesseract_version() + "/" + options.language + "/" +
-                             std::to_string(effective_upscale(options, image_dpi)) + "/" +
-                             std::to_string(image_dpi) + "/" +
-                             std::to_string(options.page_segmentation_mode) + "/" +
-                             std::to_string(image.width_px) + "x" +
-                             std::to_string(image.height_px) + "x" +
-                             std::to_string(image.channels) + "\n";
+  const std::string header =
+      "glyph-ocr/" + std::to_string(kCacheFormat) + "/" + tesseract_version() + "/" +
+      options.language + "/" + std::to_string(effective_upscale(options, image_dpi)) + "/" +
+      std::to_string(image_dpi) + "/" + std::to_string(options.page_segmentation_mode) + "/" +
+      std::to_string(image.width_px) + "x" + std::to_string(image.height_px) + "x" +
+      std::to_string(image.channels) + "\n";
   hash.update(header);
   hash.update(image.pixels.data(), image.pixels.size());
   return hash.hex_digest();
@@ -99,7 +97,8 @@ void store_cached_lines(const std::string& dir, const std::string& key,
   for (const auto& line : lines) {
     nlohmann::json jwords = nlohmann::json::array();
     for (const auto& word : line.words) {
-      jwords.push_back({{"text", word.text}, {"box", box_json(word.box)}, {"confidence", word.confidence}});
+      jwords.push_back(
+          {{"text", word.text}, {"box", box_json(word.box)}, {"confidence", word.confidence}});
     }
     jlines.push_back({{"text", line.text},
                       {"box", box_json(line.box)},

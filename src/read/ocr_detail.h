@@ -38,7 +38,8 @@ void limit_openmp_to_calling_thread();
 // The folder for cached pages (options.cache_dir, else $XDG_CACHE_HOME/glyph/ocr, else
 // ~/.cache/glyph/ocr); empty when none can be determined.
 std::string ocr_cache_dir(const OcrOptions& options);
-std::optional<std::vector<OcrLine>> load_cached_lines(const std::string& dir, const std::string& key);
+std::optional<std::vector<OcrLine>> load_cached_lines(const std::string& dir,
+                                                      const std::string& key);
 // Best effort: a cache that cannot be written is not an error.
 void store_cached_lines(const std::string& dir, const std::string& key,
                         const std::vector<OcrLine>& lines);

@@ -81,15 +81,15 @@ TesseractSession::TesseractSession(const OcrOptions& options)
   for (const auto& language : languages) {
     const auto path = std::filesystem::path(folder) / (language + ".traineddata");
     if (!std::filesystem::exists(path)) {
-      throw Error(ErrorCode::not_found,
-                  "ocr: no Tesseract data for language \"" + language + "\": " + path.string() +
-                      " does not exist (Debian package tesseract-ocr-" + language +
-                      ", or set TESSDATA_PREFIX)");
+      throw Error(ErrorCode::not_found, "ocr: no Tesseract data for language \"" + language +
+                                            "\": " + path.string() +
+                                            " does not exist (Debian package tesseract-ocr-" +
+                                            language + ", or set TESSDATA_PREFIX)");
     }
   }
   if (options.upscale != 0 && (options.upscale < 1.0 || options.upscale > 8.0)) {
-    throw Error(ErrorCode::invalid_argument,
-                "ocr: upscale " + std::to_string(options.upscale) + " is outside 1..8 (0 = automatic)");
+    throw Error(ErrorCode::invalid_argument, "ocr: upscale " + std::to_string(options.upscale) +
+                                                 " is outside 1..8 (0 = automatic)");
   }
   limit_openmp_to_calling_thread();
   if (impl_->api.Init(folder.c_str(), options.language.c_str(), tesseract::OEM_LSTM_ONLY) != 0) {
@@ -207,7 +207,8 @@ std::string fix_common_confusions(std::string_view word) {
   if (!rest.starts_with('|')) return fix_closing_quote(word);
   const size_t bar = word.size() - rest.size();
   rest.remove_prefix(1);
-  for (std::string_view contraction : {"'m", "'ll", "'d", "'ve", "\u2019m", "\u2019ll", "\u2019d", "\u2019ve"}) {
+  for (std::string_view contraction :
+       {"'m", "'ll", "'d", "'ve", "\u2019m", "\u2019ll", "\u2019d", "\u2019ve"}) {
     if (rest.starts_with(contraction)) {
       rest.remove_prefix(contraction.size());
       break;
@@ -215,7 +216,8 @@ std::string fix_common_confusions(std::string_view word) {
   }
   while (!rest.empty()) {
     bool closing = false;
-    for (std::string_view mark : {".", ",", ";", ":", "!", "?", "\"", "'", ")", "\u201D", "\u2019", "\u2026"}) {
+    for (std::string_view mark :
+         {".", ",", ";", ":", "!", "?", "\"", "'", ")", "\u201D", "\u2019", "\u2026"}) {
       if (rest.starts_with(mark)) {
         rest.remove_prefix(mark.size());
         closing = true;
@@ -233,7 +235,9 @@ std::string fix_common_confusions(std::string_view word) {
 
 namespace glyph {
 
-std::string tesseract_version() { return tesseract::TessBaseAPI::Version(); }
+std::string tesseract_version() {
+  return tesseract::TessBaseAPI::Version();
+}
 
 double effective_upscale(const OcrOptions& options, double image_dpi) {
   if (options.upscale > 0) return options.upscale;

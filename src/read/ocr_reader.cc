@@ -1,4 +1,6 @@
 // recognize_pages(): parallel, cached recognition; OcrReader: extractive answers from it.
+#include "read/ocr_reader.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -12,7 +14,6 @@
 #include "core/error.h"
 #include "image/image.h"
 #include "read/ocr_detail.h"
-#include "read/ocr_reader.h"
 #include "retrieval/retrieval.h"
 
 namespace glyph {
@@ -92,7 +93,8 @@ std::vector<OcrLine> mapped_to_page(std::vector<OcrLine> lines, const PageInput&
 double input_dpi(const PageInput& input) {
   double dpi = input.dpi;
   if (dpi > 0 && input.crop_of && input.crop_of->right_px > input.crop_of->left_px) {
-    dpi *= static_cast<double>(input.image->width_px) / (input.crop_of->right_px - input.crop_of->left_px);
+    dpi *= static_cast<double>(input.image->width_px) /
+           (input.crop_of->right_px - input.crop_of->left_px);
   }
   return dpi;
 }
@@ -109,8 +111,7 @@ std::string OcrPageText::text() const {
 }
 
 std::vector<OcrPageText> recognize_pages(const std::vector<PageInput>& pages,
-                                         const OcrOptions& options,
-                                         const OcrCallbacks& callbacks) {
+                                         const OcrOptions& options, const OcrCallbacks& callbacks) {
   std::vector<OcrPageText> results(pages.size());
   std::vector<std::string> keys(pages.size());
   std::vector<size_t> pending;
@@ -118,9 +119,9 @@ std::vector<OcrPageText> recognize_pages(const std::vector<PageInput>& pages,
   for (size_t i = 0; i < pages.size(); ++i) {
     const auto& input = pages[i];
     if (!input.image || input.image->empty()) {
-      throw Error(ErrorCode::invalid_argument,
-                  "ocr: image " + std::to_string(i + 1) + " (page " +
-                      std::to_string(input.page_number) + ") is empty");
+      throw Error(ErrorCode::invalid_argument, "ocr: image " + std::to_string(i + 1) + " (page " +
+                                                   std::to_string(input.page_number) +
+                                                   ") is empty");
     }
     results[i].page_number = input.page_number;
     results[i].crop_of = input.crop_of;
@@ -215,7 +216,8 @@ ReadingText reading_text(const std::vector<OcrPageText>& recognized) {
   for (size_t i = 0; i < recognized.size(); ++i) {
     if (i) {
       // Whole pages continue each other's sentences; separate crops do not.
-      if (recognized[i].crop_of || recognized[i - 1].crop_of) hard_breaks.push_back(out.lines.size());
+      if (recognized[i].crop_of || recognized[i - 1].crop_of)
+        hard_breaks.push_back(out.lines.size());
       out.lines += '\n';
     }
     for (size_t l = 0; l < recognized[i].lines.size(); ++l) {
@@ -223,7 +225,8 @@ ReadingText reading_text(const std::vector<OcrPageText>& recognized) {
       const auto& words = recognized[i].lines[l].words;
       for (size_t w = 0; w < words.size(); ++w) {
         if (w) out.lines += ' ';
-        out.words.push_back({out.lines.size(), out.lines.size() + words[w].text.size(), i, &words[w]});
+        out.words.push_back(
+            {out.lines.size(), out.lines.size() + words[w].text.size(), i, &words[w]});
         out.lines += words[w].text;
       }
     }
@@ -272,7 +275,8 @@ OcrReader::~OcrReader() = default;
 
 OcrAnswer OcrReader::answer(const ReadRequest& request, const ReadCallbacks& callbacks,
                             const OcrCallbacks& ocr_callbacks) {
-  if (request.pages.empty()) throw Error(ErrorCode::invalid_argument, "ocr: no page images to read");
+  if (request.pages.empty())
+    throw Error(ErrorCode::invalid_argument, "ocr: no page images to read");
   OcrCallbacks ocr = ocr_callbacks;
   if (!ocr.is_cancelled) ocr.is_cancelled = callbacks.is_cancelled;
 
@@ -282,7 +286,8 @@ OcrAnswer OcrReader::answer(const ReadRequest& request, const ReadCallbacks& cal
   const auto spans = split_sentences(reading.flowing);
   std::vector<std::string> sentences;
   sentences.reserve(spans.size());
-  for (const auto& span : spans) sentences.push_back(reading.flowing.substr(span.begin, span.end - span.begin));
+  for (const auto& span : spans)
+    sentences.push_back(reading.flowing.substr(span.begin, span.end - span.begin));
 
   switch (request.task) {
     case TaskKind::question: {
@@ -312,7 +317,8 @@ OcrAnswer OcrReader::answer(const ReadRequest& request, const ReadCallbacks& cal
       }
       if (result.passages.empty()) {
         result.content =
-            "Extractive answer (OCR reader): no passage of the recognized text matches the question.";
+            "Extractive answer (OCR reader): no passage of the recognized text matches the "
+            "question.";
       } else {
         result.content = "Extractive answer (OCR reader): ";
         for (size_t i = 0; i < result.passages.size(); ++i) {
@@ -355,10 +361,13 @@ OcrAnswer OcrReader::answer(const ReadRequest& request, const ReadCallbacks& cal
         }
         j["fields"] = std::move(jfields);
       }
-      const std::pair<KeyKind, const char*> groups[] = {
-          {KeyKind::date, "dates"},   {KeyKind::amount, "amounts"}, {KeyKind::quantity, "quantities"},
-          {KeyKind::email, "emails"}, {KeyKind::url, "urls"},       {KeyKind::pair, "pairs"},
-          {KeyKind::number, "numbers"}};
+      const std::pair<KeyKind, const char*> groups[] = {{KeyKind::date, "dates"},
+                                                        {KeyKind::amount, "amounts"},
+                                                        {KeyKind::quantity, "quantities"},
+                                                        {KeyKind::email, "emails"},
+                                                        {KeyKind::url, "urls"},
+                                                        {KeyKind::pair, "pairs"},
+                                                        {KeyKind::number, "numbers"}};
       for (const auto& [kind, name] : groups) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& item : items) {

@@ -49,8 +49,8 @@ struct OcrOptions {
 };
 
 struct OcrWord {
-  std::string text;    // UTF-8
-  PixelBox box;        // pixels of the full page image at its dpi
+  std::string text;      // UTF-8
+  PixelBox box;          // pixels of the full page image at its dpi
   float confidence = 0;  // 0..100 as Tesseract reports it
 };
 
@@ -66,7 +66,7 @@ struct OcrPageText {
   int page_number = 0;
   std::optional<PixelBox> crop_of;  // as in the input
   std::vector<OcrLine> lines;
-  double seconds = 0;      // recognition time (0 when it came from the cache)
+  double seconds = 0;  // recognition time (0 when it came from the cache)
   bool from_cache = false;
 
   std::string text() const;  // the lines joined by "\n"
@@ -111,7 +111,7 @@ struct OcrPassage {
 struct OcrAnswer {
   std::string content;  // what read() streams and returns as content
   std::vector<OcrPassage> passages;
-  std::string extraction_json;  // task == extraction: the JSON object (also inside content)
+  std::string extraction_json;          // task == extraction: the JSON object (also inside content)
   std::vector<OcrPageText> recognized;  // what was read, per input
 };
 

@@ -85,7 +85,7 @@ struct ReadResult {
   std::string finish_reason;  // "stop", "length", ... ("stop" for readers without one)
   std::string model;          // the model that answered (the reader's name for OcrReader)
   ReadUsage usage;
-  std::vector<SentImage> images;  // one per PageInput, in order
+  std::vector<SentImage> images;   // one per PageInput, in order
   double first_token_seconds = 0;  // from the start of the successful attempt to its first token
   double total_seconds = 0;        // from the call of read() to the end, retries included
   int attempts = 1;
@@ -94,8 +94,8 @@ struct ReadResult {
 struct ReadCallbacks {
   std::function<void(std::string_view)> on_content;    // answer text as it arrives
   std::function<void(std::string_view)> on_reasoning;  // reasoning text as it arrives
-  std::function<void()> on_restart;     // a retry starts over: discard what was shown so far
-  std::function<bool()> is_cancelled;   // polled often; true aborts the read (Error cancelled)
+  std::function<void()> on_restart;    // a retry starts over: discard what was shown so far
+  std::function<bool()> is_cancelled;  // polled often; true aborts the read (Error cancelled)
 };
 
 class Reader {

@@ -1,8 +1,8 @@
 #include "read/sse_parser.h"
 
 #include <algorithm>
-#include <span>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "core/error.h"
 
@@ -113,8 +113,9 @@ void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Em
   static constexpr std::string_view kReasoningTags[] = {kThinkClose};
   pending_ += text;
   for (;;) {
-    std::span<const std::string_view> tags = in_think_ ? std::span<const std::string_view>(kReasoningTags)
-                                                       : std::span<const std::string_view>(kContentTags);
+    std::span<const std::string_view> tags = in_think_
+                                                 ? std::span<const std::string_view>(kReasoningTags)
+                                                 : std::span<const std::string_view>(kContentTags);
     const Emit& emit = in_think_ ? on_reasoning : on_content;
     std::string_view view = pending_;
     std::size_t first = std::string_view::npos;
@@ -177,7 +178,8 @@ std::string server_error_message(std::string_view body, int* status_code) {
 
 void ChatStreamDecoder::check_size() const {
   if (content_.size() + reasoning_.size() > max_text_bytes_) {
-    throw Error(ErrorCode::limit_exceeded, "the server's answer grew past " + std::to_string(max_text_bytes_) +
+    throw Error(ErrorCode::limit_exceeded, "the server's answer grew past " +
+                                               std::to_string(max_text_bytes_) +
                                                " bytes; the read is stopped");
   }
 }
@@ -211,8 +213,9 @@ void ChatStreamDecoder::take(const SseEvent& event) {
     if (event.type == "error") {
       throw Error(ErrorCode::network, "the server reported an error mid-stream: " + excerpt(data));
     }
-    throw Error(ErrorCode::network, "the server sent a stream line that is not a JSON object (event " +
-                                        std::to_string(events_) + "): " + excerpt(data));
+    throw Error(ErrorCode::network,
+                "the server sent a stream line that is not a JSON object (event " +
+                    std::to_string(events_) + "): " + excerpt(data));
   }
   if (event.type == "error" || chunk.contains("error") ||
       (chunk.contains("object") && chunk["object"] == "error")) {
@@ -224,7 +227,8 @@ void ChatStreamDecoder::take(const SseEvent& event) {
     throw Error(status > 0 && !is_retryable_status(status) ? ErrorCode::server : ErrorCode::network,
                 text);
   }
-  if (chunk.contains("model") && chunk["model"].is_string()) model_ = chunk["model"].get<std::string>();
+  if (chunk.contains("model") && chunk["model"].is_string())
+    model_ = chunk["model"].get<std::string>();
   if (chunk.contains("usage") && chunk["usage"].is_object()) {
     const json& usage = chunk["usage"];
     if (usage.contains("prompt_tokens") && usage["prompt_tokens"].is_number_integer()) {
@@ -237,22 +241,26 @@ void ChatStreamDecoder::take(const SseEvent& event) {
   if (!chunk.contains("choices")) return;
   const json& choices = chunk["choices"];
   if (!choices.is_array()) {
-    throw Error(ErrorCode::network, "the server sent a chunk whose \"choices\" is not an array (event " +
-                                        std::to_string(events_) + "): " + excerpt(data));
+    throw Error(ErrorCode::network,
+                "the server sent a chunk whose \"choices\" is not an array (event " +
+                    std::to_string(events_) + "): " + excerpt(data));
   }
   for (const json& choice : choices) {
     if (!choice.is_object()) continue;
-    if (choice.contains("index") && choice["index"].is_number_integer() && choice["index"] != 0) continue;
+    if (choice.contains("index") && choice["index"].is_number_integer() && choice["index"] != 0)
+      continue;
     // "delta" in a stream; "message" when a server answered a streamed request in one piece.
     const char* key = choice.contains("delta") ? "delta" : "message";
     if (choice.contains(key) && choice[key].is_object()) {
       const json& delta = choice[key];
       for (const char* field : {"reasoning_content", "reasoning"}) {
-        if (delta.contains(field) && delta[field].is_string()) emit_reasoning(delta[field].get_ref<const std::string&>());
+        if (delta.contains(field) && delta[field].is_string())
+          emit_reasoning(delta[field].get_ref<const std::string&>());
       }
       if (delta.contains("content") && delta["content"].is_string()) {
         think_.feed(
-            delta["content"].get_ref<const std::string&>(), [this](std::string_view t) { emit_content(t); },
+            delta["content"].get_ref<const std::string&>(),
+            [this](std::string_view t) { emit_content(t); },
             [this](std::string_view t) { emit_reasoning(t); });
       }
     }
@@ -264,10 +272,11 @@ void ChatStreamDecoder::take(const SseEvent& event) {
 
 void ChatStreamDecoder::finish() {
   if (!done_ && finish_reason_.empty()) {
-    throw Error(ErrorCode::network,
-                "the stream ended before the answer was complete (no [DONE] and no finish_reason after " +
-                    std::to_string(events_) + " events, " + std::to_string(content_.size()) +
-                    " bytes of answer); the partial answer is discarded");
+    throw Error(
+        ErrorCode::network,
+        "the stream ended before the answer was complete (no [DONE] and no finish_reason after " +
+            std::to_string(events_) + " events, " + std::to_string(content_.size()) +
+            " bytes of answer); the partial answer is discarded");
   }
   think_.finish([this](std::string_view t) { emit_content(t); },
                 [this](std::string_view t) { emit_reasoning(t); });

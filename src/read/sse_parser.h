@@ -9,8 +9,9 @@
 //
 // ChatStreamDecoder reads the events of a streamed /v1/chat/completions answer: content, reasoning
 // (delta.reasoning_content, delta.reasoning, or <think>...</think> inside the content, tags split
-// across chunks included; an <answer>...</answer> wrapper is removed), finish_reason, usage and model. It throws glyph::Error on an error
-// event or a data line that is not JSON, and finish() throws when the stream ended without
+// across chunks included; an <answer>...</answer> wrapper is removed), finish_reason, usage and
+// model. It throws glyph::Error on an error event or a data line that is not JSON, and finish()
+// throws when the stream ended without
 // "[DONE]" and without a finish_reason: the answer is then incomplete and must not be used.
 #pragma once
 

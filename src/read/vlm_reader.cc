@@ -9,8 +9,8 @@
 #include <ctime>
 #include <exception>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -26,12 +26,14 @@ using Clock = std::chrono::steady_clock;
 using detail::server_error_message;
 
 constexpr long kPollMs = 50;
-constexpr long kLookupTimeoutMs = 60'000;  // a GET of /v1/models or /health on its own                    // how often cancellation and timers are checked
+constexpr long kLookupTimeoutMs = 60'000;  // a GET of /v1/models or /health on its own // how often
+                                           // cancellation and timers are checked
 constexpr std::size_t kMaxBodyBytes = 4u << 20;  // error bodies and non-streamed answers
 constexpr std::string_view kApiKeyHint = " (check --api-key, GLYPH_API_KEY or OPENAI_API_KEY)";
 
 long ms_between(Clock::time_point from, Clock::time_point to) {
-  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count());
 }
 double seconds_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -44,8 +46,10 @@ std::string lowercase(std::string_view text) {
 }
 
 std::string trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return std::string(text);
 }
 
@@ -75,7 +79,14 @@ struct Transfer {
   std::function<void(std::string_view)> on_stream_bytes;
 };
 
-enum class TransferEnd { complete, cancelled, first_byte_timeout, idle_timeout, total_timeout, curl_failed };
+enum class TransferEnd {
+  complete,
+  cancelled,
+  first_byte_timeout,
+  idle_timeout,
+  total_timeout,
+  curl_failed
+};
 
 struct TransferResult {
   TransferEnd end = TransferEnd::complete;
@@ -108,7 +119,9 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     state->result->retry_after.clear();
     state->result->retry_after_ms.clear();
     auto space = line.find(' ');
-    state->result->status = space == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(space + 1, 3)).c_str());
+    state->result->status = space == std::string_view::npos
+                                ? 0
+                                : std::atoi(std::string(line.substr(space + 1, 3)).c_str());
     return size * count;
   }
   auto colon = line.find(':');
@@ -140,9 +153,10 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     return bytes.size();
   }
   if (result.body.size() + bytes.size() > kMaxBodyBytes) {
-    state->failure = std::make_exception_ptr(Error(
-        ErrorCode::limit_exceeded, "the server's answer at " + state->transfer->url + " is larger than " +
-                                       std::to_string(kMaxBodyBytes) + " bytes"));
+    state->failure = std::make_exception_ptr(
+        Error(ErrorCode::limit_exceeded, "the server's answer at " + state->transfer->url +
+                                             " is larger than " + std::to_string(kMaxBodyBytes) +
+                                             " bytes"));
     return 0;
   }
   result.body += bytes;
@@ -186,14 +200,17 @@ TransferResult run_transfer(const Transfer& transfer) {
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &state);
   cleanup.headers = curl_slist_append(cleanup.headers, "Expect:");  // no 100-continue round trip
   if (!transfer.api_key.empty()) {
-    cleanup.headers = curl_slist_append(cleanup.headers, ("Authorization: Bearer " + transfer.api_key).c_str());
+    cleanup.headers =
+        curl_slist_append(cleanup.headers, ("Authorization: Bearer " + transfer.api_key).c_str());
   }
   if (transfer.method == "POST") {
     cleanup.headers = curl_slist_append(cleanup.headers, "Content-Type: application/json");
-    cleanup.headers = curl_slist_append(cleanup.headers, "Accept: text/event-stream, application/json");
+    cleanup.headers =
+        curl_slist_append(cleanup.headers, "Accept: text/event-stream, application/json");
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, transfer.body.data());
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(transfer.body.size()));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(transfer.body.size()));
   }
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, cleanup.headers);
   curl_multi_add_handle(multi, easy);
@@ -203,7 +220,8 @@ TransferResult run_transfer(const Transfer& transfer) {
   for (;;) {
     int running = 0;
     CURLMcode code = curl_multi_perform(multi, &running);
-    if (code != CURLM_OK) throw Error(ErrorCode::internal, std::string("libcurl: ") + curl_multi_strerror(code));
+    if (code != CURLM_OK)
+      throw Error(ErrorCode::internal, std::string("libcurl: ") + curl_multi_strerror(code));
     if (state.failure) std::rethrow_exception(state.failure);
     if (running == 0) break;
     const Clock::time_point now = Clock::now();
@@ -252,8 +270,7 @@ bool curl_failure_is_retryable(CURLcode code) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_TOO_MANY_REDIRECTS:
-      return false;
+    case CURLE_TOO_MANY_REDIRECTS: return false;
     default:
       return true;  // refused, reset, closed early, timed out connecting: the server may come back
   }
@@ -261,20 +278,24 @@ bool curl_failure_is_retryable(CURLcode code) {
 
 std::string describe_curl_failure(const TransferResult& result, const std::string& url) {
   std::string text = "connection to " + url + " failed: " + result.curl_message;
-  if (result.got_first_byte) text += " (after " + std::to_string(result.body_bytes) + " bytes of answer)";
+  if (result.got_first_byte)
+    text += " (after " + std::to_string(result.body_bytes) + " bytes of answer)";
   return text;
 }
 
 // Turns an unsuccessful HTTP answer into the error to throw or retry.
-[[noreturn]] void fail_for_status(const TransferResult& result, const std::string& url, const ReadRequest* request,
+[[noreturn]] void fail_for_status(const TransferResult& result, const std::string& url,
+                                  const ReadRequest* request,
                                   const std::vector<SentImage>* images) {
   std::string message = server_error_message(result.body);
-  std::string text = "the server at " + url + " answered HTTP " + std::to_string(result.status) + ": " + message;
+  std::string text =
+      "the server at " + url + " answered HTTP " + std::to_string(result.status) + ": " + message;
   if (is_retryable_status(result.status)) {
     throw RetryableFailure{Error(ErrorCode::network, text),
                            detail::parse_retry_after_ms(result.retry_after, result.retry_after_ms)};
   }
-  if ((result.status == 400 || result.status == 413) && detail::is_context_length_message(message)) {
+  if ((result.status == 400 || result.status == 413) &&
+      detail::is_context_length_message(message)) {
     std::string ours;
     if (images) {
       ours = "; this request has " + std::to_string(images->size()) + " page image(s)";
@@ -284,13 +305,16 @@ std::string describe_curl_failure(const TransferResult& result, const std::strin
       }
     }
     if (request && request->estimated_prompt_tokens >= 0) {
-      ours += "; our count of its prompt: " + std::to_string(request->estimated_prompt_tokens) + " tokens";
+      ours += "; our count of its prompt: " + std::to_string(request->estimated_prompt_tokens) +
+              " tokens";
     }
-    throw Error(ErrorCode::limit_exceeded, "the prompt is longer than the model's context: " + text + ours +
-                                               " (use fewer pages, a lower --dpi, or a model with a longer context)");
+    throw Error(ErrorCode::limit_exceeded,
+                "the prompt is longer than the model's context: " + text + ours +
+                    " (use fewer pages, a lower --dpi, or a model with a longer context)");
   }
   if (result.status == 400 && message.find("image") != std::string::npos &&
-      (message.find("At most") != std::string::npos || message.find("at most") != std::string::npos)) {
+      (message.find("At most") != std::string::npos ||
+       message.find("at most") != std::string::npos)) {
     throw Error(ErrorCode::limit_exceeded, "the server refuses this many images: " + text);
   }
   if (result.status == 401 || result.status == 403) text += kApiKeyHint;
@@ -301,9 +325,10 @@ void sleep_cancellable(long delay_ms, const std::function<bool()>& is_cancelled)
   const Clock::time_point until = Clock::now() + std::chrono::milliseconds(delay_ms);
   while (Clock::now() < until) {
     if (is_cancelled && is_cancelled()) throw Error(ErrorCode::cancelled, "the read was cancelled");
-    std::this_thread::sleep_for(std::min(std::chrono::milliseconds(kPollMs),
-                                         std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()) +
-                                             std::chrono::milliseconds(1)));
+    std::this_thread::sleep_for(
+        std::min(std::chrono::milliseconds(kPollMs),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()) +
+                     std::chrono::milliseconds(1)));
   }
 }
 
@@ -334,11 +359,10 @@ std::string timeout_text(TransferEnd end, const Transfer& transfer, const Transf
       return "no answer from " + transfer.url + " within the first-byte timeout of " +
              std::to_string(transfer.first_byte_timeout_ms) + " ms";
     case TransferEnd::idle_timeout:
-      return "the stream from " + transfer.url + " stalled: nothing for " + std::to_string(transfer.idle_timeout_ms) +
-             " ms (idle timeout) after " + std::to_string(result.body_bytes) +
-             " bytes; the partial answer is discarded";
-    default:
-      return "no complete answer from " + transfer.url + " within the total timeout";
+      return "the stream from " + transfer.url + " stalled: nothing for " +
+             std::to_string(transfer.idle_timeout_ms) + " ms (idle timeout) after " +
+             std::to_string(result.body_bytes) + " bytes; the partial answer is discarded";
+    default: return "no complete answer from " + transfer.url + " within the total timeout";
   }
 }
 
@@ -379,7 +403,8 @@ bool is_context_length_message(std::string_view message) {
   std::string lower = lowercase(message);
   for (std::string_view needle :
        {"context length", "context_length", "maximum context", "context window", "context size",
-        "too many tokens", "prompt is too long", "input is too long", "exceeds the available context"}) {
+        "too many tokens", "prompt is too long", "input is too long",
+        "exceeds the available context"}) {
     if (lower.find(needle) != std::string::npos) return true;
   }
   return false;
@@ -392,11 +417,13 @@ ServerKind parse_server_kind(std::string_view name) {
   if (lower == "auto" || lower.empty()) return ServerKind::unknown;
   if (lower == "vllm") return ServerKind::vllm;
   if (lower == "sglang") return ServerKind::sglang;
-  if (lower == "llamacpp" || lower == "llama.cpp" || lower == "llama-server") return ServerKind::llamacpp;
+  if (lower == "llamacpp" || lower == "llama.cpp" || lower == "llama-server")
+    return ServerKind::llamacpp;
   if (lower == "ollama") return ServerKind::ollama;
   if (lower == "openai") return ServerKind::openai;
-  throw Error(ErrorCode::invalid_argument, "unknown server kind \"" + std::string(name) +
-                                               "\" (expected auto, vllm, sglang, llamacpp, ollama or openai)");
+  throw Error(ErrorCode::invalid_argument,
+              "unknown server kind \"" + std::string(name) +
+                  "\" (expected auto, vllm, sglang, llamacpp, ollama or openai)");
 }
 
 std::string_view to_string(ServerKind kind) {
@@ -421,23 +448,27 @@ VlmReader::VlmReader(VlmReaderOptions options) : options_(std::move(options)) {
   model_ = options_.model;
   server_kind_ = options_.server_kind;
   kind_checked_ = server_kind_ != ServerKind::unknown;
-  if (options_.max_retries < 0) throw Error(ErrorCode::invalid_argument, "max_retries must be >= 0");
+  if (options_.max_retries < 0)
+    throw Error(ErrorCode::invalid_argument, "max_retries must be >= 0");
   if (options_.max_pixels < 0) throw Error(ErrorCode::invalid_argument, "max_pixels must be >= 0");
-  for (long timeout : {options_.connect_timeout_ms, options_.first_byte_timeout_ms, options_.idle_timeout_ms,
-                       options_.total_timeout_ms}) {
+  for (long timeout : {options_.connect_timeout_ms, options_.first_byte_timeout_ms,
+                       options_.idle_timeout_ms, options_.total_timeout_ms}) {
     if (timeout <= 0) throw Error(ErrorCode::invalid_argument, "VLM timeouts must be > 0 ms");
   }
 }
 
 VlmReader::~VlmReader() = default;
 
-std::string VlmReader::name() const { return "openai:" + (model_.empty() ? std::string("?") : model_); }
+std::string VlmReader::name() const {
+  return "openai:" + (model_.empty() ? std::string("?") : model_);
+}
 
 std::vector<ModelInfo> VlmReader::list_models() {
   return fetch_models(std::min(options_.total_timeout_ms, kLookupTimeoutMs), {});
 }
 
-std::vector<ModelInfo> VlmReader::fetch_models(long timeout_ms, const std::function<bool()>& is_cancelled) {
+std::vector<ModelInfo> VlmReader::fetch_models(long timeout_ms,
+                                               const std::function<bool()>& is_cancelled) {
   Transfer transfer;
   transfer.url = base_url_ + "/v1/models";
   transfer.api_key = api_key_;
@@ -447,25 +478,30 @@ std::vector<ModelInfo> VlmReader::fetch_models(long timeout_ms, const std::funct
   transfer.deadline = Clock::now() + std::chrono::milliseconds(std::max(1L, timeout_ms));
   transfer.is_cancelled = is_cancelled;
   TransferResult result = run_transfer(transfer);
-  if (result.end == TransferEnd::cancelled) throw Error(ErrorCode::cancelled, "the read was cancelled");
-  if (result.end == TransferEnd::curl_failed) throw Error(ErrorCode::network, describe_curl_failure(result, transfer.url));
-  if (result.end != TransferEnd::complete) throw Error(ErrorCode::timeout, timeout_text(result.end, transfer, result));
+  if (result.end == TransferEnd::cancelled)
+    throw Error(ErrorCode::cancelled, "the read was cancelled");
+  if (result.end == TransferEnd::curl_failed)
+    throw Error(ErrorCode::network, describe_curl_failure(result, transfer.url));
+  if (result.end != TransferEnd::complete)
+    throw Error(ErrorCode::timeout, timeout_text(result.end, transfer, result));
   if (result.status != 200) {
-    std::string text = "the server at " + transfer.url + " answered HTTP " + std::to_string(result.status) + ": " +
-                       server_error_message(result.body);
+    std::string text = "the server at " + transfer.url + " answered HTTP " +
+                       std::to_string(result.status) + ": " + server_error_message(result.body);
     if (result.status == 401 || result.status == 403) text += kApiKeyHint;
     throw Error(is_retryable_status(result.status) ? ErrorCode::network : ErrorCode::server, text);
   }
   json parsed = json::parse(result.body, nullptr, false);
   if (!parsed.is_object() || !parsed.contains("data") || !parsed["data"].is_array()) {
-    throw Error(ErrorCode::server, "the answer of " + transfer.url + " has no \"data\" list of models");
+    throw Error(ErrorCode::server,
+                "the answer of " + transfer.url + " has no \"data\" list of models");
   }
   std::vector<ModelInfo> models;
   for (const json& entry : parsed["data"]) {
     if (!entry.is_object() || !entry.contains("id") || !entry["id"].is_string()) continue;
     ModelInfo info;
     info.id = entry["id"].get<std::string>();
-    if (entry.contains("owned_by") && entry["owned_by"].is_string()) info.owned_by = entry["owned_by"].get<std::string>();
+    if (entry.contains("owned_by") && entry["owned_by"].is_string())
+      info.owned_by = entry["owned_by"].get<std::string>();
     models.push_back(std::move(info));
   }
   return models;
@@ -479,22 +515,29 @@ std::string VlmReader::resolve_model(long timeout_ms, const std::function<bool()
   if (!model_.empty()) return model_;
   std::vector<ModelInfo> models = fetch_models(timeout_ms, is_cancelled);
   if (models.empty()) {
-    throw Error(ErrorCode::not_found, "the server at " + base_url_ + " lists no models at /v1/models; pass --model");
+    throw Error(ErrorCode::not_found,
+                "the server at " + base_url_ + " lists no models at /v1/models; pass --model");
   }
   model_ = models.front().id;
   if (!kind_checked_) {
     std::string owner = lowercase(models.front().owned_by);
-    if (owner == "vllm") server_kind_ = ServerKind::vllm;
-    else if (owner == "sglang") server_kind_ = ServerKind::sglang;
-    else if (owner == "llamacpp") server_kind_ = ServerKind::llamacpp;
-    else if (owner == "library" || owner == "ollama") server_kind_ = ServerKind::ollama;
-    else if (owner == "openai" || owner == "system" || owner == "openai-internal") server_kind_ = ServerKind::openai;
+    if (owner == "vllm")
+      server_kind_ = ServerKind::vllm;
+    else if (owner == "sglang")
+      server_kind_ = ServerKind::sglang;
+    else if (owner == "llamacpp")
+      server_kind_ = ServerKind::llamacpp;
+    else if (owner == "library" || owner == "ollama")
+      server_kind_ = ServerKind::ollama;
+    else if (owner == "openai" || owner == "system" || owner == "openai-internal")
+      server_kind_ = ServerKind::openai;
     kind_checked_ = true;
   }
   return model_;
 }
 
-ServerKind VlmReader::resolve_server_kind(long timeout_ms, const std::function<bool()>& is_cancelled) {
+ServerKind VlmReader::resolve_server_kind(long timeout_ms,
+                                          const std::function<bool()>& is_cancelled) {
   if (kind_checked_) return server_kind_;
   kind_checked_ = true;
   try {
@@ -502,10 +545,14 @@ ServerKind VlmReader::resolve_server_kind(long timeout_ms, const std::function<b
     for (const ModelInfo& model : models) {
       if (!model_.empty() && model.id != model_ && models.size() > 1) continue;
       std::string owner = lowercase(model.owned_by);
-      if (owner == "llamacpp") server_kind_ = ServerKind::llamacpp;
-      else if (owner == "vllm") server_kind_ = ServerKind::vllm;
-      else if (owner == "sglang") server_kind_ = ServerKind::sglang;
-      else if (owner == "library" || owner == "ollama") server_kind_ = ServerKind::ollama;
+      if (owner == "llamacpp")
+        server_kind_ = ServerKind::llamacpp;
+      else if (owner == "vllm")
+        server_kind_ = ServerKind::vllm;
+      else if (owner == "sglang")
+        server_kind_ = ServerKind::sglang;
+      else if (owner == "library" || owner == "ollama")
+        server_kind_ = ServerKind::ollama;
       break;
     }
   } catch (const Error&) {
@@ -523,7 +570,8 @@ ServerHealth VlmReader::check_health() {
     transfer.connect_timeout_ms = options_.connect_timeout_ms;
     transfer.first_byte_timeout_ms = std::min(options_.first_byte_timeout_ms, 30'000L);
     transfer.idle_timeout_ms = options_.idle_timeout_ms;
-    transfer.deadline = Clock::now() + std::chrono::milliseconds(std::min(options_.total_timeout_ms, 60'000L));
+    transfer.deadline =
+        Clock::now() + std::chrono::milliseconds(std::min(options_.total_timeout_ms, 60'000L));
     TransferResult result;
     try {
       result = run_transfer(transfer);
@@ -545,7 +593,8 @@ ServerHealth VlmReader::check_health() {
     if (result.status == 404 || result.status == 405) continue;  // no such route on this server
     health.ok = result.status == 200;
     health.message = health.ok ? "ok" : server_error_message(result.body);
-    if (result.status == 503) health.message = "the server is not ready (still loading?): " + health.message;
+    if (result.status == 503)
+      health.message = "the server is not ready (still loading?): " + health.message;
     return health;
   }
   health.message = "the server answers none of /health, / and /v1/models";
@@ -563,9 +612,10 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
     throw Error(ErrorCode::invalid_argument, "a read needs a prompt or at least one page");
   }
   if (options_.max_images > 0 && static_cast<int>(request.pages.size()) > options_.max_images) {
-    throw Error(ErrorCode::limit_exceeded, "this request has " + std::to_string(request.pages.size()) +
-                                               " page images but the server takes at most " +
-                                               std::to_string(options_.max_images) + " per request");
+    throw Error(ErrorCode::limit_exceeded,
+                "this request has " + std::to_string(request.pages.size()) +
+                    " page images but the server takes at most " +
+                    std::to_string(options_.max_images) + " per request");
   }
 
   ReadResult result;
@@ -573,8 +623,9 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
   for (std::size_t i = 0; i < request.pages.size(); ++i) {
     const PageInput& page = request.pages[i];
     if (!page.image || page.image->empty()) {
-      throw Error(ErrorCode::invalid_argument, "page " + std::to_string(page.page_number) + " (input " +
-                                                   std::to_string(i + 1) + ") has no image");
+      throw Error(ErrorCode::invalid_argument, "page " + std::to_string(page.page_number) +
+                                                   " (input " + std::to_string(i + 1) +
+                                                   ") has no image");
     }
     SentImage sent{page.page_number, page.image->width_px, page.image->height_px, false};
     std::string png;
@@ -597,7 +648,8 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
   const SamplingOptions& sampling = request.sampling;
   json body = {{"stream", true}, {"stream_options", {{"include_usage", true}}}};
   json messages = json::array();
-  if (!request.system_prompt.empty()) messages.push_back({{"role", "system"}, {"content", request.system_prompt}});
+  if (!request.system_prompt.empty())
+    messages.push_back({{"role", "system"}, {"content", request.system_prompt}});
   messages.push_back({{"role", "user"}, {"content", std::move(content)}});
   body["messages"] = std::move(messages);
   if (sampling.temperature) body["temperature"] = *sampling.temperature;
@@ -613,7 +665,8 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
     result.model = resolve_model(remaining_ms(), callbacks.is_cancelled);
     if (sampling.repetition_penalty) {
       const ServerKind kind = resolve_server_kind(remaining_ms(), callbacks.is_cancelled);
-      body[kind == ServerKind::llamacpp ? "repeat_penalty" : "repetition_penalty"] = *sampling.repetition_penalty;
+      body[kind == ServerKind::llamacpp ? "repeat_penalty" : "repetition_penalty"] =
+          *sampling.repetition_penalty;
     }
     body["model"] = result.model;
     std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -658,29 +711,33 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
       TransferResult outcome = run_transfer(transfer);
       switch (outcome.end) {
         case TransferEnd::cancelled:
-          throw Error(ErrorCode::cancelled, "the read was cancelled; the request to " + transfer.url + " was closed");
+          throw Error(ErrorCode::cancelled,
+                      "the read was cancelled; the request to " + transfer.url + " was closed");
         case TransferEnd::total_timeout:
-          throw Error(ErrorCode::timeout, "no complete answer from " + transfer.url + " within total_timeout_ms = " +
+          throw Error(ErrorCode::timeout, "no complete answer from " + transfer.url +
+                                              " within total_timeout_ms = " +
                                               std::to_string(options_.total_timeout_ms) + " (" +
                                               std::to_string(attempt + 1) + " attempt(s))");
         case TransferEnd::first_byte_timeout:
         case TransferEnd::idle_timeout:
-          throw RetryableFailure{Error(ErrorCode::timeout, timeout_text(outcome.end, transfer, outcome))};
+          throw RetryableFailure{
+              Error(ErrorCode::timeout, timeout_text(outcome.end, transfer, outcome))};
         case TransferEnd::curl_failed:
           if (curl_failure_is_retryable(outcome.curl_code)) {
-            throw RetryableFailure{Error(ErrorCode::network, describe_curl_failure(outcome, transfer.url))};
+            throw RetryableFailure{
+                Error(ErrorCode::network, describe_curl_failure(outcome, transfer.url))};
           }
           throw Error(ErrorCode::network, describe_curl_failure(outcome, transfer.url));
-        case TransferEnd::complete:
-          break;
+        case TransferEnd::complete: break;
       }
       if (outcome.status != 200) fail_for_status(outcome, transfer.url, &request, &result.images);
       if (!outcome.streamed) {
         // A server that answered the streamed request in one JSON piece.
         if (outcome.content_type.find("json") == std::string::npos) {
-          throw RetryableFailure{Error(ErrorCode::network, "the server at " + transfer.url + " answered with \"" +
-                                                               outcome.content_type + "\" instead of a stream: " +
-                                                               server_error_message(outcome.body))};
+          throw RetryableFailure{
+              Error(ErrorCode::network,
+                    "the server at " + transfer.url + " answered with \"" + outcome.content_type +
+                        "\" instead of a stream: " + server_error_message(outcome.body))};
         }
         decoder.take(detail::SseEvent{"", outcome.body});
       }
@@ -705,14 +762,16 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
     }
     const Error& error = retry_reason->error;
     if (attempt >= options_.max_retries) {
-      throw Error(error.code(), std::string(error.what()) + " (gave up after " + std::to_string(attempt + 1) +
-                                    " attempt(s))");
+      throw Error(error.code(), std::string(error.what()) + " (gave up after " +
+                                    std::to_string(attempt + 1) + " attempt(s))");
     }
-    const long delay_ms = detail::retry_delay_ms(attempt, options_.backoff_initial_ms, options_.backoff_max_ms,
-                                                 retry_reason->server_wish_ms, jitter_unit());
+    const long delay_ms =
+        detail::retry_delay_ms(attempt, options_.backoff_initial_ms, options_.backoff_max_ms,
+                               retry_reason->server_wish_ms, jitter_unit());
     if (Clock::now() + std::chrono::milliseconds(delay_ms) >= deadline) {
-      throw Error(error.code(), std::string(error.what()) + " (gave up after " + std::to_string(attempt + 1) +
-                                    " attempt(s): waiting " + std::to_string(delay_ms) +
+      throw Error(error.code(), std::string(error.what()) + " (gave up after " +
+                                    std::to_string(attempt + 1) + " attempt(s): waiting " +
+                                    std::to_string(delay_ms) +
                                     " ms for the next would pass total_timeout_ms = " +
                                     std::to_string(options_.total_timeout_ms) + ")");
     }

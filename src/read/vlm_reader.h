@@ -56,7 +56,7 @@ struct VlmReaderOptions {
   long backoff_initial_ms = 500;
   long backoff_max_ms = 20'000;
   int64_t max_pixels = kDefaultVlmMaxPixels;  // per image; 0 = no cap
-  int max_images = 0;                         // per request when the server's limit is known; 0 = none
+  int max_images = 0;  // per request when the server's limit is known; 0 = none
 };
 
 struct ModelInfo {
@@ -113,7 +113,8 @@ namespace detail {
 // Delay before retry number `retry` (0-based): the server's wish when it gave one (Retry-After in
 // seconds or as an HTTP date, or retry-after-ms), else min(max, initial * 2^retry) scaled by a
 // uniform jitter factor in [0.5, 1].
-long retry_delay_ms(int retry, long initial_ms, long max_ms, long server_wish_ms, double jitter_unit);
+long retry_delay_ms(int retry, long initial_ms, long max_ms, long server_wish_ms,
+                    double jitter_unit);
 // Parses Retry-After ("120" or an IMF-fixdate) or retry-after-ms; -1 when absent or unreadable.
 long parse_retry_after_ms(std::string_view retry_after, std::string_view retry_after_ms);
 // True when a server's 400 message says the prompt exceeds the model's context.

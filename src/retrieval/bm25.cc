@@ -22,7 +22,8 @@ Bm25Index::Bm25Index(const std::vector<std::string>& documents, Bm25Options opti
     for (const auto& term : terms) ++counts[term];
     for (const auto& [term, count] : counts) {
       auto it = postings.find(term);
-      if (it == postings.end()) it = postings.emplace(std::string(term), std::vector<Posting>{}).first;
+      if (it == postings.end())
+        it = postings.emplace(std::string(term), std::vector<Posting>{}).first;
       it->second.push_back({d, count});
     }
   }
@@ -69,9 +70,9 @@ std::vector<Bm25Hit> Bm25Index::search(std::string_view query, size_t limit) con
     if (!list) continue;
     for (const auto& posting : *list) {
       const double tf = posting.count;
-      const double norm = options_.k1 * (1.0 - options_.b +
-                                         options_.b * lengths_[posting.document] /
-                                             std::max(average_length_, 1e-9));
+      const double norm =
+          options_.k1 * (1.0 - options_.b +
+                         options_.b * lengths_[posting.document] / std::max(average_length_, 1e-9));
       scores[posting.document] += term_idf * tf * (options_.k1 + 1.0) / (tf + norm);
       covered[posting.document] += term_idf;
     }

@@ -23,14 +23,14 @@ std::string number_pattern() {
   const std::string word = kNumberWord;
   // 1,234.5 | 3.5 | "forty thousand" | "thirty-six" | "a thousand"
   return "(?:\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?|(?:(?:a|an)\\s+(?:hundred|thousand|"
-         "million|billion|dozen)|" + word + ")(?:(?:\\s+|-)(?:and\\s+)?" + word + ")*)";
+         "million|billion|dozen)|" +
+         word + ")(?:(?:\\s+|-)(?:and\\s+)?" + word + ")*)";
 }
 
 constexpr const char* kMonth =
     "(?:January|February|March|April|May|June|July|August|September|October|November|December|"
     "(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\\.?)";
-constexpr const char* kWeekday =
-    "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)";
+constexpr const char* kWeekday = "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)";
 
 struct Pattern {
   KeyKind kind;
@@ -54,29 +54,43 @@ std::vector<Pattern> patterns() {
       "L|l|ml|mL|liters?|litres?|gallons?|dpi|px|pt|points?|tokens?|pages?|words?|characters?|"
       "people|persons?|times|acres?|hectares?|square\\s+(?:meters?|metres?|feet|miles?|km))";
   return {
-      {KeyKind::email, "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}", false},
+      {KeyKind::email, "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}",
+       false},
       {KeyKind::url, "\\b(?:https?://|www\\.)[^\\s<>\"'\\x{201C}\\x{201D}]+", true},
       {KeyKind::date,
        "\\b(?:\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2})?)?"
        "|\\d{1,2}[/.]\\d{1,2}[/.](?:\\d{4}|\\d{2})"
-       "|(?:" + weekday + ",?\\s+)?" + month + "\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?"
-       "|(?:" + weekday + ",?\\s+)?(?:the\\s+)?\\d{1,2}(?:st|nd|rd|th)?\\s+(?:of\\s+)?" + month + "(?:,?\\s+\\d{4})?"
-       "|" + month + "\\s+\\d{4}"
-       "|(?:end|beginning|middle)\\s+of\\s+" + month +
-       ")(?![\\w])"
-       "|\\d{4}\\x{5E74}\\d{1,2}\\x{6708}(?:\\d{1,2}\\x{65E5})?",
+       "|(?:" +
+           weekday + ",?\\s+)?" + month +
+           "\\s+\\d{1,2}(?:st|nd|rd|th)?(?:,?\\s+\\d{4})?"
+           "|(?:" +
+           weekday + ",?\\s+)?(?:the\\s+)?\\d{1,2}(?:st|nd|rd|th)?\\s+(?:of\\s+)?" + month +
+           "(?:,?\\s+\\d{4})?"
+           "|" +
+           month +
+           "\\s+\\d{4}"
+           "|(?:end|beginning|middle)\\s+of\\s+" +
+           month +
+           ")(?![\\w])"
+           "|\\d{4}\\x{5E74}\\d{1,2}\\x{6708}(?:\\d{1,2}\\x{65E5})?",
        false},
       {KeyKind::amount,
-       "(?:[$\\x{20AC}\\x{00A3}\\x{00A5}]\\s?\\d[\\d,]*(?:\\.\\d+)?(?:\\s?(?:million|billion|thousand|k|m|bn)\\b)?"
+       "(?:[$\\x{20AC}\\x{00A3}\\x{00A5}]\\s?\\d[\\d,]*(?:\\.\\d+)?(?:\\s?(?:million|billion|"
+       "thousand|k|m|bn)\\b)?"
        "|\\b(?:USD|EUR|GBP|CNY|RMB|JPY|CHF)\\s?\\d[\\d,]*(?:\\.\\d+)?"
-       "|\\b" + number + "\\s*" + currency_word + "(?![\\w]))",
+       "|\\b" +
+           number + "\\s*" + currency_word + "(?![\\w]))",
        true},
-      {KeyKind::quantity,
-       "\\b(?:" + digits + "\\s*|" + number + "\\s+)" + unit + "(?![\\w])", true},
+      {KeyKind::quantity, "\\b(?:" + digits + "\\s*|" + number + "\\s+)" + unit + "(?![\\w])",
+       true},
       {KeyKind::pair,
-       "(?m)^[ \\t]*(?:[-*\\x{2022}][ \\t]+)?([\\p{L}][\\p{L}\\p{N} ._/()-]{0,38}?)[ \\t]*[:\\x{FF1A}][ \\t]+(\\S[^\\n]{0,118})",
+       "(?m)^[ \\t]*(?:[-*\\x{2022}][ \\t]+)?([\\p{L}][\\p{L}\\p{N} ._/()-]{0,38}?)[ "
+       "\\t]*[:\\x{FF1A}][ \\t]+(\\S[^\\n]{0,118})",
        false},
-      {KeyKind::number, "(?<![\\w.,\\[])\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?(?![\\w\\]])|(?<![\\w.,\\[])\\d{2,}(?:\\.\\d+)?(?![\\w\\]])", false},
+      {KeyKind::number,
+       "(?<![\\w.,\\[])\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?(?![\\w\\]])|(?<![\\w.,\\[])\\d{2,}(?:\\."
+       "\\d+)?(?![\\w\\]])",
+       false},
   };
 }
 
@@ -119,7 +133,8 @@ const std::vector<CompiledPattern>& compiled_patterns() {
 }
 
 std::string trim_url(std::string url) {
-  while (!url.empty() && std::string_view(".,;:!?)]}'\"").find(url.back()) != std::string_view::npos)
+  while (!url.empty() &&
+         std::string_view(".,;:!?)]}'\"").find(url.back()) != std::string_view::npos)
     url.pop_back();
   return url;
 }
@@ -176,7 +191,8 @@ std::vector<KeyItem> find_key_items(std::string_view text) {
   if (text.empty()) return items;
   if (!is_valid_utf8(text)) {
     throw Error(ErrorCode::invalid_input, "key information: the text is not valid UTF-8 (byte " +
-                                              std::to_string(decode_utf8(text).first_bad_offset) + ")");
+                                              std::to_string(decode_utf8(text).first_bad_offset) +
+                                              ")");
   }
   const auto& compiled = compiled_patterns();
   std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> match(
@@ -219,9 +235,8 @@ std::vector<KeyItem> find_key_items(std::string_view text) {
       offset = ovector[1];
     }
   }
-  std::stable_sort(items.begin(), items.end(), [](const KeyItem& a, const KeyItem& b) {
-    return a.span.begin < b.span.begin;
-  });
+  std::stable_sort(items.begin(), items.end(),
+                   [](const KeyItem& a, const KeyItem& b) { return a.span.begin < b.span.begin; });
   return items;
 }
 
@@ -235,7 +250,8 @@ std::vector<FieldMatch> find_fields(std::string_view text, const std::vector<std
   std::replace(flowing.begin(), flowing.end(), '\n', ' ');
   const auto sentence_spans = split_sentences(flowing);
   std::vector<std::string> sentences;
-  for (const auto& span : sentence_spans) sentences.emplace_back(flowing.substr(span.begin, span.end - span.begin));
+  for (const auto& span : sentence_spans)
+    sentences.emplace_back(flowing.substr(span.begin, span.end - span.begin));
   const Bm25Index index(sentences);
 
   for (const auto& field : fields) {
@@ -256,17 +272,18 @@ std::vector<FieldMatch> find_fields(std::string_view text, const std::vector<std
         match.value = item.value;
         match.how = "pair";
         const size_t at = text.find(item.value, item.span.begin);
-        match.span = at == std::string_view::npos ? item.span : TextSpan{at, at + item.value.size()};
+        match.span =
+            at == std::string_view::npos ? item.span : TextSpan{at, at + item.value.size()};
         break;
       }
     }
     // 2. A field named after a kind.
     if (!match.found) {
       std::optional<KeyKind> kind;
-      for (const auto& [names, k] :
-           std::vector<std::pair<std::vector<std::string>, KeyKind>>{
+      for (const auto& [names, k] : std::vector<std::pair<std::vector<std::string>, KeyKind>>{
                {{"date", "dates", "day", "when", "deadline", "duedate"}, KeyKind::date},
-               {{"amount", "amounts", "price", "cost", "total", "sum", "fee", "money"}, KeyKind::amount},
+               {{"amount", "amounts", "price", "cost", "total", "sum", "fee", "money"},
+                KeyKind::amount},
                {{"email", "emails", "mail", "emailaddress"}, KeyKind::email},
                {{"url", "urls", "link", "website", "web"}, KeyKind::url},
                {{"quantity", "quantities", "measure", "duration"}, KeyKind::quantity},
@@ -289,7 +306,8 @@ std::vector<FieldMatch> find_fields(std::string_view text, const std::vector<std
       const auto hits = index.search(field, 1);
       if (!hits.empty()) {
         const auto& span = sentence_spans[hits[0].document];
-        const std::string_view sentence = std::string_view(flowing).substr(span.begin, span.end - span.begin);
+        const std::string_view sentence =
+            std::string_view(flowing).substr(span.begin, span.end - span.begin);
         match.found = true;
         match.how = "passage";
         const size_t colon = sentence.find(": ");

@@ -28,9 +28,10 @@ struct TextSpan {
   size_t end = 0;
 };
 
-// Sentences: ends at . ! ? (and 。！？) followed by space, closing quotes or brackets, and reference
-// marks like "[1][2]"; common abbreviations ("Mr.", "e.g.") do not end one; a newline ends one;
-// a sentence longer than max_bytes is cut at a space. Spans exclude surrounding whitespace.
+// Sentences: ends at . ! ? (and 。！？) followed by space, closing quotes or brackets, and
+// reference marks like "[1][2]"; common abbreviations ("Mr.", "e.g.") do not end one; a newline
+// ends one; a sentence longer than max_bytes is cut at a space. Spans exclude surrounding
+// whitespace.
 std::vector<TextSpan> split_sentences(std::string_view utf8_text, size_t max_bytes = 400);
 
 struct Bm25Options {
@@ -79,8 +80,8 @@ std::string_view to_string(KeyKind kind);  // "date", "amount", ...
 
 struct KeyItem {
   KeyKind kind = KeyKind::number;
-  std::string text;  // as it appears in the text
-  std::string key;   // pairs: the key
+  std::string text;   // as it appears in the text
+  std::string key;    // pairs: the key
   std::string value;  // pairs: the value; else the same as text
   TextSpan span;      // of the whole item in the text
 };
@@ -103,6 +104,7 @@ struct FieldMatch {
 // else the sentence that best matches the field name (BM25), with the text after a colon in it
 // when there is one. Pairs are looked for line by line; for sentences, line breaks count as
 // spaces (in recognized text a line ends where the page ran out of width).
-std::vector<FieldMatch> find_fields(std::string_view utf8_text, const std::vector<std::string>& fields);
+std::vector<FieldMatch> find_fields(std::string_view utf8_text,
+                                    const std::vector<std::string>& fields);
 
 }  // namespace glyph

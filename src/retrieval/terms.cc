@@ -14,21 +14,23 @@ namespace {
 // Function words of English questions and prose; dropping them keeps "What is the ..." from
 // matching every sentence that has "the".
 constexpr std::string_view kStopwords[] = {
-    "a",       "about",  "above",  "after",   "again",  "against", "all",     "am",      "an",
-    "and",     "any",    "are",    "as",      "at",     "be",      "because", "been",    "before",
-    "being",   "below",  "between", "both",   "but",    "by",      "can",     "could",   "did",
-    "do",      "does",   "doing",  "down",    "during", "each",    "few",     "for",     "from",
-    "further", "had",    "has",    "have",    "having", "he",      "her",     "here",    "hers",
-    "herself", "him",    "himself", "his",    "how",    "i",       "if",      "in",      "into",
-    "is",      "it",     "its",    "itself",  "just",   "me",      "more",    "most",    "my",
-    "myself",  "no",     "nor",    "not",     "now",    "of",      "off",     "on",      "once",
-    "only",    "or",     "other",  "our",     "ours",   "out",     "over",    "own",     "same",
-    "she",     "should", "so",     "some",    "such",   "than",    "that",    "the",     "their",
-    "them",    "then",   "there",  "these",   "they",   "this",    "those",   "through", "to",
-    "too",     "under",  "until",  "up",      "very",   "was",     "we",      "were",    "what",
-    "when",    "where",  "which",  "while",   "who",    "whom",    "why",     "will",    "with",
-    "would",   "you",    "your",   "yours",   "also",    "whose",   "mentioned",
-    "provided", "text",  "please", "tell",    "according", "given", "s",      "t"};
+    "a",         "about",   "above",  "after",     "again",    "against", "all",    "am",
+    "an",        "and",     "any",    "are",       "as",       "at",      "be",     "because",
+    "been",      "before",  "being",  "below",     "between",  "both",    "but",    "by",
+    "can",       "could",   "did",    "do",        "does",     "doing",   "down",   "during",
+    "each",      "few",     "for",    "from",      "further",  "had",     "has",    "have",
+    "having",    "he",      "her",    "here",      "hers",     "herself", "him",    "himself",
+    "his",       "how",     "i",      "if",        "in",       "into",    "is",     "it",
+    "its",       "itself",  "just",   "me",        "more",     "most",    "my",     "myself",
+    "no",        "nor",     "not",    "now",       "of",       "off",     "on",     "once",
+    "only",      "or",      "other",  "our",       "ours",     "out",     "over",   "own",
+    "same",      "she",     "should", "so",        "some",     "such",    "than",   "that",
+    "the",       "their",   "them",   "then",      "there",    "these",   "they",   "this",
+    "those",     "through", "to",     "too",       "under",    "until",   "up",     "very",
+    "was",       "we",      "were",   "what",      "when",     "where",   "which",  "while",
+    "who",       "whom",    "why",    "will",      "with",     "would",   "you",    "your",
+    "yours",     "also",    "whose",  "mentioned", "provided", "text",    "please", "tell",
+    "according", "given",   "s",      "t"};
 
 bool is_han(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
@@ -38,12 +40,15 @@ bool is_han(char32_t c) {
 bool is_word_char(char32_t c) {
   const auto category = utf8proc_category(static_cast<utf8proc_int32_t>(c));
   switch (category) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC:
-      return true;
-    default:
-      return false;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: return true;
+    default: return false;
   }
 }
 
@@ -60,9 +65,11 @@ std::string stem(std::string word) {
   for (std::string_view ending : {"sses", "xes", "ches", "shes", "zes"}) {
     if (word.ends_with(ending)) return word.substr(0, n - 2);
   }
-  if (word.ends_with("es") && (word.ends_with("aes") || word.ends_with("ees") || word.ends_with("oes")))
+  if (word.ends_with("es") &&
+      (word.ends_with("aes") || word.ends_with("ees") || word.ends_with("oes")))
     return word;
-  if (word.ends_with("s") && !word.ends_with("us") && !word.ends_with("ss")) return word.substr(0, n - 1);
+  if (word.ends_with("s") && !word.ends_with("us") && !word.ends_with("ss"))
+    return word.substr(0, n - 1);
   return word;
 }
 
@@ -100,7 +107,8 @@ std::vector<std::string> index_terms(std::string_view utf8_text, bool keep_stopw
     previous_han = 0;
     if (is_word_char(c)) {
       append_utf8(word, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
-    } else if ((c == '.' || c == ',') && !word.empty() && word.back() >= '0' && word.back() <= '9') {
+    } else if ((c == '.' || c == ',') && !word.empty() && word.back() >= '0' &&
+               word.back() <= '9') {
       // keep "3.14" and "8,971,465" whole; a trailing "." is dropped at the flush below
       word += static_cast<char>(c);
     } else {
@@ -116,23 +124,26 @@ std::vector<std::string> index_terms(std::string_view utf8_text, bool keep_stopw
 namespace {
 
 constexpr std::string_view kAbbreviations[] = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "mme", "mlle",
-    "no", "fig", "vol", "pp", "inc", "ltd", "co", "corp", "approx", "cf"};
+    "mr",  "mrs",  "ms", "dr",  "prof", "st", "jr",  "sr",  "vs", "etc",  "e.g",    "i.e",
+    "mme", "mlle", "no", "fig", "vol",  "pp", "inc", "ltd", "co", "corp", "approx", "cf"};
 
-bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
+bool is_space_byte(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+}
 
 // The word before position `dot` (ASCII letters and dots), lowercased.
 std::string word_before(std::string_view text, size_t dot) {
   size_t start = dot;
-  while (start > 0 && (std::isalpha(static_cast<unsigned char>(text[start - 1])) || text[start - 1] == '.'))
+  while (start > 0 &&
+         (std::isalpha(static_cast<unsigned char>(text[start - 1])) || text[start - 1] == '.'))
     --start;
   std::string word(text.substr(start, dot - start));
   for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return word;
 }
 
-bool starts_with_any(std::string_view text, size_t at, std::initializer_list<std::string_view> marks,
-                     size_t* length) {
+bool starts_with_any(std::string_view text, size_t at,
+                     std::initializer_list<std::string_view> marks, size_t* length) {
   for (auto mark : marks) {
     if (text.substr(at, mark.size()) == mark) {
       *length = mark.size();
@@ -189,7 +200,8 @@ std::vector<TextSpan> split_sentences(std::string_view text, size_t max_bytes) {
           text[end] == '\'' || text[end] == ')') {
         ++end;
         more = true;
-      } else if (starts_with_any(text, end, {"\u201D", "\u2019", "\u300D", "\u300F", "\uFF09", "\u2026"},
+      } else if (starts_with_any(text, end,
+                                 {"\u201D", "\u2019", "\u300D", "\u300F", "\uFF09", "\u2026"},
                                  &length)) {
         end += length;
         more = true;
@@ -210,7 +222,8 @@ std::vector<TextSpan> split_sentences(std::string_view text, size_t max_bytes) {
     bool abbreviation = false;
     if (!cjk_end && c == '.' && end == i + 1) {
       const std::string word = word_before(text, i);
-      abbreviation = std::find(std::begin(kAbbreviations), std::end(kAbbreviations), word) != std::end(kAbbreviations) ||
+      abbreviation = std::find(std::begin(kAbbreviations), std::end(kAbbreviations), word) !=
+                         std::end(kAbbreviations) ||
                      (word.size() == 1 && std::isupper(static_cast<unsigned char>(text[i - 1])));
       // A decimal point or a dot inside a token ("3.14", "example.com") is not an end either.
     }

@@ -31,10 +31,12 @@ std::vector<std::pair<std::string, std::string>> fields_from_text(
     std::string value;
     if (j.contains(f)) {
       const auto& v = j[f];
-      if (v.is_string()) value = v.get<std::string>();
+      if (v.is_string())
+        value = v.get<std::string>();
       else if (v.is_object() && v.contains("value") && v["value"].is_string())
         value = v["value"].get<std::string>();
-      else if (!v.is_null()) value = v.dump();
+      else if (!v.is_null())
+        value = v.dump();
     }
     out.emplace_back(f, value);
   }
@@ -123,8 +125,7 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
   if (mode == AskMode::extract)
     out.fields = fields_from_text(a.extraction_json.empty() ? a.text : a.extraction_json, fields);
   if (callbacks.on_progress) callbacks.on_progress(1.0);
-  out.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }
 

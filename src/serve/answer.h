@@ -18,7 +18,7 @@ AskMode parse_ask_mode(std::string_view name);  // "qa" | "summary" | "extract";
 std::string_view to_string(AskMode mode);
 
 struct AskCitation {
-  int page = 0;  // 1-based
+  int page = 0;                                       // 1-based
   double x0_px = 0, y0_px = 0, x1_px = 0, y1_px = 0;  // in pixels of the page image served
   std::size_t char_start = 0, char_end = 0;           // code points of the rendered text
   std::string quote;

@@ -9,9 +9,9 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/sha256.h"
 #include "core/utf8.h"
 #include "raster/renderer.h"
-#include "core/sha256.h"
 #include "tokens/tokenizer.h"
 #include "tokens/visual_tokens.h"
 
@@ -232,8 +232,8 @@ std::shared_ptr<const RenderedDocument> DocumentStore::render(
   if (d->stats.text_tokens > 0 && d->stats.visual_tokens > 0)
     d->stats.compression_ratio =
         static_cast<double>(d->stats.text_tokens) / static_cast<double>(d->stats.visual_tokens);
-  d->render_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                     .count();
+  d->render_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
   write_file(tmp + "/text.txt", d->text);
   write_file(tmp + "/config.json", config_json);

@@ -36,9 +36,9 @@ struct TokenStats {
   std::int64_t characters = 0;
   std::int64_t text_tokens = -1;  // -1 when no tokenizer is available
   std::int64_t visual_tokens = 0;
-  double compression_ratio = 0;   // text tokens / visual tokens, 0 when unknown
-  std::string tokenizer;          // what counted the text tokens
-  std::string visual_token_model; // whose image rule counted the visual tokens
+  double compression_ratio = 0;    // text tokens / visual tokens, 0 when unknown
+  std::string tokenizer;           // what counted the text tokens
+  std::string visual_token_model;  // whose image rule counted the visual tokens
 };
 
 struct RenderedDocument {

@@ -7,8 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <exception>
+#include <optional>
 
 namespace glyph::serve {
 namespace {
@@ -200,7 +200,8 @@ struct HttpServer::Impl {
     HttpRequest out;
     out.method = req.method;
     out.path = req.path;
-    for (std::size_t i = 1; i < req.matches.size(); ++i) out.captures.push_back(req.matches[i].str());
+    for (std::size_t i = 1; i < req.matches.size(); ++i)
+      out.captures.push_back(req.matches[i].str());
     for (const auto& [k, v] : req.params) out.query.emplace_back(k, v);
     for (const auto& [k, v] : req.headers) out.headers.emplace_back(k, v);
     out.content_type = req.get_header_value("Content-Type");
@@ -229,8 +230,8 @@ struct HttpServer::Impl {
                                         HttpRequest& out) const {
     std::size_t total = 0;
     bool too_big = false, too_many_parts = false, too_slow = false;
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(limits.request_timeout_ms);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.request_timeout_ms);
     auto count = [&](std::size_t n) {
       total += n;
       if (total > limits.max_body_bytes) too_big = true;
@@ -261,16 +262,16 @@ struct HttpServer::Impl {
       });
     }
     auto limit_mb = std::to_string(limits.max_body_bytes / (1024 * 1024));
-    if (too_big || (!ok && req.has_header("Content-Length") &&
-                    declared_length(req) > limits.max_body_bytes))
+    if (too_big ||
+        (!ok && req.has_header("Content-Length") && declared_length(req) > limits.max_body_bytes))
       return error_response(413, "limit_exceeded",
                             "the request body exceeds the upload limit of " +
                                 std::to_string(limits.max_body_bytes) + " bytes (" + limit_mb +
                                 " MB)");
     if (too_many_parts)
-      return error_response(400, "limit_exceeded",
-                            "too many multipart parts (limit " +
-                                std::to_string(limits.max_parts) + ")");
+      return error_response(
+          400, "limit_exceeded",
+          "too many multipart parts (limit " + std::to_string(limits.max_parts) + ")");
     if (too_slow)
       return error_response(408, "timeout",
                             "the request body took longer than " +
@@ -339,8 +340,7 @@ HttpServer::HttpServer(HttpLimits limits, int threads) : impl_(std::make_unique<
       apply(error_response(401, "unauthorized", "this server requires an API key"), res);
       return 401;
     }
-    if (req.has_header("Content-Length") &&
-        declared_length(req) > impl->limits.max_body_bytes) {
+    if (req.has_header("Content-Length") && declared_length(req) > impl->limits.max_body_bytes) {
       apply(error_response(413, "limit_exceeded",
                            "the request body exceeds the upload limit of " +
                                std::to_string(impl->limits.max_body_bytes) + " bytes"),
@@ -349,13 +349,14 @@ HttpServer::HttpServer(HttpLimits limits, int threads) : impl_(std::make_unique<
     }
     return 100;
   });
-  s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty() || res.content_provider_) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_content(error_body(code_for_status(res.status), message_for_status(res.status)),
-                    "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  s.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty() || res.content_provider_)
+          return httplib::Server::HandlerResponse::Unhandled;
+        res.set_content(error_body(code_for_status(res.status), message_for_status(res.status)),
+                        "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   s.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         std::string message = "unknown failure";
@@ -370,10 +371,11 @@ HttpServer::HttpServer(HttpLimits limits, int threads) : impl_(std::make_unique<
       });
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
-void HttpServer::route(const std::string& method, const std::string& pattern,
-                       HttpHandler handler) {
+void HttpServer::route(const std::string& method, const std::string& pattern, HttpHandler handler) {
   auto& s = impl_->server;
   Impl* impl = impl_.get();
   if (method == "GET") {
@@ -425,7 +427,9 @@ int HttpServer::bind(const std::string& host, int port) {
   return port;
 }
 
-void HttpServer::listen() { impl_->server.listen_after_bind(); }
+void HttpServer::listen() {
+  impl_->server.listen_after_bind();
+}
 
 void HttpServer::stop() {
   if (impl_) impl_->server.stop();

@@ -57,8 +57,8 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type;
-  std::string body;                // when not multipart
-  std::vector<UploadPart> parts;   // when multipart/form-data
+  std::string body;               // when not multipart
+  std::vector<UploadPart> parts;  // when multipart/form-data
 
   // The first value of a header (case-insensitive name) or query parameter, or "".
   std::string header(std::string_view name) const;

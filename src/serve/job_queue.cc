@@ -47,8 +47,8 @@ class Statement {
     int rc = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) throw Busy{};
     if (rc != SQLITE_OK)
-      throw Error(ErrorCode::internal, std::string("job queue: preparing SQL failed: ") +
-                                           sqlite3_errmsg(db));
+      throw Error(ErrorCode::internal,
+                  std::string("job queue: preparing SQL failed: ") + sqlite3_errmsg(db));
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
@@ -130,9 +130,10 @@ auto write_transaction(sqlite3* db, int busy_timeout_ms, F&& body) {
       }
     } catch (const Busy&) {
       if (std::chrono::steady_clock::now() > give_up)
-        throw Error(ErrorCode::timeout, "job queue: the database stayed locked by another process "
-                                        "for more than " +
-                                            std::to_string(busy_timeout_ms * 3) + " ms");
+        throw Error(ErrorCode::timeout,
+                    "job queue: the database stayed locked by another process "
+                    "for more than " +
+                        std::to_string(busy_timeout_ms * 3) + " ms");
       std::this_thread::sleep_for(std::chrono::milliseconds(5 + 5 * std::min(attempt, 20)));
     }
   }
@@ -241,17 +242,17 @@ std::string_view to_string(JobState state) {
 }
 
 std::optional<JobState> parse_job_state(std::string_view name) {
-  for (auto s : {JobState::queued, JobState::running, JobState::done, JobState::failed,
-                 JobState::cancelled})
+  for (auto s :
+       {JobState::queued, JobState::running, JobState::done, JobState::failed, JobState::cancelled})
     if (to_string(s) == name) return s;
   return std::nullopt;
 }
 
 JobQueue::JobQueue(const std::string& path, JobQueueOptions options)
     : options_(options), path_(path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -272,7 +273,9 @@ JobQueue::JobQueue(const std::string& path, JobQueueOptions options)
   }
 }
 
-JobQueue::~JobQueue() { sqlite3_close(db_); }
+JobQueue::~JobQueue() {
+  sqlite3_close(db_);
+}
 
 std::string JobQueue::enqueue(std::string_view kind, std::string_view request) {
   std::string id = random_hex(12);
@@ -363,8 +366,7 @@ std::optional<JobClaim> JobQueue::claim(std::string_view worker) {
   });
 }
 
-HeartbeatStatus JobQueue::heartbeat(const JobClaim& claim, double progress,
-                                    std::string_view note) {
+HeartbeatStatus JobQueue::heartbeat(const JobClaim& claim, double progress, std::string_view note) {
   std::lock_guard lock(mutex_);
   return write_transaction(db_, options_.busy_timeout_ms, [&] {
     auto t = now_ms();

@@ -27,11 +27,11 @@ struct ReaderSettings {
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;              // 0 picks a free port
+  int port = 8080;  // 0 picks a free port
   std::string data_dir = "glyph-data";
-  std::string api_key;          // when set, every route but /health requires it
-  int workers = 2;              // job workers
-  int http_threads = 8;         // connections served at once
+  std::string api_key;   // when set, every route but /health requires it
+  int workers = 2;       // job workers
+  int http_threads = 8;  // connections served at once
   HttpLimits limits;
   JobQueueOptions queue;
   ReaderSettings reader;

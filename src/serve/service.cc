@@ -3,8 +3,8 @@
 // sees JSON from a client.
 #include <filesystem>
 #include <mutex>
-#include <unordered_map>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -28,14 +28,14 @@ namespace {
 struct ServiceRequest {
   std::string text;
   bool has_text = false;
-  std::string upload;           // bytes of an uploaded document
-  std::string upload_name;      // sanitized, only a hint of the format; never a path
+  std::string upload;       // bytes of an uploaded document
+  std::string upload_name;  // sanitized, only a hint of the format; never a path
   bool has_upload = false;
   std::string document_id;
-  std::string mode = "qa";      // qa | summary | extract | render (jobs only)
+  std::string mode = "qa";  // qa | summary | extract | render (jobs only)
   std::string question;
   std::vector<std::string> fields;
-  json config = json::object(); // overrides: Glyph config keys, plus "preset"
+  json config = json::object();  // overrides: Glyph config keys, plus "preset"
   bool stream = false;
 };
 
@@ -155,8 +155,9 @@ ServiceRequest parse_request(const HttpRequest& http) {
       } else if (part.name == "stream") {
         r.stream = part.content == "true" || part.content == "1";
       } else {
-        bad_request("multipart: unknown part \"" + part.name +
-                    "\" (expected file, text, document_id, mode, question, fields, config, stream)");
+        bad_request(
+            "multipart: unknown part \"" + part.name +
+            "\" (expected file, text, document_id, mode, question, fields, config, stream)");
       }
     }
   } else {
@@ -164,7 +165,8 @@ ServiceRequest parse_request(const HttpRequest& http) {
     read_json_fields(parse_json_text(http.body, "the request body"), r);
   }
   int sources = (r.has_text ? 1 : 0) + (r.has_upload ? 1 : 0) + (r.document_id.empty() ? 0 : 1);
-  if (sources == 0) bad_request("give the document: \"text\", an uploaded \"file\", or \"document_id\"");
+  if (sources == 0)
+    bad_request("give the document: \"text\", an uploaded \"file\", or \"document_id\"");
   if (sources > 1) bad_request("give only one of \"text\", \"file\" and \"document_id\"");
   if (!r.document_id.empty() && !r.config.empty())
     bad_request("\"config\" applies when rendering; a \"document_id\" is already rendered");
@@ -202,15 +204,16 @@ RenderConfig resolve_config(const json& overrides, std::string_view utf8_text,
     if (!overrides["preset"].is_string()) bad_request("config \"preset\" must be a string");
     preset = overrides["preset"].get<std::string>();
   }
-  RenderConfig base = preset == "auto" ? config_for_text(decode_utf8(utf8_text).text)
-                                       : preset_config(preset);
+  RenderConfig base =
+      preset == "auto" ? config_for_text(decode_utf8(utf8_text).text) : preset_config(preset);
   json merged = json::parse(config_to_json(base));
   for (const auto& [key, value] : overrides.items()) {
     if (key == "preset") continue;
     if (key == "font-path" || key == "fallback-fonts") {
       // Only fonts installed on the system: a client must not make the server open any file.
       std::vector<std::string> specs;
-      if (value.is_string()) specs.push_back(value.get<std::string>());
+      if (value.is_string())
+        specs.push_back(value.get<std::string>());
       else if (value.is_array())
         for (const auto& v : value)
           if (v.is_string()) specs.push_back(v.get<std::string>());
@@ -436,21 +439,23 @@ struct Service::Impl {
     }
 
     h.route("GET", "/health", [this](const HttpRequest&) {
-      return json_response({{"status", "ok"},
-                            {"version", GLYPH_VERSION},
-                            {"workers", options.workers},
-                            {"reader", options.reader.url.empty() && options.reader.backend != "openai"
-                                           ? "ocr"
-                                           : "openai"}});
+      return json_response(
+          {{"status", "ok"},
+           {"version", GLYPH_VERSION},
+           {"workers", options.workers},
+           {"reader",
+            options.reader.url.empty() && options.reader.backend != "openai" ? "ocr" : "openai"}});
     });
 
     h.route("GET", "/v1/presets", [](const HttpRequest&) {
       json presets = json::array();
       for (const char* name : {"en", "zh"})
-        presets.push_back({{"name", name}, {"config", json::parse(config_to_json(preset_config(name)))}});
-      return json_response({{"presets", presets},
-                            {"default", "auto"},
-                            {"note", "\"auto\" picks zh when the text has CJK ideographs, else en"}});
+        presets.push_back(
+            {{"name", name}, {"config", json::parse(config_to_json(preset_config(name)))}});
+      return json_response(
+          {{"presets", presets},
+           {"default", "auto"},
+           {"note", "\"auto\" picks zh when the text has CJK ideographs, else en"}});
     });
 
     h.route("POST", "/v1/render", [this](const HttpRequest& http) {
@@ -471,9 +476,9 @@ struct Service::Impl {
               auto doc = store->open(http.captures[0]);
               int n = std::stoi(http.captures[1]);
               if (n < 1 || n > static_cast<int>(doc->pages.size()))
-                throw Error(ErrorCode::not_found,
-                            "document " + doc->id + " has pages 1.." +
-                                std::to_string(doc->pages.size()) + ", not " + std::to_string(n));
+                throw Error(ErrorCode::not_found, "document " + doc->id + " has pages 1.." +
+                                                      std::to_string(doc->pages.size()) + ", not " +
+                                                      std::to_string(n));
               HttpResponse r;
               r.content_type = "image/png";
               r.body = read_file(doc->page_path(n));
@@ -509,8 +514,8 @@ struct Service::Impl {
         callbacks.on_restart = [&] { send("restart", json::object()); };
         callbacks.is_cancelled = [&] { return gone.load(); };
         try {
-          AskResult a = run_ask(*doc, *documents, mode, request.question, request.fields, reader,
-                                callbacks);
+          AskResult a =
+              run_ask(*doc, *documents, mode, request.question, request.fields, reader, callbacks);
           json full = answer_json(*doc, mode, a);
           send("usage", full["usage"]);
           send("done", full);
@@ -580,8 +585,8 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   std::error_code ec;
   fs::create_directories(s.options.data_dir, ec);
   if (ec)
-    throw Error(ErrorCode::io, "cannot create the data folder " + s.options.data_dir + ": " +
-                                   ec.message());
+    throw Error(ErrorCode::io,
+                "cannot create the data folder " + s.options.data_dir + ": " + ec.message());
   if (s.options.reader.cache_dir.empty())
     s.options.reader.cache_dir = s.options.data_dir + "/ocr-cache";
   s.queue = std::make_unique<JobQueue>(s.options.data_dir + "/queue.db", s.options.queue);
@@ -600,13 +605,17 @@ Service::~Service() {
   if (impl_->pool) impl_->pool->stop();
 }
 
-int Service::bind() { return impl_->http->bind(impl_->options.host, impl_->options.port); }
+int Service::bind() {
+  return impl_->http->bind(impl_->options.host, impl_->options.port);
+}
 
 void Service::run() {
   impl_->http->listen();
   impl_->pool->stop();
 }
 
-void Service::stop() { impl_->http->stop(); }
+void Service::stop() {
+  impl_->http->stop();
+}
 
 }  // namespace glyph::serve

@@ -49,9 +49,13 @@ WorkerPool::WorkerPool(JobQueue& queue, JobRunner runner, WorkerPoolOptions opti
   threads_.emplace_back([this] { beat(); });
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+}
 
-void WorkerPool::notify() { wake_.notify_all(); }
+void WorkerPool::notify() {
+  wake_.notify_all();
+}
 
 void WorkerPool::stop() {
   {

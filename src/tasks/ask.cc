@@ -126,8 +126,8 @@ std::vector<PageInput> focus_crops(const RenderedDocument& document,
       if (box.bottom_px <= box.top_px) continue;
       PageInput input;
       input.page_number = document.layout().pages[page_index].number;
-      input.image = std::make_shared<const PageImage>(
-          crop(*image, box.left_px, box.top_px, box.right_px - box.left_px, box.bottom_px - box.top_px));
+      input.image = std::make_shared<const PageImage>(crop(
+          *image, box.left_px, box.top_px, box.right_px - box.left_px, box.bottom_px - box.top_px));
       input.crop_of = box;
       input.dpi = document.dpi();
       crops.push_back(std::move(input));
@@ -149,7 +149,8 @@ std::string describe_inputs(const std::vector<PageInput>& inputs) {
     return std::to_string(crops) + (crops == 1 ? " region" : " regions") + " on page" +
            (pages.size() == 1 ? " " : "s ") + page_list;
   }
-  return std::to_string(inputs.size()) + (inputs.size() == 1 ? " page" : " pages") + " (" + page_list + ")";
+  return std::to_string(inputs.size()) + (inputs.size() == 1 ? " page" : " pages") + " (" +
+         page_list + ")";
 }
 
 struct OcrRun {
@@ -161,9 +162,8 @@ struct OcrRun {
 // windows, more windows, whole pages holding the best windows, then every page. A round's
 // answer is accepted when it covers nearly as much of the question as the best place in the
 // layout map does.
-Answer ask_with_ocr(const RenderedDocument& document, const TaskRequest& request,
-                    OcrReader& reader, const TaskOptions& options, const TaskCallbacks& callbacks,
-                    Answer answer) {
+Answer ask_with_ocr(const RenderedDocument& document, const TaskRequest& request, OcrReader& reader,
+                    const TaskOptions& options, const TaskCallbacks& callbacks, Answer answer) {
   ReadRequest read;
   read.task = TaskKind::question;
   read.question = request.question;
@@ -196,10 +196,13 @@ Answer ask_with_ocr(const RenderedDocument& document, const TaskRequest& request
     answer.images_read += static_cast<int>(read.pages.size());
     run.coverage = run.answer.passages.empty()
                        ? 0.0
-                       : detail::question_coverage(layout_index, request.question, run.answer.passages.front().text);
+                       : detail::question_coverage(layout_index, request.question,
+                                                   run.answer.passages.front().text);
     char line[160];
-    std::snprintf(line, sizeof line, ": read %s in %.1f s, question coverage %.2f (best place in the layout: %.2f)",
-                  describe_inputs(read.pages).c_str(), seconds_since(start), run.coverage, best_coverage);
+    std::snprintf(line, sizeof line,
+                  ": read %s in %.1f s, question coverage %.2f (best place in the layout: %.2f)",
+                  describe_inputs(read.pages).c_str(), seconds_since(start), run.coverage,
+                  best_coverage);
     answer.steps.push_back(label + line);
     if (!best || run.coverage > best->coverage) best = std::move(run);
   };
@@ -216,7 +219,8 @@ Answer ask_with_ocr(const RenderedDocument& document, const TaskRequest& request
       std::vector<detail::LineWindow> chosen;
       for (size_t h = taken; h < until; ++h) chosen.push_back(windows[hits[h].document]);
       taken = until;
-      run_round(crop_reader, focus_crops(document, chosen), "focus round " + std::to_string(round + 1));
+      run_round(crop_reader, focus_crops(document, chosen),
+                "focus round " + std::to_string(round + 1));
     }
     if (!accepted()) {
       // Whole pages around the best windows: a region may have been cut badly.
@@ -238,14 +242,15 @@ Answer ask_with_ocr(const RenderedDocument& document, const TaskRequest& request
     run_round(reader, std::move(inputs), "every page");
   }
 
-  answer.model = reader.name() == "ocr" ? "tesseract " + tesseract_version() + " (" +
-                                              reader.options().language + ")"
-                                        : reader.name();
+  answer.model = reader.name() == "ocr"
+                     ? "tesseract " + tesseract_version() + " (" + reader.options().language + ")"
+                     : reader.name();
   if (best) {
     answer.text = best->answer.content;
     answer.citations = cite_passages(document, best->answer.passages);
   } else {
-    answer.text = "Extractive answer (OCR reader): no passage of the recognized text matches the question.";
+    answer.text =
+        "Extractive answer (OCR reader): no passage of the recognized text matches the question.";
   }
   if (callbacks.on_content) callbacks.on_content(answer.text);
   return answer;
@@ -258,7 +263,8 @@ std::string json_of(std::string_view content) {
   if (fence != std::string::npos) {
     const size_t body = text.find('\n', fence);
     const size_t close = text.find("```", body == std::string::npos ? fence + 3 : body);
-    if (body != std::string::npos && close != std::string::npos) text = text.substr(body + 1, close - body - 1);
+    if (body != std::string::npos && close != std::string::npos)
+      text = text.substr(body + 1, close - body - 1);
   }
   const auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || !parsed.is_object()) return {};
@@ -278,7 +284,8 @@ TokenCounts count_document_tokens(const RenderedDocument& document, const TaskOp
   int64_t visual = 0;
   for (size_t p = 0; p < document.page_count(); ++p) {
     const auto image = document.page_image(p);
-    visual += count_visual_tokens(options.visual_token_model, image->width_px, image->height_px).tokens;
+    visual +=
+        count_visual_tokens(options.visual_token_model, image->width_px, image->height_px).tokens;
   }
   counts.visual_tokens = visual;
   if (counts.text_tokens && visual > 0) {
@@ -304,7 +311,8 @@ std::string build_prompt(const TaskRequest& request) {
           "arrays \"dates\", \"amounts\", \"quantities\", \"emails\", \"urls\", \"pairs\" (each "
           "{\"key\", \"value\"} for a \"Key: value\" in the text) and \"numbers\"";
       if (!request.fields.empty()) {
-        prompt += ", and an object \"fields\" with a value (or null) for each of: " + join(request.fields, ", ");
+        prompt += ", and an object \"fields\" with a value (or null) for each of: " +
+                  join(request.fields, ", ");
       }
       prompt += ". Copy every value exactly as written. Answer with the JSON object only.";
       return prompt;
@@ -319,7 +327,8 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
   if (request.task == TaskKind::question && request.question.empty()) {
     throw Error(ErrorCode::invalid_argument, "ask: the question is empty");
   }
-  if (document.page_count() == 0) throw Error(ErrorCode::invalid_input, "the document has no text to read");
+  if (document.page_count() == 0)
+    throw Error(ErrorCode::invalid_input, "the document has no text to read");
   Answer answer;
   answer.task = request.task;
   answer.reader = reader.name();
@@ -339,7 +348,8 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
     read.fields = request.fields;
     read.prompt = build_prompt(request);
     read.sampling = request.sampling;
-    for (size_t p = 0; p < document.page_count(); ++p) read.pages.push_back(whole_page(document, p));
+    for (size_t p = 0; p < document.page_count(); ++p)
+      read.pages.push_back(whole_page(document, p));
     answer.images_read = static_cast<int>(read.pages.size());
     const auto read_start = Clock::now();
     if (ocr) {
@@ -366,8 +376,9 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
       if (request.task == TaskKind::question || request.task == TaskKind::summary) {
         answer.citations = cite_answer(document, request.question, result.content);
       }
-      answer.steps.push_back("sent " + describe_inputs(read.pages) + " to " + result.model +
-                             (result.attempts > 1 ? " (" + std::to_string(result.attempts) + " attempts)" : ""));
+      answer.steps.push_back(
+          "sent " + describe_inputs(read.pages) + " to " + result.model +
+          (result.attempts > 1 ? " (" + std::to_string(result.attempts) + " attempts)" : ""));
     }
     answer.timings.read_seconds = seconds_since(read_start);
   }
@@ -377,7 +388,8 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
   answer.ratio = tokens.ratio;
   answer.timings.render_seconds = document.render_seconds();
   answer.timings.total_seconds = seconds_since(start);
-  if (answer.timings.first_token_seconds == 0) answer.timings.first_token_seconds = answer.timings.total_seconds;
+  if (answer.timings.first_token_seconds == 0)
+    answer.timings.first_token_seconds = answer.timings.total_seconds;
   return answer;
 }
 

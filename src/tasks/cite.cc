@@ -13,10 +13,21 @@ namespace {
 char32_t fold(char32_t c) {
   if (c >= U'A' && c <= U'Z') return c + 32;
   switch (c) {
-    case U'\u201C': case U'\u201D': case U'\u201E': case U'\u00AB': case U'\u00BB': return U'"';
-    case U'\u2018': case U'\u2019': case U'\u201A': return U'\'';
-    case U'\n': case U'\t': case U'\f': case U'\r': case U'\u00A0': return U' ';
-    case U'\u2013': case U'\u2014': return U'-';
+    case U'\u201C':
+    case U'\u201D':
+    case U'\u201E':
+    case U'\u00AB':
+    case U'\u00BB': return U'"';
+    case U'\u2018':
+    case U'\u2019':
+    case U'\u201A': return U'\'';
+    case U'\n':
+    case U'\t':
+    case U'\f':
+    case U'\r':
+    case U'\u00A0': return U' ';
+    case U'\u2013':
+    case U'\u2014': return U'-';
     default: return c;
   }
 }
@@ -30,7 +41,8 @@ std::u32string folded(std::u32string_view text) {
 std::u32string trim32(std::u32string_view text) {
   size_t begin = 0, end = text.size();
   while (begin < end && (text[begin] == U' ' || text[begin] == U'\n')) ++begin;
-  while (end > begin && (text[end - 1] == U' ' || text[end - 1] == U'\n' || text[end - 1] == U'\f')) --end;
+  while (end > begin && (text[end - 1] == U' ' || text[end - 1] == U'\n' || text[end - 1] == U'\f'))
+    --end;
   return std::u32string(text.substr(begin, end - begin));
 }
 
@@ -87,11 +99,16 @@ Citation citation_for_range(const RenderedDocument& document, CharRange range, s
     if (range.end < line.char_end) lx1 = std::max(lx0, glyph_x_px(line, range.end, scale_x, true));
     const double ly0 = line.y0_pt * scale_y, ly1 = line.y1_pt * scale_y;
     if (!any) {
-      x0 = lx0; y0 = ly0; x1 = lx1; y1 = ly1;
+      x0 = lx0;
+      y0 = ly0;
+      x1 = lx1;
+      y1 = ly1;
       any = true;
     } else {
-      x0 = std::min(x0, lx0); y0 = std::min(y0, ly0);
-      x1 = std::max(x1, lx1); y1 = std::max(y1, ly1);
+      x0 = std::min(x0, lx0);
+      y0 = std::min(y0, ly0);
+      x1 = std::max(x1, lx1);
+      y1 = std::max(y1, ly1);
     }
   }
   if (any) {
@@ -108,7 +125,8 @@ std::optional<CharRange> chars_in_box(const RenderedDocument& document, size_t p
   std::optional<CharRange> range;
   for (const auto& line : lines) {
     const double top = line.y0_pt * scale_y, bottom = line.y1_pt * scale_y;
-    const double overlap = std::min<double>(bottom, box.bottom_px) - std::max<double>(top, box.top_px);
+    const double overlap =
+        std::min<double>(bottom, box.bottom_px) - std::max<double>(top, box.top_px);
     if (overlap <= 0.5 * (bottom - top)) continue;
     if (!range) {
       range = CharRange{line.char_start, line.char_end};
@@ -142,8 +160,14 @@ CharRange align_quote(std::u32string_view text, CharRange range, std::u32string_
     for (size_t j = 1; j <= n; ++j) {
       size_t best = cost[j - 1] + (query[i - 1] == reference[j - 1] ? 0 : 1);
       size_t from = start[j - 1];
-      if (cost[j] + 1 < best) { best = cost[j] + 1; from = start[j]; }
-      if (next_cost[j - 1] + 1 < best) { best = next_cost[j - 1] + 1; from = next_start[j - 1]; }
+      if (cost[j] + 1 < best) {
+        best = cost[j] + 1;
+        from = start[j];
+      }
+      if (next_cost[j - 1] + 1 < best) {
+        best = next_cost[j - 1] + 1;
+        from = next_start[j - 1];
+      }
       next_cost[j] = best;
       next_start[j] = from;
     }
@@ -158,7 +182,8 @@ CharRange align_quote(std::u32string_view text, CharRange range, std::u32string_
   return {range.start + start[best_end], range.start + best_end};
 }
 
-double question_coverage(const Bm25Index& index, std::string_view question, std::string_view passage) {
+double question_coverage(const Bm25Index& index, std::string_view question,
+                         std::string_view passage) {
   auto terms = index_terms(question);
   std::sort(terms.begin(), terms.end());
   terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
@@ -187,10 +212,12 @@ std::vector<Citation> cite_answer(const RenderedDocument& document, std::string_
   while (line_start <= answer32.size()) {
     size_t line_end = answer32.find(U'\n', line_start);
     if (line_end == std::u32string::npos) line_end = answer32.size();
-    std::u32string line = detail::trim32(std::u32string_view(answer32).substr(line_start, line_end - line_start));
+    std::u32string line =
+        detail::trim32(std::u32string_view(answer32).substr(line_start, line_end - line_start));
     if (line.starts_with(U"> ")) {
       line = detail::trim32(std::u32string_view(line).substr(2));
-      if (line.size() >= 2 && (line.front() == U'"' || line.front() == U'\u201C')) line = line.substr(1);
+      if (line.size() >= 2 && (line.front() == U'"' || line.front() == U'\u201C'))
+        line = line.substr(1);
       if (!line.empty() && (line.back() == U'"' || line.back() == U'\u201D')) line.pop_back();
       if (!line.empty()) candidates.push_back(line);
     }
@@ -201,19 +228,25 @@ std::vector<Citation> cite_answer(const RenderedDocument& document, std::string_
     if (answer32[i] != U'"' && answer32[i] != U'\u201C') continue;
     const size_t close = answer32.find_first_of(U"\"\u201D", i + 1);
     if (close == std::u32string::npos) break;
-    std::u32string quoted = detail::trim32(std::u32string_view(answer32).substr(i + 1, close - i - 1));
+    std::u32string quoted =
+        detail::trim32(std::u32string_view(answer32).substr(i + 1, close - i - 1));
     if (std::count(quoted.begin(), quoted.end(), U' ') >= 2) candidates.push_back(quoted);
     i = close;
   }
   // distinctive tokens: numbers of 3+ digits
   for (size_t i = 0; i < answer32.size();) {
-    if (answer32[i] < U'0' || answer32[i] > U'9') { ++i; continue; }
+    if (answer32[i] < U'0' || answer32[i] > U'9') {
+      ++i;
+      continue;
+    }
     size_t j = i;
-    while (j < answer32.size() && ((answer32[j] >= U'0' && answer32[j] <= U'9') || answer32[j] == U',' || answer32[j] == U'.'))
+    while (j < answer32.size() && ((answer32[j] >= U'0' && answer32[j] <= U'9') ||
+                                   answer32[j] == U',' || answer32[j] == U'.'))
       ++j;
     std::u32string number = answer32.substr(i, j - i);
     while (!number.empty() && (number.back() == U',' || number.back() == U'.')) number.pop_back();
-    if (std::count_if(number.begin(), number.end(), [](char32_t c) { return c >= U'0' && c <= U'9'; }) >= 3)
+    if (std::count_if(number.begin(), number.end(),
+                      [](char32_t c) { return c >= U'0' && c <= U'9'; }) >= 3)
       candidates.push_back(number);
     i = j;
   }
@@ -226,7 +259,8 @@ std::vector<Citation> cite_answer(const RenderedDocument& document, std::string_
     const size_t at = haystack.find(needle);
     if (at == std::u32string::npos || cited_starts.count(at)) continue;
     cited_starts.insert(at);
-    citations.push_back(detail::citation_for_range(document, {at, at + needle.size()}, encode_utf8(candidate)));
+    citations.push_back(
+        detail::citation_for_range(document, {at, at + needle.size()}, encode_utf8(candidate)));
     if (citations.size() >= 5) break;
   }
   if (!citations.empty()) return citations;
@@ -249,7 +283,8 @@ std::vector<Citation> cite_answer(const RenderedDocument& document, std::string_
   if (answer32.size() < range.end - range.start) {
     range = detail::align_quote(document.text(), range, answer32);
   }
-  citations.push_back(detail::citation_for_range(document, range, document.slice(range.start, range.end)));
+  citations.push_back(
+      detail::citation_for_range(document, range, document.slice(range.start, range.end)));
   return citations;
 }
 

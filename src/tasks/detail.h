@@ -38,6 +38,7 @@ CharRange align_quote(std::u32string_view text, CharRange range, std::u32string_
                       size_t* distance = nullptr);
 
 // Share of the question's distinct terms (idf-weighted by `index`) that `passage` has.
-double question_coverage(const Bm25Index& index, std::string_view question, std::string_view passage);
+double question_coverage(const Bm25Index& index, std::string_view question,
+                         std::string_view passage);
 
 }  // namespace glyph::detail

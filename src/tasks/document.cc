@@ -46,11 +46,21 @@ RenderedDocument::RenderedDocument(std::string_view utf8_text, RenderConfig conf
 
 RenderedDocument::~RenderedDocument() = default;
 
-const RenderConfig& RenderedDocument::config() const { return impl_->renderer->config(); }
-const std::u32string& RenderedDocument::text() const { return impl_->text; }
-const Layout& RenderedDocument::layout() const { return impl_->layout; }
-size_t RenderedDocument::page_count() const { return impl_->layout.pages.size(); }
-double RenderedDocument::dpi() const { return impl_->renderer->config().dpi; }
+const RenderConfig& RenderedDocument::config() const {
+  return impl_->renderer->config();
+}
+const std::u32string& RenderedDocument::text() const {
+  return impl_->text;
+}
+const Layout& RenderedDocument::layout() const {
+  return impl_->layout;
+}
+size_t RenderedDocument::page_count() const {
+  return impl_->layout.pages.size();
+}
+double RenderedDocument::dpi() const {
+  return impl_->renderer->config().dpi;
+}
 
 std::shared_ptr<const PageImage> RenderedDocument::page_image(size_t page_index) const {
   if (page_index >= page_count()) {

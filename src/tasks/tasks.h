@@ -59,8 +59,8 @@ struct Answer {
   std::optional<int64_t> visual_tokens;
   std::optional<double> ratio;
   AnswerTimings timings;
-  int pages = 0;        // pages of the document
-  int images_read = 0;  // images the reader was given (pages and crops, all rounds)
+  int pages = 0;                   // pages of the document
+  int images_read = 0;             // images the reader was given (pages and crops, all rounds)
   std::vector<std::string> steps;  // what was read, in order ("focus round 1: 1 region on page 13")
   std::string extraction_json;     // task == extraction: the JSON object
 };

@@ -14,8 +14,8 @@ namespace {
 bool is_white_space(char32_t c) {
   // Unicode White_Space.
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 }  // namespace
@@ -83,8 +83,9 @@ FidelityReport verify_round_trip(const RenderedDocument& document, const OcrOpti
   const auto recognized = recognize_pages(inputs, ocr, ocr_callbacks);
   for (size_t p = 0; p < pages; ++p) {
     const auto& page = document.layout().pages[p];
-    const std::u32string reference = normalize_for_cer(
-        std::u32string_view(document.text()).substr(page.char_start, page.char_end - page.char_start));
+    const std::u32string reference =
+        normalize_for_cer(std::u32string_view(document.text())
+                              .substr(page.char_start, page.char_end - page.char_start));
     std::string read;
     for (const auto& line : recognized[p].lines) {
       if (!read.empty()) read += ' ';
@@ -103,7 +104,8 @@ FidelityReport verify_round_trip(const RenderedDocument& document, const OcrOpti
     report.errors += fidelity.errors;
     report.pages.push_back(fidelity);
   }
-  report.cer = report.reference_chars ? static_cast<double>(report.errors) / report.reference_chars : 0.0;
+  report.cer =
+      report.reference_chars ? static_cast<double>(report.errors) / report.reference_chars : 0.0;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

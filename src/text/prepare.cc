@@ -11,7 +11,8 @@ namespace glyph {
 namespace {
 
 bool is_bidi_control(char32_t c) {
-  return c == 0x200E || c == 0x200F || c == 0x061C || (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+  return c == 0x200E || c == 0x200F || c == 0x061C || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069);
 }
 
 bool is_dropped_invisible(char32_t c) {
@@ -38,13 +39,16 @@ bool may_change_under(std::u32string_view text, Normalization form) {
 
 std::u32string normalize(std::u32string_view text, Normalization form) {
   const std::string utf8 = encode_utf8(text);
-  const int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == Normalization::nfkc ? UTF8PROC_COMPAT : 0);
+  const int options =
+      UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == Normalization::nfkc ? UTF8PROC_COMPAT : 0);
   utf8proc_uint8_t* result = nullptr;
   const auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()),
                                    static_cast<utf8proc_ssize_t>(utf8.size()), &result,
                                    static_cast<utf8proc_option_t>(options));
   if (length < 0 || !result) return std::u32string(text);
-  std::u32string out = decode_utf8(std::string_view(reinterpret_cast<const char*>(result), static_cast<size_t>(length))).text;
+  std::u32string out = decode_utf8(std::string_view(reinterpret_cast<const char*>(result),
+                                                    static_cast<size_t>(length)))
+                           .text;
   std::free(result);
   return out;
 }

@@ -28,19 +28,19 @@ namespace glyph {
 
 struct PreparedText {
   std::u32string text;
-  std::size_t invalid_utf8 = 0;        // U+FFFD substituted for ill-formed byte sequences
+  std::size_t invalid_utf8 = 0;  // U+FFFD substituted for ill-formed byte sequences
   std::size_t first_invalid_offset = std::string::npos;  // byte offset of the first one
-  std::size_t line_breaks_normalized = 0;  // CRLF, CR, U+2028, U+2029 turned into LF
-  std::size_t tabs_expanded = 0;       // each TAB became tab_width spaces
-  std::size_t page_breaks = 0;         // form feeds kept as page breaks
-  std::size_t controls_dropped = 0;    // NUL, other C0/C1 controls, DEL
-  std::size_t invisible_removed = 0;   // soft hyphens, zero-width spaces and other invisibles
-  std::size_t made_visible = 0;        // bidi controls and tag characters written as <U+XXXX>
+  std::size_t line_breaks_normalized = 0;                // CRLF, CR, U+2028, U+2029 turned into LF
+  std::size_t tabs_expanded = 0;                         // each TAB became tab_width spaces
+  std::size_t page_breaks = 0;                           // form feeds kept as page breaks
+  std::size_t controls_dropped = 0;                      // NUL, other C0/C1 controls, DEL
+  std::size_t invisible_removed = 0;  // soft hyphens, zero-width spaces and other invisibles
+  std::size_t made_visible = 0;       // bidi controls and tag characters written as <U+XXXX>
   static constexpr int tab_width = 4;
 
   std::size_t changes() const {
-    return invalid_utf8 + line_breaks_normalized + tabs_expanded + controls_dropped + invisible_removed +
-           made_visible;
+    return invalid_utf8 + line_breaks_normalized + tabs_expanded + controls_dropped +
+           invisible_removed + made_visible;
   }
 };
 

@@ -71,12 +71,19 @@ std::string owner_of(FakeServerMode mode) {
 }
 
 // The error body each server family writes.
-std::string error_body(FakeServerMode mode, int status, const std::string& message, const std::string& type) {
+std::string error_body(FakeServerMode mode, int status, const std::string& message,
+                       const std::string& type) {
   if (mode == FakeServerMode::sglang) {
-    return json{{"object", "error"}, {"message", message}, {"type", type}, {"param", nullptr}, {"code", status}}.dump();
+    return json{{"object", "error"},
+                {"message", message},
+                {"type", type},
+                {"param", nullptr},
+                {"code", status}}
+        .dump();
   }
   json error = {{"message", message}, {"type", type}, {"param", nullptr}};
-  error["code"] = mode == FakeServerMode::ollama || mode == FakeServerMode::openai ? json(nullptr) : json(status);
+  error["code"] = mode == FakeServerMode::ollama || mode == FakeServerMode::openai ? json(nullptr)
+                                                                                   : json(status);
   return json{{"error", error}}.dump();
 }
 
@@ -98,7 +105,8 @@ void reset_connection(int fd) {
 
 void send_response(int fd, int status, std::string_view content_type, std::string_view body,
                    const std::string& extra_headers = "") {
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) + "\r\n";
+  std::string head =
+      "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) + "\r\n";
   head += "Content-Type: " + std::string(content_type) + "\r\n";
   head += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   head += "Connection: close\r\n" + extra_headers + "\r\n";
@@ -148,7 +156,8 @@ FakeServerMode parse_fake_server_mode(const std::string& name) {
 FakeVlmServer::FakeVlmServer(FakeServerOptions options) : options_(std::move(options)) {
   model_ = options_.model.empty() ? default_model(options_.mode) : options_.model;
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw std::runtime_error(std::string("fake server: socket: ") + std::strerror(errno));
+  if (listen_fd_ < 0)
+    throw std::runtime_error(std::string("fake server: socket: ") + std::strerror(errno));
   int yes = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   sockaddr_in address{};
@@ -159,8 +168,8 @@ FakeVlmServer::FakeVlmServer(FakeServerOptions options) : options_(std::move(opt
       ::listen(listen_fd_, 64) != 0) {
     std::string reason = std::strerror(errno);
     ::close(listen_fd_);
-    throw std::runtime_error("fake server: cannot listen on 127.0.0.1:" + std::to_string(options_.port) + ": " +
-                             reason);
+    throw std::runtime_error(
+        "fake server: cannot listen on 127.0.0.1:" + std::to_string(options_.port) + ": " + reason);
   }
   socklen_t length = sizeof address;
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
@@ -168,9 +177,13 @@ FakeVlmServer::FakeVlmServer(FakeServerOptions options) : options_(std::move(opt
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
-FakeVlmServer::~FakeVlmServer() { stop(); }
+FakeVlmServer::~FakeVlmServer() {
+  stop();
+}
 
-std::string FakeVlmServer::url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string FakeVlmServer::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
 
 void FakeVlmServer::push_fault(FakeFault fault) {
   std::lock_guard lock(mutex_);
@@ -263,7 +276,8 @@ struct FakeVlmServer::Connection {
   bool write(std::string_view bytes) {
     if (client_gone) return false;
     auto write_piece = [&](std::string_view piece) {
-      std::string framed = chunked ? to_hex(piece.size()) + "\r\n" + std::string(piece) + "\r\n" : std::string(piece);
+      std::string framed = chunked ? to_hex(piece.size()) + "\r\n" + std::string(piece) + "\r\n"
+                                   : std::string(piece);
       return send_all(fd, framed);
     };
     bool ok = true;
@@ -354,7 +368,8 @@ void FakeVlmServer::serve(int fd) {
     std::size_t second_space = request_line.find(' ', first_space + 1);
     if (first_space == std::string_view::npos || second_space == std::string_view::npos) return;
     request.method = std::string(request_line.substr(0, first_space));
-    request.path = std::string(request_line.substr(first_space + 1, second_space - first_space - 1));
+    request.path =
+        std::string(request_line.substr(first_space + 1, second_space - first_space - 1));
     std::size_t at = line_end == std::string_view::npos ? head.size() : line_end + 2;
     while (at < head.size()) {
       std::size_t end = head.find("\r\n", at);
@@ -372,11 +387,15 @@ void FakeVlmServer::serve(int fd) {
   if (auto it = request.headers.find("content-length"); it != request.headers.end()) {
     content_length = std::strtoull(it->second.c_str(), nullptr, 10);
   } else if (request.headers.count("transfer-encoding")) {
-    send_response(fd, 411, "application/json", error_body(options_.mode, 411, "Content-Length required", "invalid_request_error"));
+    send_response(
+        fd, 411, "application/json",
+        error_body(options_.mode, 411, "Content-Length required", "invalid_request_error"));
     return;
   }
   if (content_length > kMaxBodyBytes) {
-    send_response(fd, 413, "application/json", error_body(options_.mode, 413, "request body too large", "invalid_request_error"));
+    send_response(
+        fd, 413, "application/json",
+        error_body(options_.mode, 413, "request body too large", "invalid_request_error"));
     return;
   }
   while (data.size() < head_end + 4 + content_length) {
@@ -409,30 +428,38 @@ void FakeVlmServer::serve(int fd) {
     if (mode == FakeServerMode::ollama || mode == FakeServerMode::openai) {
       send_response(fd, 404, "text/plain", "404 page not found");
     } else if (options.loading) {
-      send_response(fd, 503, "application/json", error_body(mode, 503, "Loading model", "unavailable_error"));
+      send_response(fd, 503, "application/json",
+                    error_body(mode, 503, "Loading model", "unavailable_error"));
     } else {
-      send_response(fd, 200, "application/json", mode == FakeServerMode::llamacpp ? R"({"status":"ok"})" : "");
+      send_response(fd, 200, "application/json",
+                    mode == FakeServerMode::llamacpp ? R"({"status":"ok"})" : "");
     }
     return;
   }
   if (request.method == "GET" && request.path == "/") {
     record();
-    if (mode == FakeServerMode::ollama) send_response(fd, 200, "text/plain; charset=utf-8", "Ollama is running");
-    else send_response(fd, 404, "application/json", error_body(mode, 404, "Not Found", "not_found_error"));
+    if (mode == FakeServerMode::ollama)
+      send_response(fd, 200, "text/plain; charset=utf-8", "Ollama is running");
+    else
+      send_response(fd, 404, "application/json",
+                    error_body(mode, 404, "Not Found", "not_found_error"));
     return;
   }
   if (request.method == "GET" && request.path == "/v1/models") {
     record();
     if (!authorized()) return refuse_unauthorized();
     json models = {{"object", "list"},
-                   {"data", json::array({{{"id", model_}, {"object", "model"}, {"created", 1760000000},
+                   {"data", json::array({{{"id", model_},
+                                          {"object", "model"},
+                                          {"created", 1760000000},
                                           {"owned_by", owner_of(mode)}}})}};
     send_response(fd, 200, "application/json", models.dump());
     return;
   }
   if (request.path != "/v1/chat/completions" || request.method != "POST") {
     record();
-    send_response(fd, 404, "application/json", error_body(mode, 404, "Not Found: " + request.path, "not_found_error"));
+    send_response(fd, 404, "application/json",
+                  error_body(mode, 404, "Not Found: " + request.path, "not_found_error"));
     return;
   }
 
@@ -443,7 +470,9 @@ void FakeVlmServer::serve(int fd) {
     refusal = "request body is not a JSON object";
   } else if (body.contains("messages") && body["messages"].is_array()) {
     for (const json& message : body["messages"]) {
-      if (!message.is_object() || message.value("role", "") != "user" || !message.contains("content")) continue;
+      if (!message.is_object() || message.value("role", "") != "user" ||
+          !message.contains("content"))
+        continue;
       const json& content = message["content"];
       if (content.is_string()) {
         request.part_kinds.push_back("text");
@@ -461,19 +490,24 @@ void FakeVlmServer::serve(int fd) {
           std::string url;
           if (part.contains("image_url")) {
             const json& image_url = part["image_url"];
-            if (image_url.is_string()) url = image_url.get<std::string>();
-            else if (image_url.is_object() && image_url.contains("url") && image_url["url"].is_string()) url = image_url["url"].get<std::string>();
+            if (image_url.is_string())
+              url = image_url.get<std::string>();
+            else if (image_url.is_object() && image_url.contains("url") &&
+                     image_url["url"].is_string())
+              url = image_url["url"].get<std::string>();
           }
           RecordedImage image;
           const std::string marker = ";base64,";
           auto at = url.find(marker);
           if (!url.starts_with("data:") || at == std::string::npos) {
             image.error = "not a base64 data URL: " + url.substr(0, 60);
-            refusal = "image URLs are not fetched by this server; send data URLs (got " + url.substr(0, 60) + ")";
+            refusal = "image URLs are not fetched by this server; send data URLs (got " +
+                      url.substr(0, 60) + ")";
           } else {
             image.media_type = url.substr(5, at - 5);
             try {
-              PageImage decoded = decode_png(base64_decode(std::string_view(url).substr(at + marker.size())));
+              PageImage decoded =
+                  decode_png(base64_decode(std::string_view(url).substr(at + marker.size())));
               image.valid_png = true;
               image.width_px = decoded.width_px;
               image.height_px = decoded.height_px;
@@ -501,25 +535,30 @@ void FakeVlmServer::serve(int fd) {
     send_response(fd, 400, "application/json", error_body(mode, 400, refusal, "BadRequestError"));
     return;
   }
-  std::string requested_model = body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : "";
+  std::string requested_model =
+      body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>() : "";
   if (mode != FakeServerMode::llamacpp && requested_model != model_) {
-    std::string message = mode == FakeServerMode::ollama ? "model \"" + requested_model + "\" not found, try pulling it first"
-                                                         : "The model `" + requested_model + "` does not exist.";
+    std::string message = mode == FakeServerMode::ollama
+                              ? "model \"" + requested_model + "\" not found, try pulling it first"
+                              : "The model `" + requested_model + "` does not exist.";
     send_response(fd, 404, "application/json", error_body(mode, 404, message, "NotFoundError"));
     return;
   }
   if (options.max_images > 0 && static_cast<int>(request.images.size()) > options.max_images) {
     send_response(fd, 400, "application/json",
-                  error_body(mode, 400, "At most " + std::to_string(options.max_images) +
-                                            " image(s) may be provided in one request.", "BadRequestError"));
+                  error_body(mode, 400,
+                             "At most " + std::to_string(options.max_images) +
+                                 " image(s) may be provided in one request.",
+                             "BadRequestError"));
     return;
   }
   if (options.max_context_tokens > 0 && request.prompt_tokens > options.max_context_tokens) {
     std::string message =
         mode == FakeServerMode::llamacpp
             ? "the request exceeds the available context size, try increasing it"
-            : "This model's maximum context length is " + std::to_string(options.max_context_tokens) +
-                  " tokens. However, you requested " + std::to_string(request.prompt_tokens) +
+            : "This model's maximum context length is " +
+                  std::to_string(options.max_context_tokens) + " tokens. However, you requested " +
+                  std::to_string(request.prompt_tokens) +
                   " tokens in the messages, Please reduce the length of the messages.";
     send_response(fd, 400, "application/json", error_body(mode, 400, message, "BadRequestError"));
     return;
@@ -536,9 +575,10 @@ void FakeVlmServer::serve(int fd) {
   if (fault && fault->kind == FaultKind::http_status) {
     std::string extra;
     if (!fault->retry_after.empty()) extra += "Retry-After: " + fault->retry_after + "\r\n";
-    if (!fault->retry_after_ms.empty()) extra += "retry-after-ms: " + fault->retry_after_ms + "\r\n";
-    send_response(fd, fault->status, "application/json", error_body(mode, fault->status, fault->message, "server_error"),
-                  extra);
+    if (!fault->retry_after_ms.empty())
+      extra += "retry-after-ms: " + fault->retry_after_ms + "\r\n";
+    send_response(fd, fault->status, "application/json",
+                  error_body(mode, fault->status, fault->message, "server_error"), extra);
     return;
   }
   if (fault && fault->kind == FaultKind::reset_before_answer) {
@@ -554,9 +594,10 @@ void FakeVlmServer::serve(int fd) {
   const FakeAnswer& answer = options.answer;
   ReasoningStyle style = answer.reasoning_style;
   if (style == ReasoningStyle::mode_default) {
-    style = mode == FakeServerMode::sglang || mode == FakeServerMode::llamacpp ? ReasoningStyle::reasoning_content
-            : mode == FakeServerMode::openai                                    ? ReasoningStyle::think_tags
-                                                                                : ReasoningStyle::reasoning;
+    style = mode == FakeServerMode::sglang || mode == FakeServerMode::llamacpp
+                ? ReasoningStyle::reasoning_content
+            : mode == FakeServerMode::openai ? ReasoningStyle::think_tags
+                                             : ReasoningStyle::reasoning;
   }
   std::string content_text = answer.content;
   std::string reasoning_text = answer.reasoning;
@@ -564,7 +605,8 @@ void FakeVlmServer::serve(int fd) {
     content_text = "<think>" + reasoning_text + "</think>" + content_text;
     reasoning_text.clear();
   }
-  const int completion_tokens = 1 + static_cast<int>((answer.content.size() + answer.reasoning.size()) / 4);
+  const int completion_tokens =
+      1 + static_cast<int>((answer.content.size() + answer.reasoning.size()) / 4);
   json usage = {{"prompt_tokens", request.prompt_tokens},
                 {"completion_tokens", completion_tokens},
                 {"total_tokens", request.prompt_tokens + completion_tokens}};
@@ -575,38 +617,58 @@ void FakeVlmServer::serve(int fd) {
 
   if (!stream) {
     json message = {{"role", "assistant"}, {"content", content_text}};
-    if (!reasoning_text.empty()) message[style == ReasoningStyle::reasoning ? "reasoning" : "reasoning_content"] = reasoning_text;
-    json whole = {{"id", id}, {"object", "chat.completion"}, {"created", 1760000000}, {"model", model_},
-                  {"choices", json::array({{{"index", 0}, {"message", message}, {"finish_reason", answer.finish_reason}}})}};
+    if (!reasoning_text.empty())
+      message[style == ReasoningStyle::reasoning ? "reasoning" : "reasoning_content"] =
+          reasoning_text;
+    json whole = {
+        {"id", id},
+        {"object", "chat.completion"},
+        {"created", 1760000000},
+        {"model", model_},
+        {"choices",
+         json::array(
+             {{{"index", 0}, {"message", message}, {"finish_reason", answer.finish_reason}}})}};
     if (options.usage != UsagePolicy::never) whole["usage"] = usage;
     send_response(fd, 200, "application/json", whole.dump());
     return;
   }
 
   auto chunk = [&](json delta, json finish_reason) {
-    json choice = {{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", std::move(finish_reason)}};
-    return json{{"id", id}, {"object", "chat.completion.chunk"}, {"created", 1760000000}, {"model", model_},
+    json choice = {{"index", 0},
+                   {"delta", std::move(delta)},
+                   {"logprobs", nullptr},
+                   {"finish_reason", std::move(finish_reason)}};
+    return json{{"id", id},
+                {"object", "chat.completion.chunk"},
+                {"created", 1760000000},
+                {"model", model_},
                 {"choices", json::array({choice})}};
   };
   std::vector<StreamEvent> events;
-  events.push_back({EventKind::role, "data: " + chunk({{"role", "assistant"}, {"content", ""}}, nullptr).dump()});
-  const char* reasoning_field = style == ReasoningStyle::reasoning ? "reasoning" : "reasoning_content";
+  events.push_back({EventKind::role,
+                    "data: " + chunk({{"role", "assistant"}, {"content", ""}}, nullptr).dump()});
+  const char* reasoning_field =
+      style == ReasoningStyle::reasoning ? "reasoning" : "reasoning_content";
   for (const std::string& piece : split_text(reasoning_text, answer.chunk_bytes)) {
-    events.push_back({EventKind::reasoning, "data: " + chunk({{reasoning_field, piece}}, nullptr).dump()});
+    events.push_back(
+        {EventKind::reasoning, "data: " + chunk({{reasoning_field, piece}}, nullptr).dump()});
   }
   for (const std::string& piece : split_text(content_text, answer.chunk_bytes)) {
     events.push_back({EventKind::content, "data: " + chunk({{"content", piece}}, nullptr).dump()});
   }
-  events.push_back({EventKind::finish, "data: " + chunk(json::object(), answer.finish_reason).dump()});
-  if (options.usage == UsagePolicy::always || (options.usage == UsagePolicy::when_asked && usage_asked)) {
-    json last = {{"id", id}, {"object", "chat.completion.chunk"}, {"created", 1760000000}, {"model", model_},
-                 {"choices", json::array()}, {"usage", usage}};
+  events.push_back(
+      {EventKind::finish, "data: " + chunk(json::object(), answer.finish_reason).dump()});
+  if (options.usage == UsagePolicy::always ||
+      (options.usage == UsagePolicy::when_asked && usage_asked)) {
+    json last = {{"id", id},        {"object", "chat.completion.chunk"}, {"created", 1760000000},
+                 {"model", model_}, {"choices", json::array()},          {"usage", usage}};
     events.push_back({EventKind::usage, "data: " + last.dump()});
   }
   events.push_back({EventKind::done, "data: [DONE]"});
 
   std::string head =
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: "
+      "no-cache\r\n"
       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   if (!send_all(fd, head)) return connection.note_gone();
   connection.byte_by_byte = options.byte_by_byte;
@@ -615,15 +677,12 @@ void FakeVlmServer::serve(int fd) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (fault && static_cast<int>(i) == fault->after_events) {
       switch (fault->kind) {
-        case FaultKind::reset_mid_stream:
-          reset_connection(fd);
-          return;
-        case FaultKind::stall_mid_stream:
-          connection.wait_for_client_to_leave();
-          return;
+        case FaultKind::reset_mid_stream: reset_connection(fd); return;
+        case FaultKind::stall_mid_stream: connection.wait_for_client_to_leave(); return;
         case FaultKind::error_event: {
-          std::string payload = error_body(mode == FakeServerMode::sglang ? FakeServerMode::vllm : mode, fault->status,
-                                           fault->message, "server_error");
+          std::string payload =
+              error_body(mode == FakeServerMode::sglang ? FakeServerMode::vllm : mode,
+                         fault->status, fault->message, "server_error");
           connection.event((mode == FakeServerMode::llamacpp ? "error: " : "data: ") + payload);
           if (fault->with_done) connection.event("data: [DONE]");
           connection.end_body();
@@ -632,12 +691,12 @@ void FakeVlmServer::serve(int fd) {
         case FaultKind::non_json_line:
           if (!connection.event("data: {\"choices\": [ this is not json")) return;
           break;
-        default:
-          break;
+        default: break;
       }
     }
     if (fault && fault->kind == FaultKind::no_done &&
-        (events[i].kind == EventKind::finish || events[i].kind == EventKind::usage || events[i].kind == EventKind::done)) {
+        (events[i].kind == EventKind::finish || events[i].kind == EventKind::usage ||
+         events[i].kind == EventKind::done)) {
       continue;
     }
     if (i > 0 && answer.chunk_delay_ms > 0 && !connection.pause(answer.chunk_delay_ms)) return;

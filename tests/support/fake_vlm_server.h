@@ -42,20 +42,20 @@ struct FakeAnswer {
   std::string content = "The answer is 42.";
   std::string reasoning;  // empty: no reasoning
   ReasoningStyle reasoning_style = ReasoningStyle::mode_default;
-  int chunk_bytes = 5;      // text is streamed in pieces of about this many bytes (whole UTF-8 chars)
-  int chunk_delay_ms = 0;   // pause between two events
+  int chunk_bytes = 5;  // text is streamed in pieces of about this many bytes (whole UTF-8 chars)
+  int chunk_delay_ms = 0;  // pause between two events
   std::string finish_reason = "stop";
 };
 
 enum class FaultKind {
-  http_status,           // answer `status` with an error body in the mode's shape (+ Retry-After)
-  reset_before_answer,   // read the request, then reset the connection
-  reset_mid_stream,      // stream `after_events` events, then reset the connection
-  stall_mid_stream,      // stream `after_events` events, then send nothing until the client leaves
-  never_answer,          // read the request and send nothing until the client leaves
-  error_event,           // stream `after_events` events, then an error event (and [DONE] if with_done)
-  no_done,               // stream the content, then end the body without finish_reason and [DONE]
-  non_json_line,         // stream `after_events` events, then "data: <not json>", then go on
+  http_status,          // answer `status` with an error body in the mode's shape (+ Retry-After)
+  reset_before_answer,  // read the request, then reset the connection
+  reset_mid_stream,     // stream `after_events` events, then reset the connection
+  stall_mid_stream,     // stream `after_events` events, then send nothing until the client leaves
+  never_answer,         // read the request and send nothing until the client leaves
+  error_event,    // stream `after_events` events, then an error event (and [DONE] if with_done)
+  no_done,        // stream the content, then end the body without finish_reason and [DONE]
+  non_json_line,  // stream `after_events` events, then "data: <not json>", then go on
 };
 
 struct FakeFault {

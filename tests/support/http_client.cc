@@ -140,7 +140,8 @@ HttpReply http_request(int port, const std::string& method, const std::string& p
     if (lower(h).rfind("content-type:", 0) == 0) has_type = true;
   }
   if (!body.empty() && !has_type) raw += "Content-Type: application/json\r\n";
-  if (!body.empty() || method == "POST") raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   raw += "\r\n" + body;
   return send_raw(port, raw, timeout_ms);
 }

@@ -35,6 +35,8 @@ std::string ingest_fixtures_dir() {
   return dir;
 }
 
-std::string ingest_fixture(const std::string& name) { return ingest_fixtures_dir() + "/" + name; }
+std::string ingest_fixture(const std::string& name) {
+  return ingest_fixtures_dir() + "/" + name;
+}
 
 }  // namespace glyph::test

@@ -17,7 +17,9 @@
 
 namespace {
 volatile std::sig_atomic_t stop_requested = 0;
-void on_signal(int) { stop_requested = 1; }
+void on_signal(int) {
+  stop_requested = 1;
+}
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "input.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/utf8.h"
 #include "font/font.h"
+#include "input.h"
 #include "layout/layout.h"
 #include "text/prepare.h"
 
@@ -34,8 +34,9 @@ void run_text(const TextOptions& options) {
   std::vector<std::string> warnings;
   RenderConfig config;
   if (!options.config_path.empty()) {
-    config = options.config_path == "en" || options.config_path == "zh" ? preset_config(options.config_path)
-                                                                          : load_config(options.config_path, &warnings);
+    config = options.config_path == "en" || options.config_path == "zh"
+                 ? preset_config(options.config_path)
+                 : load_config(options.config_path, &warnings);
   } else {
     config = config_for_text(decode_utf8(bytes).text);
   }
@@ -44,14 +45,17 @@ void run_text(const TextOptions& options) {
   const PreparedText prepared = prepare_text(bytes, config);
   if (options.verbose) {
     std::fprintf(stderr,
-                 "text: %zu characters; invalid UTF-8 replaced: %zu; line breaks normalized: %zu; tabs expanded: %zu "
-                 "(to %d spaces); page breaks: %zu; controls dropped: %zu; invisible characters removed: %zu; "
+                 "text: %zu characters; invalid UTF-8 replaced: %zu; line breaks normalized: %zu; "
+                 "tabs expanded: %zu "
+                 "(to %d spaces); page breaks: %zu; controls dropped: %zu; invisible characters "
+                 "removed: %zu; "
                  "made visible: %zu\n",
-                 prepared.text.size(), prepared.invalid_utf8, prepared.line_breaks_normalized, prepared.tabs_expanded,
-                 PreparedText::tab_width, prepared.page_breaks, prepared.controls_dropped, prepared.invisible_removed,
-                 prepared.made_visible);
+                 prepared.text.size(), prepared.invalid_utf8, prepared.line_breaks_normalized,
+                 prepared.tabs_expanded, PreparedText::tab_width, prepared.page_breaks,
+                 prepared.controls_dropped, prepared.invisible_removed, prepared.made_visible);
     if (prepared.invalid_utf8 > 0)
-      std::fprintf(stderr, "text: first invalid UTF-8 at byte %zu\n", prepared.first_invalid_offset);
+      std::fprintf(stderr, "text: first invalid UTF-8 at byte %zu\n",
+                   prepared.first_invalid_offset);
   }
   if (!options.lines && !options.json) {
     std::cout << encode_utf8(prepared.text);
@@ -60,9 +64,13 @@ void run_text(const TextOptions& options) {
   const FontSet fonts(config);
   const Layout layout = lay_out(prepared.text, config, fonts);
   if (options.verbose)
-    std::fprintf(stderr, "layout: %zu pages; characters from fallback fonts: %zu; characters no font has: %zu\n",
-                 layout.pages.size(), layout.fallback_chars, layout.missing_glyph_chars);
-  auto line_text = [&](const LineLayout& line) { return encode_utf8(drawn_text(line, prepared.text, config)); };
+    std::fprintf(
+        stderr,
+        "layout: %zu pages; characters from fallback fonts: %zu; characters no font has: %zu\n",
+        layout.pages.size(), layout.fallback_chars, layout.missing_glyph_chars);
+  auto line_text = [&](const LineLayout& line) {
+    return encode_utf8(drawn_text(line, prepared.text, config));
+  };
   if (options.json) {
     nlohmann::json out = {{"chars", layout.char_count}, {"pages", nlohmann::json::array()}};
     for (const PageLayout& page : layout.pages) {
@@ -86,7 +94,8 @@ void run_text(const TextOptions& options) {
     return;
   }
   for (const PageLayout& page : layout.pages) {
-    std::cout << "--- page " << page.number << " (chars " << page.char_start << "-" << page.char_end << ")\n";
+    std::cout << "--- page " << page.number << " (chars " << page.char_start << "-" << page.char_end
+              << ")\n";
     for (const LineLayout& line : page.lines) std::cout << line_text(line) << "\n";
   }
 }
@@ -95,16 +104,21 @@ void run_text(const TextOptions& options) {
 
 void add_text_command(CLI::App& app) {
   auto options = std::make_shared<TextOptions>();
-  auto* cmd = app.add_subcommand("text", "Print the text exactly as it will be rendered (or its lines with --lines)");
-  cmd->add_option("input", options->input, "Document (txt in any encoding, pdf, docx, md, html), or - for standard input")
+  auto* cmd = app.add_subcommand(
+      "text", "Print the text exactly as it will be rendered (or its lines with --lines)");
+  cmd->add_option("input", options->input,
+                  "Document (txt in any encoding, pdf, docx, md, html), or - for standard input")
       ->required();
   add_input_flags(cmd, options->input_flags);
   cmd->add_option("-c,--config", options->config_path,
                   "Glyph config JSON, or a preset name (en, zh); default: chosen by the text");
   cmd->add_option("--font", options->font, "Use this font file instead of the config's font-path");
-  cmd->add_flag("--lines", options->lines, "Print the lines of each page as the layout breaks them");
-  cmd->add_flag("--json", options->json, "Print the layout as JSON (pages, lines, char ranges, boxes in points)");
-  cmd->add_flag("-v,--verbose", options->verbose, "Report replacements and fallback characters on stderr");
+  cmd->add_flag("--lines", options->lines,
+                "Print the lines of each page as the layout breaks them");
+  cmd->add_flag("--json", options->json,
+                "Print the layout as JSON (pages, lines, char ranges, boxes in points)");
+  cmd->add_flag("-v,--verbose", options->verbose,
+                "Report replacements and fallback characters on stderr");
   cmd->callback([options] { run_text(*options); });
 }
 

@@ -4,9 +4,9 @@
 #include <string>
 
 #include "commands.h"
-#include "input.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "input.h"
 #include "tokens/tokenizer.h"
 
 namespace glyph::cli {

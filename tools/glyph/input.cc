@@ -5,15 +5,17 @@
 namespace glyph::cli {
 
 void add_input_flags(CLI::App* command, InputFlags& flags) {
-  command->add_option("--format", flags.format,
-                      "Input format: txt, pdf, docx, markdown, html (default: detected by content)");
+  command->add_option(
+      "--format", flags.format,
+      "Input format: txt, pdf, docx, markdown, html (default: detected by content)");
   command->add_option("--encoding", flags.encoding,
                       "Encoding of a text input, e.g. utf-8, gb18030, big5, shift_jis, latin1, "
                       "utf-16le (default: detected)");
   command->add_option("--password", flags.password, "Password of an encrypted PDF");
-  command->add_option("--pdf-pages", flags.pdf_pages,
-                      "Between PDF pages: form-feed (a page break), marker (a '--- page N ---' "
-                      "line) or newline")
+  command
+      ->add_option("--pdf-pages", flags.pdf_pages,
+                   "Between PDF pages: form-feed (a page break), marker (a '--- page N ---' "
+                   "line) or newline")
       ->capture_default_str();
   command->add_flag("--docx-headers", flags.docx_headers_footers,
                     "Include DOCX headers and footers");

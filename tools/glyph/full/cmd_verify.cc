@@ -33,9 +33,11 @@ void run_verify(const ReaderFlags& flags, double max_cer) {
                         {"errors", report.errors},
                         {"cer", report.cer},
                         {"dpi", report.dpi},
-                        {"ocr", {{"language", ocr.language}, {"upscale", effective_upscale(ocr, report.dpi)},
-                                 {"page_segmentation_mode", ocr.page_segmentation_mode},
-                                 {"tesseract", tesseract_version()}}},
+                        {"ocr",
+                         {{"language", ocr.language},
+                          {"upscale", effective_upscale(ocr, report.dpi)},
+                          {"page_segmentation_mode", ocr.page_segmentation_mode},
+                          {"tesseract", tesseract_version()}}},
                         {"seconds", report.seconds}};
     if (tokens.text_tokens) j["text_tokens"] = *tokens.text_tokens;
     if (tokens.visual_tokens) j["visual_tokens"] = *tokens.visual_tokens;
@@ -48,9 +50,10 @@ void run_verify(const ReaderFlags& flags, double max_cer) {
                   100.0 * page.cer,
                   page.from_cache ? "cached" : (std::to_string(page.seconds).substr(0, 4)).c_str());
     }
-    std::printf("overall: %zu chars, %zu errors, CER %.2f%% at %g dpi (Tesseract %s, %s, upscale %g)\n",
-                report.reference_chars, report.errors, 100.0 * report.cer, report.dpi,
-                tesseract_version().c_str(), ocr.language.c_str(), effective_upscale(ocr, report.dpi));
+    std::printf(
+        "overall: %zu chars, %zu errors, CER %.2f%% at %g dpi (Tesseract %s, %s, upscale %g)\n",
+        report.reference_chars, report.errors, 100.0 * report.cer, report.dpi,
+        tesseract_version().c_str(), ocr.language.c_str(), effective_upscale(ocr, report.dpi));
     if (tokens.visual_tokens) {
       std::printf("tokens: %s text, %lld visual",
                   tokens.text_tokens ? std::to_string(*tokens.text_tokens).c_str() : "?",
@@ -60,8 +63,9 @@ void run_verify(const ReaderFlags& flags, double max_cer) {
     }
   }
   if (max_cer >= 0 && report.cer > max_cer) {
-    throw glyph::Error(ErrorCode::limit_exceeded, "character error rate " + std::to_string(report.cer) +
-                                               " is above --max-cer " + std::to_string(max_cer));
+    throw glyph::Error(ErrorCode::limit_exceeded,
+                       "character error rate " + std::to_string(report.cer) +
+                           " is above --max-cer " + std::to_string(max_cer));
   }
 }
 
@@ -72,7 +76,8 @@ void add_verify_command(CLI::App& app) {
   auto max_cer = std::make_shared<double>(-1);
   auto* cmd = app.add_subcommand("verify", full_only_description("verify"));
   add_reader_flags(cmd, *flags, /*with_backend=*/false);
-  cmd->add_option("--max-cer", *max_cer, "Exit with an error when the overall CER is above this (0..1)")
+  cmd->add_option("--max-cer", *max_cer,
+                  "Exit with an error when the overall CER is above this (0..1)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->callback([flags, max_cer] { run_verify(*flags, *max_cer); });
 }

@@ -22,7 +22,9 @@ std::atomic<bool> interrupted{false};
 std::atomic<bool> progress_shown{false};
 std::mutex terminal_mutex;
 
-void on_interrupt(int) { interrupted = true; }
+void on_interrupt(int) {
+  interrupted = true;
+}
 
 std::string env_or_empty(const char* name) {
   const char* value = std::getenv(name);
@@ -43,37 +45,52 @@ nlohmann::json box_json(const PixelBox& box) {
 }  // namespace
 
 void add_reader_flags(CLI::App* command, ReaderFlags& flags, bool with_backend) {
-  command->add_option("input", flags.input, "Document (txt, pdf, docx, md, html), or - for standard input")
+  command
+      ->add_option("input", flags.input,
+                   "Document (txt, pdf, docx, md, html), or - for standard input")
       ->required();
   add_input_flags(command, flags.input_flags);
   command->add_option("-c,--config", flags.config_path,
                       "Glyph config JSON, or a preset (en, zh); default: chosen by the text");
   command->add_option("--dpi", flags.dpi, "Render at this dpi instead of the config's")
       ->check(CLI::Range(12.0, 600.0));
-  command->add_flag("--json", flags.json,
-                    "Print one JSON object: answer, reasoning, citations (page, box, chars), tokens, timings");
-  command->add_option("--threads", flags.threads, "Threads for rendering and OCR (default: all cores)")
+  command->add_flag(
+      "--json", flags.json,
+      "Print one JSON object: answer, reasoning, citations (page, box, chars), tokens, timings");
+  command
+      ->add_option("--threads", flags.threads, "Threads for rendering and OCR (default: all cores)")
       ->check(CLI::Range(0, 256));
-  command->add_option("--ocr-lang", flags.ocr_language,
-                      "Tesseract language(s) for the OCR reader (default: eng, chi_sim+eng for CJK text)");
-  command->add_option("--ocr-upscale", flags.ocr_upscale, "Enlarge page images this much before OCR (default: 144 / dpi, within 1..4)")
+  command->add_option(
+      "--ocr-lang", flags.ocr_language,
+      "Tesseract language(s) for the OCR reader (default: eng, chi_sim+eng for CJK text)");
+  command
+      ->add_option("--ocr-upscale", flags.ocr_upscale,
+                   "Enlarge page images this much before OCR (default: 144 / dpi, within 1..4)")
       ->check(CLI::Range(1.0, 8.0));
   command->add_flag("--no-cache", flags.no_cache, "Do not read or write the OCR page cache");
   command->add_option("--visual-model", flags.visual_token_model,
                       "Model family for visual-token counts (default glm-4.1v, Glyph's base)");
   if (!with_backend) return;
-  command->add_option("--backend", flags.backend,
-                      "ocr (embedded Tesseract) or openai (an OpenAI-compatible server); default: openai "
-                      "when --url or GLYPH_VLM_URL is set, else ocr")
+  command
+      ->add_option(
+          "--backend", flags.backend,
+          "ocr (embedded Tesseract) or openai (an OpenAI-compatible server); default: openai "
+          "when --url or GLYPH_VLM_URL is set, else ocr")
       ->check(CLI::IsMember({"ocr", "openai"}));
-  command->add_option("--url", flags.url, "Base URL of the OpenAI-compatible server (default: $GLYPH_VLM_URL)");
+  command->add_option("--url", flags.url,
+                      "Base URL of the OpenAI-compatible server (default: $GLYPH_VLM_URL)");
   command->add_option("--model", flags.model, "Model name (default: the first the server lists)");
-  command->add_option("--api-key", flags.api_key, "API key (default: $GLYPH_API_KEY, else $OPENAI_API_KEY)");
-  command->add_option("--server", flags.server_kind, "Server kind: vllm, sglang, llamacpp, ollama, openai (default: auto)");
-  command->add_option("--temperature", flags.temperature, "Sampling temperature (sent only when given)");
-  command->add_option("--max-tokens", flags.max_tokens, "Longest answer in tokens (sent only when given)");
-  command->add_flag("--no-focus", flags.no_focus,
-                    "OCR reader: read every page instead of the regions the layout map points to first");
+  command->add_option("--api-key", flags.api_key,
+                      "API key (default: $GLYPH_API_KEY, else $OPENAI_API_KEY)");
+  command->add_option("--server", flags.server_kind,
+                      "Server kind: vllm, sglang, llamacpp, ollama, openai (default: auto)");
+  command->add_option("--temperature", flags.temperature,
+                      "Sampling temperature (sent only when given)");
+  command->add_option("--max-tokens", flags.max_tokens,
+                      "Longest answer in tokens (sent only when given)");
+  command->add_flag(
+      "--no-focus", flags.no_focus,
+      "OCR reader: read every page instead of the regions the layout map points to first");
 }
 
 std::unique_ptr<RenderedDocument> load_document(const ReaderFlags& flags) {
@@ -105,11 +122,13 @@ OcrOptions ocr_options(const ReaderFlags& flags, const RenderedDocument& documen
 
 std::unique_ptr<Reader> make_reader(const ReaderFlags& flags, const RenderedDocument& document) {
   const std::string url = !flags.url.empty() ? flags.url : env_or_empty("GLYPH_VLM_URL");
-  const std::string backend = !flags.backend.empty() ? flags.backend : (url.empty() ? "ocr" : "openai");
+  const std::string backend =
+      !flags.backend.empty() ? flags.backend : (url.empty() ? "ocr" : "openai");
   if (backend == "ocr") return std::make_unique<OcrReader>(ocr_options(flags, document));
   if (url.empty()) {
-    throw Error(ErrorCode::invalid_argument,
-                "--backend openai needs the server's address: --url http://host:port or GLYPH_VLM_URL");
+    throw Error(
+        ErrorCode::invalid_argument,
+        "--backend openai needs the server's address: --url http://host:port or GLYPH_VLM_URL");
   }
   VlmReaderOptions options;
   options.base_url = url;
@@ -145,8 +164,10 @@ TaskCallbacks terminal_callbacks(const ReaderFlags& flags) {
     callbacks.on_reasoning = [stderr_tty](std::string_view text) {
       std::lock_guard lock(terminal_mutex);
       clear_progress();
-      if (stderr_tty) std::fprintf(stderr, "\033[2m%.*s\033[0m", static_cast<int>(text.size()), text.data());
-      else std::fprintf(stderr, "%.*s", static_cast<int>(text.size()), text.data());
+      if (stderr_tty)
+        std::fprintf(stderr, "\033[2m%.*s\033[0m", static_cast<int>(text.size()), text.data());
+      else
+        std::fprintf(stderr, "%.*s", static_cast<int>(text.size()), text.data());
     };
     callbacks.on_restart = [] {
       std::lock_guard lock(terminal_mutex);
@@ -162,8 +183,8 @@ TaskCallbacks terminal_callbacks(const ReaderFlags& flags) {
       const int filled = static_cast<int>(kWidth * progress.done / progress.total);
       std::string bar(filled, '#');
       bar.resize(kWidth, '.');
-      std::fprintf(stderr, "\r\033[2K%-6s [%s] %zu/%zu", progress.stage.c_str(), bar.c_str(), progress.done,
-                   progress.total);
+      std::fprintf(stderr, "\r\033[2K%-6s [%s] %zu/%zu", progress.stage.c_str(), bar.c_str(),
+                   progress.done, progress.total);
       progress_shown = true;
       if (progress.done == progress.total) clear_progress();
     };
@@ -216,7 +237,8 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
     for (size_t i = 0; i < answer.citations.size(); ++i) {
       const auto& c = answer.citations[i];
       std::string quote = c.quote;
-      if (decode_utf8(quote).text.size() > 100) quote = encode_utf8(decode_utf8(quote).text.substr(0, 97)) + "...";
+      if (decode_utf8(quote).text.size() > 100)
+        quote = encode_utf8(decode_utf8(quote).text.substr(0, 97)) + "...";
       std::cout << "  [" << i + 1 << "] page " << c.page << ", box (" << c.bbox_px.left_px << ", "
                 << c.bbox_px.top_px << ")-(" << c.bbox_px.right_px << ", " << c.bbox_px.bottom_px
                 << ") px, chars " << c.char_start << "-" << c.char_end << ": \"" << quote << "\"\n";
@@ -226,14 +248,15 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
   for (const auto& step : answer.steps) std::fprintf(stderr, "%s\n", step.c_str());
   std::string tokens;
   if (answer.text_tokens) tokens += ", " + std::to_string(*answer.text_tokens) + " text tokens";
-  if (answer.visual_tokens) tokens += ", " + std::to_string(*answer.visual_tokens) + " visual tokens";
+  if (answer.visual_tokens)
+    tokens += ", " + std::to_string(*answer.visual_tokens) + " visual tokens";
   if (answer.ratio) {
     char ratio[32];
     std::snprintf(ratio, sizeof ratio, " (%.2fx)", *answer.ratio);
     tokens += ratio;
   }
-  std::fprintf(stderr, "%d pages%s; %s; %.1f s\n", answer.pages, tokens.c_str(), answer.model.c_str(),
-               answer.timings.total_seconds);
+  std::fprintf(stderr, "%d pages%s; %s; %.1f s\n", answer.pages, tokens.c_str(),
+               answer.model.c_str(), answer.timings.total_seconds);
 }
 
 void run_reader_task(const ReaderFlags& flags, TaskRequest request) {
@@ -241,7 +264,8 @@ void run_reader_task(const ReaderFlags& flags, TaskRequest request) {
   const auto reader = make_reader(flags, *document);
   request.sampling.temperature = flags.temperature;
   request.sampling.max_tokens = flags.max_tokens;
-  const Answer answer = run_task(*document, request, *reader, task_options(flags), terminal_callbacks(flags));
+  const Answer answer =
+      run_task(*document, request, *reader, task_options(flags), terminal_callbacks(flags));
   print_answer(answer, flags);
 }
 

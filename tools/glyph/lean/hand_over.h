@@ -16,8 +16,9 @@ struct NeedsFullTool {
 bool wants_full_tool(int argc, char** argv);
 
 // Replaces this process with glyph-full (the same folder as this program) and the same arguments.
-// When standard input was read to its end (input "-"), its bytes, `stdin_bytes`, become glyph-full's
-// standard input again. Returns only on failure, with the exit code after printing why.
+// When standard input was read to its end (input "-"), its bytes, `stdin_bytes`, become
+// glyph-full's standard input again. Returns only on failure, with the exit code after printing
+// why.
 int hand_over(char** argv, const std::string& stdin_bytes);
 
 }  // namespace glyph::cli
