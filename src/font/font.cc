@@ -2,15 +2,17 @@
 
 #include <fcntl.h>
 #include <ft2build.h>
-#include <hb-ft.h>
 #include <hb.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <new>
 #include <unordered_map>
 #include FT_FREETYPE_H
 #include FT_ADVANCES_H
@@ -54,36 +56,72 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// 8 bytes per character: font index, missing flag, hmtx advance (font units), glyph id.
-struct PackedGlyph {
-  uint8_t font_index = 0;
-  uint8_t state = 0;  // 0 = not yet resolved (never stored), 1 = found, 2 = missing
-  uint16_t advance = 0;
-  uint32_t glyph_id = 0;
+// sfnt signatures: TrueType, OpenType/CFF, Apple 'true', and TrueType collections ('ttcf').
+// A file with one of these is opened by FreeType only when first needed; anything else is opened
+// at once, so that a file FreeType cannot read is reported when the FontSet is built.
+bool has_sfnt_signature(std::string_view bytes) {
+  if (bytes.size() < 12) return false;
+  const std::string_view tag = bytes.substr(0, 4);
+  return tag == std::string_view("\x00\x01\x00\x00", 4) || tag == "OTTO" || tag == "true" || tag == "ttcf";
+}
+
+uint32_t read_u32(std::string_view bytes, size_t at) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data() + at);
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+
+// A character's resolution packed into 8 bytes, so that the table can be read with one atomic load:
+// glyph id (bits 0-31), hmtx advance in font units (32-47), state (48-55: 0 = not yet resolved,
+// 1 = found, 2 = missing), font index (56-63).
+constexpr uint64_t kFound = 1, kMissing = 2;
+constexpr uint64_t pack(uint64_t font_index, uint64_t state, uint64_t advance, uint64_t glyph_id) {
+  return glyph_id | (advance << 32) | (state << 48) | (font_index << 56);
+}
+struct Unpacked {
+  uint16_t font_index;
+  bool missing;
+  uint16_t advance;
+  uint32_t glyph_id;
+};
+inline Unpacked unpack(uint64_t v) {
+  return {static_cast<uint16_t>(v >> 56), ((v >> 48) & 0xFF) == kMissing, static_cast<uint16_t>(v >> 32),
+          static_cast<uint32_t>(v)};
+}
+
+struct FreeDeleter {
+  void operator()(uint64_t* p) const { std::free(p); }
 };
 
 }  // namespace
 
+// Fonts are opened lazily: the main font when the FontSet is built, a fallback font when a
+// character misses in every font before it (a CJK fallback costs ~1.5 ms to open and index, which
+// text without such characters never needs). Characters are resolved on first lookup and kept in a
+// table read without locks; everything that touches FreeType runs under `mutex`.
 struct FontSet::Impl {
   struct Font {
     std::string path;
     int face_index = 0;
     std::unique_ptr<MappedFile> file;
-    FT_Face face = nullptr;
-    hb_font_t* hb_font = nullptr;
+    FT_Face face = nullptr;  // set under the mutex, published by `opened`
     int units_per_em = 1000;
-    std::vector<uint16_t> advances;  // hmtx advance of every glyph, font units
+    std::atomic<bool> opened{false};
+    std::atomic<hb_font_t*> hb_font{nullptr};
   };
   FT_Library library = nullptr;
-  std::vector<Font> fonts;
-  std::vector<PackedGlyph> bmp;  // 65536 entries
-  std::unordered_map<char32_t, PackedGlyph> astral;
+  std::vector<std::unique_ptr<Font>> fonts;
+  std::mutex mutex;
+  // Basic Multilingual Plane: 65,536 packed entries, zero (unresolved) until first looked up. calloc
+  // leaves the untouched pages unmapped: a text pays only for the blocks of characters it uses.
+  std::unique_ptr<uint64_t, FreeDeleter> bmp;
+  std::unordered_map<char32_t, uint64_t> astral;  // guarded by the mutex
+  uint64_t missing_entry = 0;
   double ascent_milli_em = 0, descent_milli_em = 0;
 
   ~Impl() {
-    for (Font& font : fonts) {
-      if (font.hb_font) hb_font_destroy(font.hb_font);
-      if (font.face) FT_Done_Face(font.face);
+    for (auto& font : fonts) {
+      if (hb_font_t* hb = font->hb_font.load()) hb_font_destroy(hb);
+      if (font->face) FT_Done_Face(font->face);
     }
     if (library) FT_Done_FreeType(library);
   }
@@ -93,37 +131,34 @@ struct FontSet::Impl {
     for (const std::string& spec : specs) {
       FontFileRef ref = parse_font_ref(spec);
       bool duplicate = false;
-      for (const Font& f : fonts) duplicate = duplicate || (f.path == ref.path && f.face_index == ref.face_index);
+      for (const auto& f : fonts) duplicate = duplicate || (f->path == ref.path && f->face_index == ref.face_index);
       if (duplicate) continue;
       if (fonts.size() >= 250) throw Error(ErrorCode::limit_exceeded, "more than 250 fonts in the fallback chain");
-      Font font;
-      font.path = ref.path;
-      font.face_index = ref.face_index;
-      font.file = std::make_unique<MappedFile>(ref.path);
-      if (FT_New_Memory_Face(library, reinterpret_cast<const FT_Byte*>(font.file->data()),
-                             static_cast<FT_Long>(font.file->size()), ref.face_index, &font.face) != 0)
-        throw Error(ErrorCode::unsupported, "not a font FreeType can read (face " + std::to_string(ref.face_index) +
-                                                "): " + ref.path);
-      if (FT_Select_Charmap(font.face, FT_ENCODING_UNICODE) != 0)
-        throw Error(ErrorCode::unsupported, "font has no Unicode character map: " + ref.path);
-      font.units_per_em = font.face->units_per_EM > 0 ? font.face->units_per_EM : 1000;
-      const FT_Long glyph_count = font.face->num_glyphs;
-      font.advances.assign(static_cast<size_t>(std::max<FT_Long>(glyph_count, 1)), 0);
-      for (FT_Long gid = 0; gid < glyph_count; ++gid) {
-        FT_Fixed advance = 0;
-        if (FT_Get_Advance(font.face, static_cast<FT_UInt>(gid), FT_LOAD_NO_SCALE, &advance) == 0)
-          font.advances[static_cast<size_t>(gid)] = static_cast<uint16_t>(std::clamp<FT_Fixed>(advance, 0, 65535));
-      }
-      hb_face_t* hb_face = hb_ft_face_create_referenced(font.face);
-      font.hb_font = hb_font_create(hb_face);
-      hb_face_destroy(hb_face);
-      hb_font_set_scale(font.hb_font, font.units_per_em, font.units_per_em);
+      auto font = std::make_unique<Font>();
+      font->path = ref.path;
+      font->face_index = ref.face_index;
+      font->file = std::make_unique<MappedFile>(ref.path);
+      const std::string_view bytes = font->file->bytes();
+      const bool collection = bytes.size() >= 12 && bytes.substr(0, 4) == "ttcf";
+      const bool lazy = !fonts.empty() && has_sfnt_signature(bytes) &&
+                        (collection ? ref.face_index >= 0 && static_cast<uint32_t>(ref.face_index) < read_u32(bytes, 8)
+                                    : ref.face_index == 0);
       fonts.push_back(std::move(font));
+      if (!lazy) open_face(fonts.size() - 1);
     }
     if (fonts.empty()) throw Error(ErrorCode::invalid_config, "no font given");
-    build_tables();
+    bmp.reset(static_cast<uint64_t*>(std::calloc(65536, sizeof(uint64_t))));
+    if (!bmp) throw std::bad_alloc();
+
+    const Font& main = *fonts[0];
+    missing_entry = pack(0, kMissing, advance(main, 0), 0);
+    // ReportLab: U+00A0 is drawn and measured as the space (or the reverse) when the main font has it.
+    if (const FT_UInt space = FT_Get_Char_Index(main.face, 0x20)) {
+      bmp.get()[0x20] = bmp.get()[0xA0] = pack(0, kFound, advance(main, space), space);
+    } else if (const FT_UInt nbsp = FT_Get_Char_Index(main.face, 0xA0)) {
+      bmp.get()[0x20] = bmp.get()[0xA0] = pack(0, kFound, advance(main, nbsp), nbsp);
+    }
     // ReportLab's ascent/descent: OS/2 sTypoAscender/Descender when present, else hhea.
-    const Font& main = fonts[0];
     auto* os2 = static_cast<TT_OS2*>(FT_Get_Sfnt_Table(main.face, FT_SFNT_OS2));
     auto* hhea = static_cast<TT_HoriHeader*>(FT_Get_Sfnt_Table(main.face, FT_SFNT_HHEA));
     double ascent = main.face->ascender, descent = main.face->descender;
@@ -138,35 +173,87 @@ struct FontSet::Impl {
     descent_milli_em = descent * 1000.0 / main.units_per_em;
   }
 
-  void build_tables() {
-    bmp.assign(65536, PackedGlyph{});
-    for (size_t index = 0; index < fonts.size(); ++index) {
-      Font& font = fonts[index];
-      FT_UInt gid = 0;
-      FT_ULong c = FT_Get_First_Char(font.face, &gid);
-      while (gid != 0) {
-        PackedGlyph entry{static_cast<uint8_t>(index), 1, font.advances[std::min<size_t>(gid, font.advances.size() - 1)], gid};
-        if (c < 65536) {
-          if (bmp[c].state == 0) bmp[c] = entry;
-        } else if (c <= 0x10FFFF) {
-          astral.emplace(static_cast<char32_t>(c), entry);
-        }
-        c = FT_Get_Next_Char(font.face, c, &gid);
-      }
+  // Opens font `index` with FreeType; the caller holds the mutex (or is the constructor).
+  Font& open_face(size_t index) {
+    Font& font = *fonts[index];
+    if (font.opened.load(std::memory_order_acquire)) return font;
+    if (FT_New_Memory_Face(library, reinterpret_cast<const FT_Byte*>(font.file->data()),
+                           static_cast<FT_Long>(font.file->size()), font.face_index, &font.face) != 0) {
+      font.face = nullptr;
+      throw Error(ErrorCode::unsupported,
+                  "not a font FreeType can read (face " + std::to_string(font.face_index) + "): " + font.path);
     }
-    // ReportLab: U+00A0 is drawn and measured as the space (or the reverse).
-    if (bmp[0x20].state == 1 && bmp[0x20].font_index == 0) bmp[0xA0] = bmp[0x20];
-    else if (bmp[0xA0].state == 1 && bmp[0xA0].font_index == 0) bmp[0x20] = bmp[0xA0];
-    const PackedGlyph notdef{0, 2, fonts[0].advances[0], 0};
-    for (PackedGlyph& entry : bmp)
-      if (entry.state == 0) entry = notdef;
+    if (FT_Select_Charmap(font.face, FT_ENCODING_UNICODE) != 0) {
+      FT_Done_Face(font.face);
+      font.face = nullptr;
+      throw Error(ErrorCode::unsupported, "font has no Unicode character map: " + font.path);
+    }
+    font.units_per_em = font.face->units_per_EM > 0 ? font.face->units_per_EM : 1000;
+    font.opened.store(true, std::memory_order_release);
+    return font;
   }
 
-  PackedGlyph find(char32_t c) const {
-    if (c < 65536) return bmp[c];
-    auto it = astral.find(c);
-    if (it != astral.end()) return it->second;
-    return PackedGlyph{0, 2, fonts[0].advances[0], 0};
+  Font& opened_font(size_t index) {
+    Font& font = *fonts.at(index);
+    if (font.opened.load(std::memory_order_acquire)) return font;
+    std::lock_guard<std::mutex> lock(mutex);
+    return open_face(index);
+  }
+
+  // The hmtx advance of a glyph in font units, clamped to 16 bits; the caller holds the mutex.
+  static uint16_t advance(const Font& font, FT_UInt glyph_id) {
+    FT_Fixed value = 0;
+    if (glyph_id >= static_cast<FT_UInt>(std::max<FT_Long>(font.face->num_glyphs, 1))) glyph_id = 0;
+    if (FT_Get_Advance(font.face, glyph_id, FT_LOAD_NO_SCALE, &value) != 0) return 0;
+    return static_cast<uint16_t>(std::clamp<FT_Fixed>(value, 0, 65535));
+  }
+
+  uint64_t find(char32_t c) {
+    if (c < 65536) {
+      const uint64_t v = std::atomic_ref<uint64_t>(bmp.get()[c]).load(std::memory_order_acquire);
+      if (v) return v;
+    } else if (c > 0x10FFFF) {
+      return missing_entry;
+    }
+    return resolve(c);
+  }
+
+  // The first font of the chain whose cmap has `c` (fallbacks opened as they are reached).
+  uint64_t resolve(char32_t c) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (c < 65536) {
+      if (const uint64_t v = std::atomic_ref<uint64_t>(bmp.get()[c]).load(std::memory_order_relaxed)) return v;
+    } else if (auto it = astral.find(c); it != astral.end()) {
+      return it->second;
+    }
+    uint64_t entry = missing_entry;
+    for (size_t index = 0; index < fonts.size(); ++index) {
+      Font& font = open_face(index);
+      if (const FT_UInt glyph_id = FT_Get_Char_Index(font.face, c)) {
+        entry = pack(index, kFound, advance(font, glyph_id), glyph_id);
+        break;
+      }
+    }
+    if (c < 65536) std::atomic_ref<uint64_t>(bmp.get()[c]).store(entry, std::memory_order_release);
+    else astral.emplace(c, entry);
+    return entry;
+  }
+
+  hb_font_t* hb_font(size_t index) {
+    Font& font = opened_font(index);
+    if (hb_font_t* hb = font.hb_font.load(std::memory_order_acquire)) return hb;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (hb_font_t* hb = font.hb_font.load(std::memory_order_acquire)) return hb;
+    // From the mapped bytes, not the FT_Face: HarfBuzz then never calls into FreeType while shaping.
+    hb_blob_t* blob = hb_blob_create(font.file->data(), static_cast<unsigned>(font.file->size()),
+                                     HB_MEMORY_MODE_READONLY, nullptr, nullptr);
+    hb_face_t* face = hb_face_create(blob, static_cast<unsigned>(font.face_index));
+    hb_blob_destroy(blob);
+    hb_font_t* hb = hb_font_create(face);
+    hb_face_destroy(face);
+    hb_font_set_scale(hb, font.units_per_em, font.units_per_em);
+    font.hb_font.store(hb, std::memory_order_release);
+    return hb;
   }
 };
 
@@ -185,24 +272,25 @@ FontSet::FontSet(const std::vector<std::string>& font_specs, double size_pt, Fal
 FontSet::~FontSet() = default;
 
 int FontSet::font_count() const { return static_cast<int>(impl_->fonts.size()); }
-const std::string& FontSet::font_path(int i) const { return impl_->fonts.at(static_cast<size_t>(i)).path; }
-int FontSet::face_index(int i) const { return impl_->fonts.at(static_cast<size_t>(i)).face_index; }
-std::string_view FontSet::font_data(int i) const { return impl_->fonts.at(static_cast<size_t>(i)).file->bytes(); }
-int FontSet::units_per_em(int i) const { return impl_->fonts.at(static_cast<size_t>(i)).units_per_em; }
-FT_Face FontSet::face(int i) const { return impl_->fonts.at(static_cast<size_t>(i)).face; }
+const std::string& FontSet::font_path(int i) const { return impl_->fonts.at(static_cast<size_t>(i))->path; }
+int FontSet::face_index(int i) const { return impl_->fonts.at(static_cast<size_t>(i))->face_index; }
+std::string_view FontSet::font_data(int i) const { return impl_->fonts.at(static_cast<size_t>(i))->file->bytes(); }
+int FontSet::units_per_em(int i) const { return impl_->opened_font(static_cast<size_t>(i)).units_per_em; }
+FT_Face FontSet::face(int i) const { return impl_->opened_font(static_cast<size_t>(i)).face; }
 double FontSet::ascent_pt() const { return impl_->ascent_milli_em * size_pt_ * 0.001; }
 double FontSet::descent_pt() const { return impl_->descent_milli_em * size_pt_ * 0.001; }
 
 CharGlyph FontSet::lookup(char32_t c) const {
-  const PackedGlyph entry = impl_->find(c);
+  const Unpacked entry = unpack(impl_->find(c));
   CharGlyph out;
   out.font_index = entry.font_index;
-  out.missing = entry.state == 2;
+  out.missing = entry.missing;
   out.glyph_id = entry.glyph_id;
-  out.glyph_width_milli_em = entry.advance * 1000.0 / impl_->fonts[entry.font_index].units_per_em;
+  // The entry was published after its font was opened: units_per_em is set.
+  out.glyph_width_milli_em = entry.advance * 1000.0 / impl_->fonts[entry.font_index]->units_per_em;
   out.width_milli_em = out.glyph_width_milli_em;
   if (entry.font_index != 0 && metrics_ == FallbackMetrics::reference)
-    out.width_milli_em = impl_->fonts[0].advances[0] * 1000.0 / impl_->fonts[0].units_per_em;
+    out.width_milli_em = unpack(impl_->missing_entry).advance * 1000.0 / impl_->fonts[0]->units_per_em;
   return out;
 }
 
@@ -218,25 +306,26 @@ std::vector<ShapedGlyph> FontSet::shape(std::u32string_view text) const {
   hb_buffer_t* buffer = hb_buffer_create();
   while (start < text.size()) {
     // A run: characters drawn from one font. Combining marks and joiners stay with their base.
-    const uint16_t font_index = impl_->find(text[start]).font_index;
+    const uint16_t font_index = unpack(impl_->find(text[start])).font_index;
     size_t end = start + 1;
     while (end < text.size()) {
       const char32_t c = text[end];
       const bool attaches = (c >= 0x300 && c <= 0x36F) || c == 0x200D || c == 0x200C || (c >= 0xFE00 && c <= 0xFE0F) ||
                             (c >= 0xE0020 && c <= 0xE007F) || (c >= 0x1F3FB && c <= 0x1F3FF);
-      if (!attaches && impl_->find(c).font_index != font_index) break;
+      if (!attaches && unpack(impl_->find(c)).font_index != font_index) break;
       ++end;
     }
-    const Impl::Font& font = impl_->fonts[font_index];
+    hb_font_t* hb_font = impl_->hb_font(font_index);
+    const int units_per_em = impl_->fonts[font_index]->units_per_em;
     hb_buffer_clear_contents(buffer);
     hb_buffer_add_utf32(buffer, reinterpret_cast<const uint32_t*>(text.data()), static_cast<int>(text.size()),
                         static_cast<unsigned>(start), static_cast<int>(end - start));
     hb_buffer_guess_segment_properties(buffer);
-    hb_shape(font.hb_font, buffer, nullptr, 0);
+    hb_shape(hb_font, buffer, nullptr, 0);
     unsigned count = 0;
     const hb_glyph_info_t* info = hb_buffer_get_glyph_infos(buffer, &count);
     const hb_glyph_position_t* pos = hb_buffer_get_glyph_positions(buffer, &count);
-    const double scale = size_pt_ / font.units_per_em;
+    const double scale = size_pt_ / units_per_em;
     for (unsigned i = 0; i < count; ++i) {
       ShapedGlyph g;
       g.font_index = font_index;

@@ -10,10 +10,15 @@
 // whose cmap has it; a character no font has is drawn as the main font's glyph 0 (.notdef, a
 // visible box) and counted as missing by the layout.
 //
-// Thread safety: after construction every const method except face() is safe to call from any
-// thread (the lookup tables are immutable). face() returns the FontSet's own FT_Face, which
-// FreeType does not allow to be used from two threads at once; a rasterizer working in several
-// threads opens its own faces per thread from font_data()/face_index() (FT_New_Memory_Face on the
+// Fallback fonts are opened lazily: the main font when the FontSet is built, a fallback font (and
+// its FreeType face) only when a character misses in every font before it. A fallback file with an
+// sfnt signature is only mapped at construction (a missing file is still reported then); should
+// FreeType fail on it later, the lookup that needed it throws Error(unsupported).
+//
+// Thread safety: every const method is safe to call from any thread. Characters are resolved on
+// first lookup under a mutex and read without locks afterwards. face() returns the FontSet's own
+// FT_Face, which FreeType does not allow to be used from two threads at once; a rasterizer working
+// in several threads opens its own faces from font_data()/face_index() (FT_New_Memory_Face on the
 // shared, immutable bytes).
 #pragma once
 
@@ -51,9 +56,9 @@ struct ShapedGlyph {
 
 class FontSet {
  public:
-  // Opens config.font_path and config.fallback_fonts (each "path" or "path#face").
+  // Opens config.font_path and maps config.fallback_fonts (each "path" or "path#face").
   // Throws Error(not_found) naming the path of a missing font; Error(unsupported) for a file
-  // FreeType cannot read as a font.
+  // FreeType cannot read as a font (for a fallback with an sfnt signature: at its first use).
   explicit FontSet(const RenderConfig& config);
   // An explicit list of fonts (first = main) at a size, for tests and tools.
   FontSet(const std::vector<std::string>& font_specs, double size_pt,
@@ -73,7 +78,8 @@ class FontSet {
   double ascent_pt() const;
   double descent_pt() const;  // negative below the baseline
 
-  // The glyph and ReportLab width of a character; cheap (table lookup), thread-safe.
+  // The glyph and ReportLab width of a character; cheap (table lookup once the character has been
+  // seen), thread-safe.
   CharGlyph lookup(char32_t c) const;
   double width_pt(char32_t c) const { return lookup(c).width_milli_em * size_pt_ * 0.001; }
   // ReportLab's stringWidth: sum of widths in 1/1000 em, then * size / 1000.

@@ -9,9 +9,12 @@
 //   - no x buckets when anti-aliasing is off, or when the font's bounding box is taller than
 //     50 - 3 pixels at this size (Splash caches large glyphs without fractions);
 //   - FT_RENDER_MODE_NORMAL (256-level coverage) or FT_RENDER_MODE_MONO.
+// A glyph with a horizontal scale below 1 (a fallback glyph narrowed to the advance the reference
+// gives it, PlacedGlyph::x_scale) is rendered with that scale in the FreeType transform.
 //
 // Thread safety: lookups are lock-free (an atomic pointer per glyph and bucket); a miss renders
-// under a per-font mutex, because a FreeType face must not be used by two threads at once.
+// under a mutex, because a FreeType face must not be used by two threads at once. A font's face is
+// opened at its first miss, so a fallback font no glyph comes from costs nothing.
 #pragma once
 
 #include <algorithm>
@@ -34,6 +37,7 @@ struct GlyphBitmap {
   bool mono = false;          // 1 bit per pixel, MSB first (antialias off), else 8-bit coverage
   int pitch = 0;              // bytes per row
   std::vector<uint8_t> data;  // empty for blank glyphs (space)
+  uint16_t x_scale_q16 = 0xFFFF;  // the horizontal scale it was rendered at (1/65535)
 };
 
 class GlyphCache {
@@ -52,28 +56,28 @@ class GlyphCache {
   PenX split_pen_x(int font_index, double x_px) const {
     const double floor_x = std::floor(x_px);
     PenX pen{static_cast<int>(floor_x), 0};
-    if (static_cast<size_t>(font_index) < fast_.size() &&
-        fast_[static_cast<size_t>(font_index)].fractional) {
-      pen.bucket = std::clamp(static_cast<int>((x_px - floor_x) * 4), 0, 3);
+    if (static_cast<size_t>(font_index) < fast_.size()) {
+      uint8_t fractional = fast_[static_cast<size_t>(font_index)].fractional->load(std::memory_order_acquire);
+      if (fractional == kUnknown) fractional = open_font(font_index);
+      if (fractional == kYes) pen.bucket = std::clamp(static_cast<int>((x_px - floor_x) * 4), 0, 3);
     }
     return pen;
   }
 
-  // The bitmap of a glyph; never null (a glyph FreeType cannot render is blank).
-  const GlyphBitmap& get(int font_index, uint32_t glyph_id, int bucket) const {
-    if (static_cast<size_t>(font_index) < fast_.size()) {
+  // The bitmap of a glyph; never null (a glyph FreeType cannot render is blank). x_scale_q16 is
+  // the horizontal scale in 1/65535 (PlacedGlyph::x_scale_q16); 0xFFFF = unscaled.
+  const GlyphBitmap& get(int font_index, uint32_t glyph_id, int bucket,
+                         uint16_t x_scale_q16 = 0xFFFF) const {
+    if (static_cast<size_t>(font_index) < fast_.size() && glyph_id <= kMaxGlyphId) {
       const FastPath& f = fast_[static_cast<size_t>(font_index)];
-      if (glyph_id < f.glyph_count) {
-        if (const SlotBlock* block =
-                f.blocks[glyph_id >> kBlockBits].load(std::memory_order_acquire)) {
-          const size_t slot =
-              ((glyph_id & (kBlockGlyphs - 1)) << 2) | static_cast<size_t>(bucket & 3);
-          if (const GlyphBitmap* hit = block->slots[slot].load(std::memory_order_acquire))
-            return *hit;
-        }
+      std::atomic<SlotBlock*>* blocks = x_scale_q16 == 0xFFFF ? f.blocks : f.scaled_blocks;
+      if (const SlotBlock* block = blocks[glyph_id >> kBlockBits].load(std::memory_order_acquire)) {
+        const size_t slot = ((glyph_id & (kBlockGlyphs - 1)) << 2) | static_cast<size_t>(bucket & 3);
+        const GlyphBitmap* hit = block->slots[slot].load(std::memory_order_acquire);
+        if (hit && hit->x_scale_q16 == x_scale_q16) return *hit;
       }
     }
-    return get_slow(font_index, glyph_id, bucket);
+    return get_slow(font_index, glyph_id, bucket, x_scale_q16);
   }
 
   double pixel_size() const { return pixel_size_; }
@@ -86,17 +90,23 @@ class GlyphCache {
   // of 65,000 glyphs costs 8 KB of block pointers, not megabytes of zeroed slots, at start-up.
   static constexpr int kBlockBits = 6;
   static constexpr uint32_t kBlockGlyphs = 1u << kBlockBits;
+  static constexpr uint32_t kMaxGlyphId = 0xFFFF;  // sfnt glyph ids are 16-bit
+  static constexpr uint8_t kUnknown = 0, kNo = 1, kYes = 2;  // quarter-pixel buckets in use
   struct SlotBlock {
     std::atomic<const GlyphBitmap*> slots[kBlockGlyphs * 4] = {};
   };
+  // Per font, what get() reads without locks; the arrays live in Font and never move.
   struct FastPath {
     std::atomic<SlotBlock*>* blocks;
-    uint32_t glyph_count;
-    bool fractional;
+    std::atomic<SlotBlock*>* scaled_blocks;  // glyphs drawn at one horizontal scale below 1
+    std::atomic<uint8_t>* fractional;        // kUnknown until the font's face is opened
   };
-  const GlyphBitmap& get_slow(int font_index, uint32_t glyph_id, int bucket) const;
-  GlyphBitmap render(Font& font, uint32_t glyph_id, int bucket) const;
+  const GlyphBitmap& get_slow(int font_index, uint32_t glyph_id, int bucket, uint16_t x_scale_q16) const;
+  uint8_t open_font(int font_index) const;  // opens the face; returns kNo or kYes
+  void open_face_locked(Font& font) const;
+  GlyphBitmap render(Font& font, uint32_t glyph_id, int bucket, uint16_t x_scale_q16) const;
 
+  const FontSet& font_set_;
   double pixel_size_;
   bool antialias_;
   void* library_ = nullptr;  // FT_Library

@@ -29,15 +29,15 @@ void append_escape(std::u32string& out, char32_t c) {
   out += U'>';
 }
 
-// Below U+0300 nothing composes or decomposes under NFC; below U+00A0 nothing changes under NFKC
-// either: plain text skips the round trip (and its copies).
-bool may_change_under(std::u32string_view text, Normalization form) {
-  if (form == Normalization::none) return false;
-  const char32_t stable_below = form == Normalization::nfc ? 0x300 : 0xA0;
-  return std::any_of(text.begin(), text.end(), [&](char32_t c) { return c >= stable_below; });
+// Characters normalization never changes and that never combine with a character before them:
+// below U+0300 for NFC (below U+00A0 for NFKC) nothing decomposes, composes as a second character
+// or reorders; CJK ideographs likewise. A stretch of text between such characters is normalized
+// on its own, together with the character before it (which a combining mark may compose with).
+bool is_stable(char32_t c, char32_t stable_below) {
+  return c < stable_below || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF);
 }
 
-std::u32string normalize(std::u32string_view text, Normalization form) {
+void append_normalized(std::u32string& out, std::u32string_view text, Normalization form) {
   const std::string utf8 = encode_utf8(text);
   const int options =
       UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == Normalization::nfkc ? UTF8PROC_COMPAT : 0);
@@ -45,12 +45,48 @@ std::u32string normalize(std::u32string_view text, Normalization form) {
   const auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()),
                                    static_cast<utf8proc_ssize_t>(utf8.size()), &result,
                                    static_cast<utf8proc_option_t>(options));
-  if (length < 0 || !result) return std::u32string(text);
-  std::u32string out = decode_utf8(std::string_view(reinterpret_cast<const char*>(result),
-                                                    static_cast<size_t>(length)))
-                           .text;
+  if (length < 0 || !result) {
+    out.append(text);
+    return;
+  }
+  out += decode_utf8(
+             std::string_view(reinterpret_cast<const char*>(result), static_cast<size_t>(length)))
+             .text;
   std::free(result);
-  return out;
+}
+
+// NFC or NFKC of the text. Plain stretches are copied: a mostly English text with a few accents or
+// Han characters costs a scan, not a UTF-8 round trip of the whole text through utf8proc.
+// Returns false (and leaves `out` alone) when nothing may change.
+bool normalize(std::u32string_view text, Normalization form, std::u32string& out) {
+  if (form == Normalization::none) return false;
+  const char32_t stable_below = form == Normalization::nfc ? 0x300 : 0xA0;
+  size_t next = 0;
+  while (next < text.size() && is_stable(text[next], stable_below)) ++next;
+  if (next == text.size()) return false;
+  // Stretches closer than this are normalized together (fewer utf8proc calls on accented text).
+  constexpr size_t kJoinGap = 64;
+  out.reserve(text.size());
+  size_t copied = 0;  // text[0, copied) is in `out`
+  while (next < text.size()) {
+    const size_t start = next > copied ? next - 1 : next;
+    size_t end = next;
+    for (;;) {
+      while (end < text.size() && !is_stable(text[end], stable_below)) ++end;
+      size_t after = end;
+      while (after < text.size() && after - end < kJoinGap && is_stable(text[after], stable_below))
+        ++after;
+      if (after == text.size() || after - end >= kJoinGap) break;
+      end = after;
+    }
+    out.append(text.substr(copied, start - copied));
+    append_normalized(out, text.substr(start, end - start), form);
+    copied = end;
+    next = end;
+    while (next < text.size() && is_stable(text[next], stable_below)) ++next;
+  }
+  out.append(text.substr(copied));
+  return true;
 }
 
 }  // namespace
@@ -58,10 +94,7 @@ std::u32string normalize(std::u32string_view text, Normalization form) {
 PreparedText prepare_text(std::u32string_view input, const RenderConfig& config) {
   PreparedText result;
   std::u32string normalized;
-  if (may_change_under(input, config.normalize)) {
-    normalized = normalize(input, config.normalize);
-    input = normalized;
-  }
+  if (normalize(input, config.normalize, normalized)) input = normalized;
   std::u32string& out = result.text;
   out.reserve(input.size());
   bool in_tag_sequence = false;  // after U+1F3F4 (black flag): tags spell a subdivision flag
