@@ -6,6 +6,7 @@
 // Inputs: ../shared/data/examples/case3.txt (English, 25 pages) with the English preset.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -76,6 +77,22 @@ void BM_encode_page(benchmark::State& state) {
                  " level=" + std::to_string(state.range(1)));
 }
 BENCHMARK(BM_encode_page)->ArgsProduct({{0, 1, 2, 3, 4}, {1, 3, 6}})->Unit(benchmark::kMicrosecond);
+
+// What a render thread does per page, minus the file write: rasterize (page image, glyphs, crop)
+// and encode with the default PNG options.
+void BM_raster_and_encode_page(benchmark::State& state) {
+  Fixture& f = fixture();
+  size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    const std::string png = encode_png(f.renderer->rasterize(f.layout, i));
+    bytes += png.size();
+    benchmark::DoNotOptimize(png.data());
+    i = (i + 1) % (f.layout.pages.size() - 1);  // full pages only
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["png_KB"] = bytes / 1024.0 / std::max<int64_t>(state.iterations(), 1);
+}
+BENCHMARK(BM_raster_and_encode_page)->Unit(benchmark::kMicrosecond);
 
 void BM_render_case3_to_directory(benchmark::State& state) {
   Fixture& f = fixture();

@@ -71,12 +71,18 @@ void filter_row(int type, const uint8_t* row, const uint8_t* prev, size_t n, int
                 uint8_t* out) {
   switch (type) {
     case 0: std::memcpy(out, row, n); break;
-    case 1:
-      for (size_t i = 0; i < n; ++i)
-        out[i] = static_cast<uint8_t>(row[i] - (i >= size_t(bpp) ? row[i - bpp] : 0));
+    case 1: {
+      const size_t head = std::min(n, static_cast<size_t>(bpp));
+      std::memcpy(out, row, head);
+      for (size_t i = head; i < n; ++i) out[i] = static_cast<uint8_t>(row[i] - row[i - bpp]);
       break;
+    }
     case 2:
-      for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(row[i] - (prev ? prev[i] : 0));
+      if (!prev) {
+        std::memcpy(out, row, n);
+        break;
+      }
+      for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(row[i] - prev[i]);
       break;
     case 3:
       for (size_t i = 0; i < n; ++i) {
@@ -152,10 +158,18 @@ std::string encode_png(const PageImage& image, const PngOptions& options) {
 
   thread_local CompressorCache cache;
   libdeflate_compressor* compressor = cache.get(options.compression_level);
+  // Compressed into a per-thread buffer, then copied into a string of the final size: a string
+  // reserved and resized to the bound (as large as the page) would be zero-filled and page-faulted
+  // in full for every page, though the compressed data is a tenth of it.
+  thread_local std::vector<char> compressed;
   const size_t bound = libdeflate_zlib_compress_bound(compressor, filtered.size());
+  if (compressed.size() < bound) compressed.resize(bound);
+  const size_t written = libdeflate_zlib_compress(compressor, filtered.data(), filtered.size(),
+                                                  compressed.data(), bound);
+  if (written == 0) throw Error(ErrorCode::internal, "png: deflate output exceeded its bound");
 
   std::string out;
-  out.reserve(bound + 64);
+  out.reserve(8 + 25 + 12 + written + 12);
   out.append("\x89PNG\r\n\x1a\n", 8);
   size_t at;
   begin_chunk(out, "IHDR", &at);
@@ -167,12 +181,7 @@ std::string encode_png(const PageImage& image, const PngOptions& options) {
   finish_chunk(out, at);
 
   begin_chunk(out, "IDAT", &at);
-  const size_t data_at = out.size();
-  out.resize(data_at + bound);
-  const size_t written = libdeflate_zlib_compress(compressor, filtered.data(), filtered.size(),
-                                                  out.data() + data_at, bound);
-  if (written == 0) throw Error(ErrorCode::internal, "png: deflate output exceeded its bound");
-  out.resize(data_at + written);
+  out.append(compressed.data(), written);
   finish_chunk(out, at);
 
   begin_chunk(out, "IEND", &at);

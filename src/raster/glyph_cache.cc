@@ -180,14 +180,15 @@ GlyphBitmap GlyphCache::render(Font& font, uint32_t glyph_id, int bucket, uint16
   out.top = face->glyph->bitmap_top;
   out.width = static_cast<int>(bm.width);
   out.height = static_cast<int>(bm.rows);
-  out.pitch = mono_source ? (out.width + 7) / 8 : out.width;
-  out.data.resize(static_cast<size_t>(out.pitch) * out.height);
+  const int row_bytes = mono_source ? (out.width + 7) / 8 : out.width;
+  out.pitch = mono_source ? row_bytes : (out.width + 15) & ~7;  // coverage: >= 8 zero bytes after
+  out.data.assign(static_cast<size_t>(out.pitch) * out.height, 0);
   for (int y = 0; y < out.height; ++y) {
     const unsigned char* src =
         bm.pitch >= 0 ? bm.buffer + static_cast<ptrdiff_t>(y) * bm.pitch
                       : bm.buffer + static_cast<ptrdiff_t>(out.height - 1 - y) * -bm.pitch;
     std::memcpy(out.data.data() + static_cast<size_t>(y) * out.pitch, src,
-                static_cast<size_t>(out.pitch));
+                static_cast<size_t>(row_bytes));
   }
   return out;
 }

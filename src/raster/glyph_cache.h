@@ -35,7 +35,8 @@ struct GlyphBitmap {
   int top = 0;   // rows above the baseline (the bitmap starts at baseline - top)
   int width = 0, height = 0;
   bool mono = false;          // 1 bit per pixel, MSB first (antialias off), else 8-bit coverage
-  int pitch = 0;              // bytes per row
+  int pitch = 0;              // bytes per row; 8-bit rows end in at least 8 zero bytes (coverage
+                              // 0), so that a row can be read 8 pixels at a time past its width
   std::vector<uint8_t> data;  // empty for blank glyphs (space)
   uint16_t x_scale_q16 = 0xFFFF;  // the horizontal scale it was rendered at (1/65535)
 };
