@@ -226,6 +226,37 @@ TEST(renderer, sizes_pages_as_pdftoppm_and_draws_gray_text) {
   EXPECT_NEAR(box.x0_px, 16 * 100.0 / 72, 0.01);
 }
 
+// A fallback glyph wider than the advance the reference gives its character (DejaVu's .notdef
+// width, 0.6 em, for a 1-em ideograph) is drawn narrowed to that advance, not at full width
+// over its neighbours.
+TEST(renderer, wide_fallback_glyph_stays_within_its_advance_box) {
+  RenderConfig config = small_config();
+  config.font_size_pt = 30;
+  ASSERT_EQ(config.fallback_metrics, FallbackMetrics::reference);
+  const Renderer renderer(config);
+  const Layout layout = renderer.lay_out(U"\u4E2D");
+  ASSERT_EQ(layout.pages.size(), 1u);
+  ASSERT_EQ(layout.pages[0].lines.size(), 1u);
+  ASSERT_EQ(layout.pages[0].lines[0].glyphs.size(), 1u);
+  ASSERT_LT(layout.pages[0].lines[0].glyphs[0].x_scale(), 0.7f);
+  const RasterPage page = renderer.rasterize_page(layout, 0);
+  const PixelRect& box = page.line_boxes[0];
+  int ink_x0 = page.image.width_px, ink_x1 = -1;
+  for (int y = 0; y < page.image.height_px; ++y) {
+    for (int x = 0; x < page.image.width_px; ++x) {
+      if (page.image.row(y)[x] == 255) continue;
+      ink_x0 = std::min(ink_x0, x);
+      ink_x1 = std::max(ink_x1, x);
+    }
+  }
+  ASSERT_GE(ink_x1, 0) << "nothing drawn";
+  // One pixel of anti-aliasing either side.
+  EXPECT_GE(ink_x0, std::floor(box.x0_px) - 1);
+  EXPECT_LE(ink_x1, std::ceil(box.x1_px) + 1);
+  // Narrowed, not clipped: 中 spans most of the advance.
+  EXPECT_GE(ink_x1 - ink_x0 + 1, 0.75 * (box.x1_px - box.x0_px));
+}
+
 TEST(renderer, colors_give_rgb_output_and_backgrounds) {
   RenderConfig config = small_config();
   config.font_color = {200, 0, 0};

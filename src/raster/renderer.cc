@@ -140,7 +140,8 @@ RasterPage Renderer::rasterize_page(const PageLayout& page, bool last, double pa
   InkCache ink;
   auto draw = [&](const PlacedGlyph& g, double y_dev) {
     const auto pen = glyphs_->split_pen_x(g.font_index, static_cast<double>(g.x_pt) * k);
-    const detail::GlyphBitmap& bitmap = glyphs_->get(g.font_index, g.glyph_id, pen.bucket);
+    const detail::GlyphBitmap& bitmap =
+        glyphs_->get(g.font_index, g.glyph_id, pen.bucket, g.x_scale_q16);
     detail::draw_glyph(image, bitmap, pen.pixel, static_cast<int>(std::floor(y_dev)),
                        ink.get(g.color, channels));
   };
