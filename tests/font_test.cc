@@ -1,3 +1,5 @@
+#include "font/font.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -7,7 +9,6 @@
 
 #include "config/config.h"
 #include "core/error.h"
-#include "font/font.h"
 #include "support/paths.h"
 
 namespace glyph {
@@ -26,7 +27,8 @@ std::string write_scratch(const std::string& name, const std::string& bytes) {
 TEST(font_set, fallback_font_is_opened_only_when_a_character_misses_before_it) {
   // A broken file with an OpenType signature as the fallback: text the main font covers never
   // opens it; the first character the main font lacks does, and the error names the file.
-  const std::string broken = write_scratch("broken.otf", std::string("OTTO") + std::string(60, '\x01'));
+  const std::string broken =
+      write_scratch("broken.otf", std::string("OTTO") + std::string(60, '\x01'));
   const FontSet fonts({kDejaVu, broken}, 9);
   EXPECT_EQ(fonts.font_count(), 2);
   EXPECT_FALSE(fonts.lookup(U'a').missing);
@@ -46,11 +48,14 @@ TEST(font_set, a_file_without_a_font_signature_is_reported_at_construction) {
   EXPECT_THROW(FontSet({kDejaVu, text}, 9), Error);
   EXPECT_THROW(FontSet({kDejaVu, "/nonexistent/font.ttf"}, 9), Error);
   // A collection face past the collection's end.
-  EXPECT_THROW(FontSet({kDejaVu, "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#99"}, 9), Error);
+  EXPECT_THROW(FontSet({kDejaVu, "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#99"}, 9),
+               Error);
 }
 
 TEST(font_set, concurrent_first_lookups_agree_with_sequential_ones) {
-  std::u32string text = U"The quick brown fox \u00E9\u00E0 \u00A0 \u4E2D\u6587\u5B57 \uAC00 \u0394 \U0001F600 \U0010FFFD";
+  std::u32string text =
+      U"The quick brown fox \u00E9\u00E0 \u00A0 \u4E2D\u6587\u5B57 \uAC00 \u0394 \U0001F600 "
+      U"\U0010FFFD";
   for (char32_t c = 0x4E00; c < 0x4E00 + 400; ++c) text += c;
   const FontSet sequential({kDejaVu, kNotoCjk, kDroid}, 9);
   std::vector<CharGlyph> expected;

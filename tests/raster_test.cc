@@ -45,11 +45,14 @@ TEST(raster_draw, blends_eight_pixels_at_a_time_exactly) {
   g.top = 256;
   g.data.assign(static_cast<size_t>(g.pitch) * g.height, 0);
   for (int y = 0; y < 256; ++y)
-    for (int x = 0; x < 256; ++x) g.data[y * g.pitch + x] = static_cast<uint8_t>((x + 37 * y) & 255);
+    for (int x = 0; x < 256; ++x)
+      g.data[y * g.pitch + x] = static_cast<uint8_t>((x + 37 * y) & 255);
   for (int ink : {0, 77, 255}) {
     PageImage img(270, 256, 1);
-    for (int y = 0; y < 256; ++y) std::fill(img.row(y), img.row(y) + img.width_px, static_cast<uint8_t>(y));
-    detail::draw_glyph(img, g, 3, 256, detail::ink_for({uint8_t(ink), uint8_t(ink), uint8_t(ink)}, 1));
+    for (int y = 0; y < 256; ++y)
+      std::fill(img.row(y), img.row(y) + img.width_px, static_cast<uint8_t>(y));
+    detail::draw_glyph(img, g, 3, 256,
+                       detail::ink_for({uint8_t(ink), uint8_t(ink), uint8_t(ink)}, 1));
     int wrong = 0;
     for (int y = 0; y < 256; ++y) {
       for (int x = 0; x < img.width_px; ++x) {
@@ -380,7 +383,8 @@ TEST(render_to_directory, reports_progress_in_page_order_with_the_exact_total_at
     EXPECT_EQ(std::this_thread::get_id(), caller);
     calls.emplace_back(done, total);
   };
-  const RenderResult result = renderer.render_to_directory(input.text, test::scratch_dir(), options);
+  const RenderResult result =
+      renderer.render_to_directory(input.text, test::scratch_dir(), options);
   ASSERT_GE(result.pages, 10u);
   ASSERT_EQ(calls.size(), result.pages);
   for (size_t i = 0; i < calls.size(); ++i) {
@@ -442,7 +446,8 @@ TEST(render_to_directory, streamed_pages_match_the_whole_layout) {
   const ManyPages input;
   const Renderer renderer(input.config);
   const Layout layout = renderer.lay_out(input.text);
-  const RenderResult result = renderer.render_to_directory(input.text, test::scratch_dir(), with_threads(3));
+  const RenderResult result =
+      renderer.render_to_directory(input.text, test::scratch_dir(), with_threads(3));
   ASSERT_EQ(result.pages, layout.pages.size());
   for (size_t i = 0; i < layout.pages.size(); ++i) {
     EXPECT_EQ(layout.pages[i].last, i + 1 == layout.pages.size());

@@ -103,13 +103,15 @@ TEST(prepare_text, normalizes_when_asked) {
 // result must equal normalizing the whole text at once.
 std::u32string whole_text_normalized(std::u32string_view text, Normalization form) {
   const std::string utf8 = encode_utf8(text);
-  const int options = UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == Normalization::nfkc ? UTF8PROC_COMPAT : 0);
+  const int options =
+      UTF8PROC_STABLE | UTF8PROC_COMPOSE | (form == Normalization::nfkc ? UTF8PROC_COMPAT : 0);
   utf8proc_uint8_t* result = nullptr;
   const auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()),
                                    static_cast<utf8proc_ssize_t>(utf8.size()), &result,
                                    static_cast<utf8proc_option_t>(options));
   EXPECT_GE(length, 0);
-  std::u32string out = decode_utf8(std::string_view(reinterpret_cast<const char*>(result), length)).text;
+  std::u32string out =
+      decode_utf8(std::string_view(reinterpret_cast<const char*>(result), length)).text;
   std::free(result);
   return out;
 }
@@ -117,10 +119,10 @@ std::u32string whole_text_normalized(std::u32string_view text, Normalization for
 TEST(prepare_text, normalizing_stretches_equals_normalizing_the_whole_text) {
   // Letters, accents, combining marks (in and out of canonical order), precomposed letters, Han,
   // CJK compatibility ideographs, Hangul syllables and jamo, ligatures, full-width forms.
-  const char32_t pool[] = {U'a', U'e', U'o', U'A', U' ', U'.', 0x00E9, 0x00C5, 0x00A8, 0x00B2, 0x0301, 0x0308,
-                           0x0323, 0x0327, 0x0344, 0x0345, 0x4E2D, 0x6587, 0xF900, 0xFA10, 0xAC00, 0xAC01,
-                           0x1100, 0x1161, 0x11A8, 0x3099, 0x304B, 0xFB01, 0xFF21, 0x212B, 0x1E0A, 0x0B47,
-                           0x0B3E, 0x3000, 0x2126};
+  const char32_t pool[] = {U'a',   U'e',   U'o',   U'A',   U' ',   U'.',   0x00E9, 0x00C5, 0x00A8,
+                           0x00B2, 0x0301, 0x0308, 0x0323, 0x0327, 0x0344, 0x0345, 0x4E2D, 0x6587,
+                           0xF900, 0xFA10, 0xAC00, 0xAC01, 0x1100, 0x1161, 0x11A8, 0x3099, 0x304B,
+                           0xFB01, 0xFF21, 0x212B, 0x1E0A, 0x0B47, 0x0B3E, 0x3000, 0x2126};
   std::mt19937 random(7);
   for (Normalization form : {Normalization::nfc, Normalization::nfkc}) {
     RenderConfig c = config();
@@ -130,8 +132,10 @@ TEST(prepare_text, normalizing_stretches_equals_normalizing_the_whole_text) {
       const int length = 1 + static_cast<int>(random() % 200);
       const bool sparse = round % 2 == 0;  // long plain stretches between the special characters
       for (int i = 0; i < length; ++i) {
-        if (sparse && random() % 10) text += static_cast<char32_t>(U'a' + random() % 26);
-        else text += pool[random() % std::size(pool)];
+        if (sparse && random() % 10)
+          text += static_cast<char32_t>(U'a' + random() % 26);
+        else
+          text += pool[random() % std::size(pool)];
       }
       ASSERT_EQ(prepare_text(std::u32string_view(text), c).text, whole_text_normalized(text, form))
           << "round " << round << " form " << static_cast<int>(form);
