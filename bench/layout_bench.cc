@@ -51,6 +51,30 @@ void BM_layout_chinese(benchmark::State& state) {
 }
 BENCHMARK(BM_layout_chinese)->Unit(benchmark::kMillisecond);
 
+// The streamed layout's latency: the first page of an example (what glyph render's rasterizing
+// threads wait for before they start) beside the whole example. case2 and case3 are each one
+// paragraph.
+void BM_layout_example(benchmark::State& state, const char* name, bool first_page_only) {
+  const glyph::RenderConfig config = glyph::preset_config("en");
+  const glyph::FontSet fonts(config);
+  const std::string bytes = glyph::read_file(std::string(GLYPH_SHARED_DIR) + "/data/examples/" + name);
+  const glyph::PreparedText prepared = glyph::prepare_text(bytes, config);
+  for (auto _ : state) {
+    glyph::PageLayouter layouter(prepared.text, config, fonts);
+    glyph::PageLayout page;
+    size_t pages = 0;
+    while (layouter.next_page(page)) {
+      ++pages;
+      if (first_page_only) break;
+    }
+    benchmark::DoNotOptimize(pages);
+  }
+}
+BENCHMARK_CAPTURE(BM_layout_example, case2_first_page, "case2.txt", true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_layout_example, case2_all_pages, "case2.txt", false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_layout_example, case3_first_page, "case3.txt", true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_layout_example, case3_all_pages, "case3.txt", false)->Unit(benchmark::kMillisecond);
+
 void BM_font_set_open(benchmark::State& state) {
   const glyph::RenderConfig config = glyph::preset_config("en");
   for (auto _ : state) {

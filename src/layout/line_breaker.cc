@@ -129,7 +129,8 @@ void LineBreaker::finish_box(LineLayout& line, double x_end) const {
 }
 
 // Words, breaks and newline markers of a paragraph, as ReportLab's _getFragWords sees them.
-void LineBreaker::tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens) const {
+size_t LineBreaker::tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens,
+                             size_t chars) const {
   const bool markers = !config_.newline.line_break;
   auto is_separator = [&](size_t i) {
     const char32_t c = text[i];
@@ -140,7 +141,8 @@ void LineBreaker::tokenize(std::u32string_view text, size_t start, size_t end, s
     return is_break_space(c);
   };
   size_t i = start;
-  while (i < end) {
+  const size_t stop = end - start > chars ? start + chars : end;
+  while (i < stop) {
     const char32_t c = text[i];
     if (c == U'\n') {
       if (markers) {
@@ -180,6 +182,7 @@ void LineBreaker::tokenize(std::u32string_view text, size_t start, size_t end, s
     tokens.push_back(t);
     i = j;
   }
+  return i;
 }
 
 void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last, size_t line_index,
@@ -225,9 +228,23 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
   lines.push_back(std::move(line));
 }
 
+// Tokens are made a chunk at a time, as the breaking reaches them, and dropped once taken: a
+// token is final once the next one exists (a following space sets its hanging_space).
+bool LineBreaker::next_token_ready(size_t& next_token) {
+  constexpr size_t kChunkChars = 4096;
+  while (next_token + 1 >= tokens_.size() && tokenized_to_ < end_) {
+    if (next_token >= kChunkChars) {
+      tokens_.erase(tokens_.begin(), tokens_.begin() + static_cast<std::ptrdiff_t>(next_token));
+      next_token = 0;
+    }
+    tokenized_to_ = tokenize(text_, tokenized_to_, end_, tokens_, kChunkChars);
+  }
+  return next_token < tokens_.size();
+}
+
 bool LineBreaker::break_latin(std::vector<LineLayout>& lines, size_t size) {
   const std::u32string_view text = text_;
-  const std::vector<Token>& tokens = tokens_;
+  std::vector<Token>& tokens = tokens_;
   const bool single_frag = single_frag_;
   LatinRun& run = latin_;
   size_t& line_index = run.line_index;
@@ -252,7 +269,7 @@ bool LineBreaker::break_latin(std::vector<LineLayout>& lines, size_t size) {
     Token w;
     if (next_piece < pieces.size()) {
       w = pieces[next_piece++];
-    } else if (next_token < tokens.size()) {
+    } else if (next_token_ready(next_token)) {
       pieces.clear();
       next_piece = 0;
       w = tokens[next_token++];
@@ -351,10 +368,20 @@ bool LineBreaker::break_latin(std::vector<LineLayout>& lines, size_t size) {
 // line, and in non-Asian runs backs up to the last space or ideograph.
 void LineBreaker::begin_cjk(std::u32string_view text, size_t start, size_t end) {
   cjk_base_units_.clear();
-  cjk_base_units_.reserve(end - start);
   cjk_units_.clear();
   cjk_single_frag_ = is_single_fragment(text, start, end);
-  for (size_t i = start; i < end; ++i) {
+  cjk_built_to_ = start;
+  cjk_lines_.clear();
+  cjk_run_ = CjkRun{};
+}
+
+// The paragraph's units are made a chunk at a time, as the breaking reaches them.
+void LineBreaker::build_cjk_units(size_t count) {
+  if (cjk_base_units_.size() >= count) return;
+  const size_t target = count + 4096;
+  const std::u32string_view text = text_;
+  while (cjk_base_units_.size() < target && cjk_built_to_ < end_) {
+    const size_t i = cjk_built_to_++;
     if (text[i] == U'\n') {
       if (config_.newline.line_break) {
         cjk_base_units_.push_back(CjkUnit{0, static_cast<uint32_t>(i), 0, true, false});
@@ -367,8 +394,6 @@ void LineBreaker::begin_cjk(std::u32string_view text, size_t start, size_t end) 
     const char32_t c = text[i];
     cjk_base_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, false});
   }
-  cjk_lines_.clear();
-  cjk_run_ = CjkRun{};
 }
 
 void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b, double extra,
@@ -413,7 +438,6 @@ void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, si
 
 bool LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, CjkRun& run,
                                   std::vector<LineLayout>& lines, std::vector<CjkLine>& info, size_t size) {
-  const size_t n = units.size();
   size_t& line_index = run.line_index;
   double& max_w = run.max_w;
   size_t& i = run.i;
@@ -423,7 +447,9 @@ bool LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, 
     max_w = max_width(0);
     run.started = true;
   }
-  while (i < n) {
+  while (true) {
+    if (base) build_cjk_units(i + 2);  // the unit and the one after it (emit_cjk_line looks at it)
+    if (i >= units.size()) break;
     if (lines.size() >= size) return false;
     CjkUnit u = units[i];
     ++i;
@@ -465,7 +491,8 @@ bool LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, 
   if (lines.size() >= size) return false;
   // Zero-width characters after the last line are not drawn (as in ReportLab); the caller's
   // character ranges still cover them.
-  if (width_used > 0) emit_cjk_line(units, base, line_start, n, max_w - width_used, false, true, line_index, lines, info);
+  if (width_used > 0)
+    emit_cjk_line(units, base, line_start, units.size(), max_w - width_used, false, true, line_index, lines, info);
   width_used = 0;
   return true;
 }
@@ -714,7 +741,7 @@ void LineBreaker::begin_paragraph(std::u32string_view text, size_t start, size_t
     begin_cjk(text, start, end);
     return;
   }
-  tokenize(text, start, end, tokens_);
+  tokenized_to_ = start;
   single_frag_ = is_single_fragment(text, start, end);
   latin_ = LatinRun{};
   latin_.cur.max_width_pt = max_width(0);

@@ -70,7 +70,11 @@ class LineBreaker {
     size_t next_token = 0;
   };
 
-  void tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens) const;
+  // Tokens of text[start, end) up to a token boundary at or after `chars` characters; returns
+  // where it stopped.
+  size_t tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens,
+                  size_t chars) const;
+  bool next_token_ready(size_t& next_token);
   // Returns true when the paragraph's tokens are all placed on lines.
   bool break_latin(std::vector<LineLayout>& lines, size_t size);
   struct CjkUnit {
@@ -96,6 +100,7 @@ class LineBreaker {
     bool started = false;
   };
   void begin_cjk(std::u32string_view text, size_t start, size_t end);
+  void build_cjk_units(size_t count);
   // Breaks units into lines until `lines` holds `size`; true when the units are all placed.
   bool break_cjk_units(const std::vector<CjkUnit>& units, bool base, CjkRun& run, std::vector<LineLayout>& lines,
                        std::vector<CjkLine>& info, size_t size);
@@ -121,13 +126,15 @@ class LineBreaker {
   std::u32string_view text_;
   size_t start_ = 0, end_ = 0;
   bool done_ = true;
-  std::vector<Token> tokens_;
+  std::vector<Token> tokens_;  // made up to tokenized_to_, those before latin_.next_token taken
+  size_t tokenized_to_ = 0;
   bool single_frag_ = false;
   LatinRun latin_;
   CjkRun cjk_run_;
   bool cjk_ = false;
   bool continuation_ = false;  // breaking the rest of a split paragraph: no first-line indent
-  std::vector<CjkUnit> cjk_base_units_;  // the current CJK paragraph
+  std::vector<CjkUnit> cjk_base_units_;  // the current CJK paragraph, made up to cjk_built_to_
+  size_t cjk_built_to_ = 0;
   std::vector<CjkUnit> cjk_units_;       // its latest continuation, rebuilt from lines
   std::vector<CjkLine> cjk_lines_;       // its lines, aligned with the caller's line vector
   size_t continuation_window_lines_ = 256;
