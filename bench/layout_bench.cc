@@ -84,4 +84,16 @@ void BM_font_set_open(benchmark::State& state) {
 }
 BENCHMARK(BM_font_set_open)->Unit(benchmark::kMillisecond);
 
+// The fallback fonts of the chain are opened at the first character the fonts before them lack:
+// English text pays for the main font only (BM_font_set_open), one Han character adds Noto Sans CJK.
+void BM_font_set_open_and_reach_the_cjk_fallback(benchmark::State& state) {
+  const glyph::RenderConfig config = glyph::preset_config("en");
+  for (auto _ : state) {
+    glyph::FontSet fonts(config);
+    benchmark::DoNotOptimize(fonts.lookup(U'a').glyph_id);
+    benchmark::DoNotOptimize(fonts.lookup(U'\u4E2D').glyph_id);
+  }
+}
+BENCHMARK(BM_font_set_open_and_reach_the_cjk_fallback)->Unit(benchmark::kMillisecond);
+
 }  // namespace
