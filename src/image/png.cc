@@ -41,6 +41,24 @@ void begin_chunk(std::string& out, const char type[4], size_t* length_at) {
   out.append(type, 4);
 }
 
+// A per-thread byte buffer that grows without zero-filling: its bytes are always written before
+// they are read, and a page-sized buffer filled with zeros first would cost as much again in
+// memory writes and page faults.
+class ScratchBuffer {
+ public:
+  uint8_t* get(size_t size) {
+    if (size > capacity_) {
+      data_.reset(new uint8_t[size]);  // default-initialized: not touched until written
+      capacity_ = size;
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_;
+  size_t capacity_ = 0;
+};
+
 // One compressor per thread and level: allocating one costs more than compressing a page.
 struct CompressorCache {
   libdeflate_compressor* compressor = nullptr;
@@ -129,13 +147,14 @@ std::string encode_png(const PageImage& image, const PngOptions& options) {
   const int bpp = image.channels;
   const size_t h = static_cast<size_t>(image.height_px);
   // Reused per thread: a page's filtered rows are as large as the page.
-  thread_local std::vector<uint8_t> filtered;
-  filtered.resize((n + 1) * h);
+  thread_local ScratchBuffer filtered_buffer;
+  const size_t filtered_size = (n + 1) * h;
+  uint8_t* const filtered = filtered_buffer.get(filtered_size);
   std::vector<uint8_t> trial(options.filter == PngFilter::adaptive ? n : 0);
   for (size_t y = 0; y < h; ++y) {
     const uint8_t* row = image.row(static_cast<int>(y));
     const uint8_t* prev = y ? image.row(static_cast<int>(y - 1)) : nullptr;
-    uint8_t* out = filtered.data() + y * (n + 1);
+    uint8_t* out = filtered + y * (n + 1);
     int type = 0;
     switch (options.filter) {
       case PngFilter::none: type = 0; break;
@@ -161,11 +180,11 @@ std::string encode_png(const PageImage& image, const PngOptions& options) {
   // Compressed into a per-thread buffer, then copied into a string of the final size: a string
   // reserved and resized to the bound (as large as the page) would be zero-filled and page-faulted
   // in full for every page, though the compressed data is a tenth of it.
-  thread_local std::vector<char> compressed;
-  const size_t bound = libdeflate_zlib_compress_bound(compressor, filtered.size());
-  if (compressed.size() < bound) compressed.resize(bound);
-  const size_t written = libdeflate_zlib_compress(compressor, filtered.data(), filtered.size(),
-                                                  compressed.data(), bound);
+  thread_local ScratchBuffer compressed_buffer;
+  const size_t bound = libdeflate_zlib_compress_bound(compressor, filtered_size);
+  uint8_t* const compressed = compressed_buffer.get(bound);
+  const size_t written =
+      libdeflate_zlib_compress(compressor, filtered, filtered_size, compressed, bound);
   if (written == 0) throw Error(ErrorCode::internal, "png: deflate output exceeded its bound");
 
   std::string out;
@@ -181,7 +200,7 @@ std::string encode_png(const PageImage& image, const PngOptions& options) {
   finish_chunk(out, at);
 
   begin_chunk(out, "IDAT", &at);
-  out.append(compressed.data(), written);
+  out.append(reinterpret_cast<const char*>(compressed), written);
   finish_chunk(out, at);
 
   begin_chunk(out, "IEND", &at);
