@@ -55,8 +55,12 @@ class GlyphCache {
     int bucket;
   };
   PenX split_pen_x(int font_index, double x_px) const {
-    const double floor_x = std::floor(x_px);
-    PenX pen{static_cast<int>(floor_x), 0};
+    // floor() by truncation and a correction below zero: std::floor is a slow call sequence
+    // without SSE4.1, and this runs for every glyph of every page.
+    int pixel = static_cast<int>(x_px);
+    pixel -= x_px < pixel;
+    const double floor_x = pixel;
+    PenX pen{pixel, 0};
     if (static_cast<size_t>(font_index) < fast_.size()) {
       uint8_t fractional = fast_[static_cast<size_t>(font_index)].fractional->load(std::memory_order_acquire);
       if (fractional == kUnknown) fractional = open_font(font_index);

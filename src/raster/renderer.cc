@@ -138,12 +138,11 @@ RasterPage Renderer::rasterize_page(const PageLayout& page, bool last, double pa
   const double k = px_per_pt_;
   const double padding_pt = config_.border_padding_pt;
   InkCache ink;
-  auto draw = [&](const PlacedGlyph& g, double y_dev) {
+  auto draw = [&](const PlacedGlyph& g, int baseline_px) {
     const auto pen = glyphs_->split_pen_x(g.font_index, static_cast<double>(g.x_pt) * k);
     const detail::GlyphBitmap& bitmap =
         glyphs_->get(g.font_index, g.glyph_id, pen.bucket, g.x_scale_q16);
-    detail::draw_glyph(image, bitmap, pen.pixel, static_cast<int>(std::floor(y_dev)),
-                       ink.get(g.color, channels));
+    detail::draw_glyph(image, bitmap, pen.pixel, baseline_px, ink.get(g.color, channels));
   };
   size_t part = 0;  // the paragraph part (background rectangle) holding the current line
   for (const LineLayout& line : page.lines) {
@@ -155,9 +154,11 @@ RasterPage Renderer::rasterize_page(const PageLayout& page, bool last, double pa
                          : page_h_pt - (page.para_backgrounds[part].y1_pt - padding_pt);
     const double y_user = (page_h_pt - line.baseline_pt) - f;
     const double y_dev = y_user * -k + (f * -k + k * page_h_pt);
-    for (const PlacedGlyph& g : line.glyphs) draw(g, y_dev);
+    const int baseline_px = static_cast<int>(std::floor(y_dev));
+    for (const PlacedGlyph& g : line.glyphs) draw(g, baseline_px);
   }
-  for (const PlacedGlyph& g : page.markers) draw(g, static_cast<double>(g.y_pt) * k);
+  for (const PlacedGlyph& g : page.markers)
+    draw(g, static_cast<int>(std::floor(static_cast<double>(g.y_pt) * k)));
 
   const detail::CropResult size = detail::reference_crop_size(
       image, config_.auto_crop_width, config_.auto_crop_last_page && last, config_.margin_x_pt,
