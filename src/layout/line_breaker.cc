@@ -368,6 +368,7 @@ bool LineBreaker::break_latin(std::vector<LineLayout>& lines, size_t size) {
 // line, and in non-Asian runs backs up to the last space or ideograph.
 void LineBreaker::begin_cjk(std::u32string_view text, size_t start, size_t end) {
   cjk_base_units_.clear();
+  cjk_base_units_.reserve(end - start);  // address space only: pages are touched as units are made
   cjk_units_.clear();
   cjk_single_frag_ = is_single_fragment(text, start, end);
   cjk_built_to_ = start;
