@@ -12,6 +12,12 @@
 #include "core/utf8.h"
 
 namespace glyph {
+namespace detail {
+// The presets: the bytes of configs/en.json and configs/zh.json (cmake/presets.cmake).
+extern const char* const kPresetEnJson;
+extern const char* const kPresetZhJson;
+}  // namespace detail
+
 namespace {
 
 using nlohmann::json;
@@ -20,57 +26,6 @@ constexpr const char* kDejaVuSans = "/usr/share/fonts/truetype/dejavu/DejaVuSans
 constexpr const char* kNotoSansCjkSc = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#2";
 constexpr const char* kDroidSansFallback =
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf";
-
-// The presets, identical to configs/en.json and configs/zh.json (a test checks it).
-constexpr const char* kPresetEn = R"({
-  "page-size": "595,842",
-  "dpi": 72,
-  "margin-x": 10,
-  "margin-y": 10,
-  "font-path": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-  "font-size": 9,
-  "line-height": 10,
-  "font-color": "#000000",
-  "alignment": "LEFT",
-  "horizontal-scale": 1.0,
-  "first-line-indent": 0,
-  "left-indent": 0,
-  "right-indent": 0,
-  "space-after": 0,
-  "space-before": 0,
-  "border-width": 0,
-  "border-padding": 0,
-  "page-bg-color": "#FFFFFF",
-  "para-bg-color": "#FFFFFF",
-  "auto-crop-width": true,
-  "auto-crop-last-page": true
-}
-)";
-
-constexpr const char* kPresetZh = R"({
-  "page-size": "595,842",
-  "dpi": 72,
-  "margin-x": 10,
-  "margin-y": 10,
-  "font-path": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc#2",
-  "font-size": 9,
-  "line-height": 10,
-  "font-color": "#000000",
-  "alignment": "LEFT",
-  "horizontal-scale": 1.0,
-  "first-line-indent": 0,
-  "left-indent": 0,
-  "right-indent": 0,
-  "space-after": 0,
-  "space-before": 0,
-  "border-width": 0,
-  "border-padding": 0,
-  "page-bg-color": "#FFFFFF",
-  "para-bg-color": "#FFFFFF",
-  "auto-crop-width": true,
-  "auto-crop-last-page": true
-}
-)";
 
 std::string shown(const json& value) {
   std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -430,8 +385,8 @@ RenderConfig load_config(const std::string& path, std::vector<std::string>* warn
 }
 
 RenderConfig preset_config(std::string_view name) {
-  if (name == "en") return parse_config_json(kPresetEn, "", nullptr, "preset en");
-  if (name == "zh") return parse_config_json(kPresetZh, "", nullptr, "preset zh");
+  if (name == "en") return parse_config_json(detail::kPresetEnJson, "", nullptr, "preset en");
+  if (name == "zh") return parse_config_json(detail::kPresetZhJson, "", nullptr, "preset zh");
   throw Error(ErrorCode::invalid_argument,
               "unknown preset \"" + std::string(name) + "\" (expected \"en\" or \"zh\")");
 }
