@@ -13,7 +13,7 @@
 
 namespace glyph {
 namespace detail {
-// The presets: the bytes of configs/en.json and configs/zh.json (cmake/presets.cmake).
+// The presets: the bytes of configs/en.json and configs/zh.json (cmake/embed_presets.cmake).
 extern const char* const kPresetEnJson;
 extern const char* const kPresetZhJson;
 }  // namespace detail
