@@ -37,12 +37,17 @@ TEST(png, round_trips_gray_and_rgb_with_every_filter) {
     const PageImage img = pattern(37, 11, channels);
     for (PngFilter f :
          {PngFilter::none, PngFilter::sub, PngFilter::up, PngFilter::paeth, PngFilter::adaptive}) {
-      for (int level : {0, 1, 6, 12}) {
-        const PageImage back = decode_png(encode_png(img, {level, f}));
+      for (const auto& [deflate, level] :
+           {std::pair{PngDeflate::isal, 0}, std::pair{PngDeflate::isal, 1},
+            std::pair{PngDeflate::isal, 3}, std::pair{PngDeflate::libdeflate, 0},
+            std::pair{PngDeflate::libdeflate, 1}, std::pair{PngDeflate::libdeflate, 6},
+            std::pair{PngDeflate::libdeflate, 12}}) {
+        const PageImage back = decode_png(encode_png(img, {deflate, level, f}));
         ASSERT_EQ(back.channels, channels);
         ASSERT_EQ(back.width_px, 37);
         ASSERT_EQ(back.height_px, 11);
-        EXPECT_EQ(back.pixels, img.pixels) << "filter " << int(f) << " level " << level;
+        EXPECT_EQ(back.pixels, img.pixels)
+            << "filter " << int(f) << " deflate " << int(deflate) << " level " << level;
       }
     }
   }
@@ -79,7 +84,9 @@ TEST(png, rejects_inconsistent_images) {
   img.pixels.pop_back();
   EXPECT_THROW(encode_png(img), Error);
   EXPECT_THROW(encode_png(PageImage{}), Error);
-  EXPECT_THROW(encode_png(PageImage(2, 2, 1), {13, PngFilter::sub}), Error);
+  EXPECT_THROW(encode_png(PageImage(2, 2, 1), {PngDeflate::libdeflate, 13, PngFilter::sub}), Error);
+  EXPECT_THROW(encode_png(PageImage(2, 2, 1), {PngDeflate::isal, 4, PngFilter::sub}), Error);
+  EXPECT_THROW(encode_png(PageImage(2, 2, 1), {PngDeflate::isal, -1, PngFilter::sub}), Error);
 }
 
 TEST(png, decode_rejects_garbage_and_truncation_with_clear_errors) {
@@ -90,7 +97,7 @@ TEST(png, decode_rejects_garbage_and_truncation_with_clear_errors) {
     EXPECT_EQ(e.code(), ErrorCode::invalid_input);
     EXPECT_NE(std::string(e.what()).find("signature"), std::string::npos);
   }
-  const std::string good = encode_png(pattern(30, 30, 1), {6, PngFilter::sub});
+  const std::string good = encode_png(pattern(30, 30, 1), {PngDeflate::libdeflate, 6, PngFilter::sub});
   try {
     decode_png(good.substr(0, good.size() / 2));
     FAIL();
@@ -105,7 +112,7 @@ TEST(png, decode_rejects_garbage_and_truncation_with_clear_errors) {
 TEST(png, decode_refuses_images_over_the_pixel_cap_before_allocating) {
   // A 3000 x 2000 all-white image compresses to a few kilobytes: a small decompression bomb.
   PageImage big(3000, 2000, 1, 255);
-  const std::string bytes = encode_png(big, {6, PngFilter::up});
+  const std::string bytes = encode_png(big, {PngDeflate::libdeflate, 6, PngFilter::up});
   big = PageImage{};
   EXPECT_LT(bytes.size(), 20000u);
   try {

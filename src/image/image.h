@@ -35,10 +35,22 @@ struct PageImage {
 // byte for byte and deflate finds it (bench/render_bench.cc measures every filter).
 enum class PngFilter { none, sub, up, paeth, adaptive };
 
+// The deflate implementation. `isal` (the default) is ISA-L's igzip, SIMD code written for
+// throughput: on rendered pages its level 1 compresses 2.3x faster than libdeflate's level 1 for
+// files about 25% larger. `libdeflate` gives smaller files at any of its levels (at 6, about
+// half the size of ISA-L's level 1 for 4x the time; 12 is the smallest). bench/render_bench.cc
+// measures both.
+enum class PngDeflate { isal, libdeflate };
+
 struct PngOptions {
-  int compression_level = 1;  // libdeflate level, 0 (stored) .. 12 (smallest)
+  PngDeflate deflate = PngDeflate::isal;
+  int compression_level = 1;  // isal: 0..3; libdeflate: 0 (stored) .. 12 (smallest)
   PngFilter filter = PngFilter::none;
 };
+
+// "fast" (ISA-L level 1, the default) or "small" (libdeflate level 6), as `glyph render --png`
+// takes them; throws Error(invalid_argument) naming the choices.
+PngOptions png_options_named(std::string_view name);
 
 // Encodes an 8-bit gray or RGB PNG (no interlace, no ancillary chunks, so the bytes depend only
 // on the pixels and options). Throws Error(invalid_argument) for an inconsistent image.

@@ -1,8 +1,9 @@
-// PNG encoding with libdeflate (faster than zlib at equal size for the low levels rendered pages
-// need) and decoding with libpng's simplified API.
+// PNG encoding with ISA-L's igzip (the fastest deflate for the low levels rendered pages need) or
+// libdeflate (smaller files at higher levels), and decoding with libpng's simplified API.
 //
 // Limits: the encoder writes 8-bit gray or RGB only, one IDAT chunk, no interlace, no gamma or
 // colour-profile chunks (viewers assume sRGB, which is what the renderer produces).
+#include <isa-l.h>
 #include <libdeflate.h>
 #include <png.h>
 
@@ -127,7 +128,41 @@ uint64_t signed_sum(const uint8_t* p, size_t n) {
   return sum;
 }
 
+// Room for any input: stored blocks (5 bytes per 64 KiB) plus the zlib header and trailer, with
+// margin for igzip's block headers.
+size_t isal_deflate_bound(size_t size) { return size + size / 1000 + 5 * (size / 65535 + 1) + 1024; }
+
+// One-shot zlib stream with igzip at `level`; 0 when `capacity` was too small. The level's
+// working buffer is kept per thread.
+size_t isal_zlib_compress(int level, const uint8_t* in, size_t in_size, uint8_t* out,
+                          size_t capacity) {
+  static constexpr uint32_t kLevelBufferSize[] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
+                                                  ISAL_DEF_LVL3_DEFAULT};
+  thread_local ScratchBuffer level_buffer;
+  isal_zstream stream;
+  isal_deflate_stateless_init(&stream);
+  stream.level = static_cast<uint32_t>(level);
+  stream.level_buf_size = kLevelBufferSize[level];
+  stream.level_buf = stream.level_buf_size ? level_buffer.get(stream.level_buf_size) : nullptr;
+  stream.gzip_flag = IGZIP_ZLIB;
+  stream.end_of_stream = 1;
+  stream.flush = NO_FLUSH;
+  stream.next_in = const_cast<uint8_t*>(in);
+  stream.avail_in = static_cast<uint32_t>(in_size);
+  stream.next_out = out;
+  stream.avail_out = static_cast<uint32_t>(std::min<size_t>(capacity, UINT32_MAX));
+  if (in_size > UINT32_MAX || isal_deflate_stateless(&stream) != COMP_OK) return 0;
+  return stream.total_out;
+}
+
 }  // namespace
+
+PngOptions png_options_named(std::string_view name) {
+  if (name == "fast") return PngOptions{};
+  if (name == "small") return PngOptions{PngDeflate::libdeflate, 6, PngFilter::none};
+  throw Error(ErrorCode::invalid_argument,
+              "png: unknown compression \"" + std::string(name) + "\" (expected fast or small)");
+}
 
 std::string encode_png(const PageImage& image, const PngOptions& options) {
   if ((image.channels != 1 && image.channels != 3) || image.width_px <= 0 || image.height_px <= 0 ||
@@ -138,10 +173,12 @@ std::string encode_png(const PageImage& image, const PngOptions& options) {
                     std::to_string(image.channels) + " channels and " +
                     std::to_string(image.pixels.size()) + " bytes of pixels");
   }
-  if (options.compression_level < 0 || options.compression_level > 12) {
-    throw Error(ErrorCode::invalid_argument, "png: compression level " +
-                                                 std::to_string(options.compression_level) +
-                                                 " is outside 0..12");
+  const int max_level = options.deflate == PngDeflate::isal ? ISAL_DEF_MAX_LEVEL : 12;
+  if (options.compression_level < 0 || options.compression_level > max_level) {
+    throw Error(ErrorCode::invalid_argument,
+                std::string("png: compression level ") + std::to_string(options.compression_level) +
+                    " is outside 0.." + std::to_string(max_level) + " for " +
+                    (options.deflate == PngDeflate::isal ? "isal" : "libdeflate"));
   }
   const size_t n = image.row_bytes();
   const int bpp = image.channels;
@@ -175,16 +212,25 @@ std::string encode_png(const PageImage& image, const PngOptions& options) {
     filter_row(type, row, prev, n, bpp, out + 1);
   }
 
-  thread_local CompressorCache cache;
-  libdeflate_compressor* compressor = cache.get(options.compression_level);
   // Compressed into a per-thread buffer, then copied into a string of the final size: a string
   // reserved and resized to the bound (as large as the page) would be zero-filled and page-faulted
   // in full for every page, though the compressed data is a tenth of it.
   thread_local ScratchBuffer compressed_buffer;
-  const size_t bound = libdeflate_zlib_compress_bound(compressor, filtered_size);
-  uint8_t* const compressed = compressed_buffer.get(bound);
-  const size_t written =
-      libdeflate_zlib_compress(compressor, filtered, filtered_size, compressed, bound);
+  const uint8_t* compressed = nullptr;
+  size_t written = 0;
+  if (options.deflate == PngDeflate::isal) {
+    const size_t bound = isal_deflate_bound(filtered_size);
+    uint8_t* const buffer = compressed_buffer.get(bound);
+    written = isal_zlib_compress(options.compression_level, filtered, filtered_size, buffer, bound);
+    compressed = buffer;
+  } else {
+    thread_local CompressorCache cache;
+    libdeflate_compressor* compressor = cache.get(options.compression_level);
+    const size_t bound = libdeflate_zlib_compress_bound(compressor, filtered_size);
+    uint8_t* const buffer = compressed_buffer.get(bound);
+    written = libdeflate_zlib_compress(compressor, filtered, filtered_size, buffer, bound);
+    compressed = buffer;
+  }
   if (written == 0) throw Error(ErrorCode::internal, "png: deflate output exceeded its bound");
 
   std::string out;

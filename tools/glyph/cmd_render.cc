@@ -29,6 +29,7 @@ struct RenderArgs {
   bool json = false;
   std::optional<double> dpi;
   bool quiet = false;
+  std::string png = "fast";
   InputFlags input_flags;
 };
 
@@ -65,6 +66,7 @@ void run_render(const RenderArgs& args) {
                                       : TextTokenCounter{});
   RenderOptions options;
   options.threads = args.threads;
+  options.png = png_options_named(args.png);
   const bool progress = !args.quiet && isatty(STDERR_FILENO);
   if (progress) {
     options.on_page_written = [](size_t done, size_t total) {
@@ -115,6 +117,11 @@ void add_render_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print a one-line JSON summary");
   cmd->add_option("--dpi", args->dpi, "Override the config's dpi");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress indication");
+  cmd->add_option("--png", args->png,
+                  "PNG compression: fast (ISA-L) or small (libdeflate level 6: files about half "
+                  "the size, encoding 4x slower)")
+      ->check(CLI::IsMember({"fast", "small"}))
+      ->capture_default_str();
   cmd->callback([args] { run_render(*args); });
 }
 
