@@ -138,6 +138,22 @@ TEST(layout, form_feed_starts_a_new_page) {
   expect_contiguous(layout, text.size());
 }
 
+// Found by the layout fuzz target: a text of blanks made a page without lines, so its characters
+// belonged to no line.
+TEST(layout, a_text_of_blanks_still_has_a_line_holding_every_character) {
+  for (const std::u32string text : {U" ", U"   ", U"\n\n \n", U" \f ", U"\f", U"\n"}) {
+    const Layout layout = lay_out(text, en(), en_fonts());
+    ASSERT_FALSE(layout.pages.empty());
+    ASSERT_FALSE(layout.pages[0].lines.empty()) << text.size();
+    const LineLayout& line = layout.pages[0].lines[0];
+    EXPECT_TRUE(line.glyphs.empty());
+    EXPECT_GT(line.y1_pt, line.y0_pt);
+    EXPECT_EQ(line.x0_pt, line.x1_pt);
+    expect_contiguous(layout, text.size());
+  }
+  EXPECT_TRUE(lay_out(U"", en(), en_fonts()).pages.at(0).lines.empty());
+}
+
 TEST(layout, is_deterministic_for_emoji_flags_tabs_and_crlf) {
   const PreparedText p = prepare_text(
       std::string_view("\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9 flags \xF0\x9F\x87\xAB\xF0\x9F\x87\xB7\tx\r\ny"), en());

@@ -313,6 +313,19 @@ struct PageLayouterState {
   void finish() {
     text_done = true;
     if (last_line_page) last_line_page->lines.back().char_end = text.size();
+    // A text of blanks only (spaces, newlines) makes no line; one empty line where the first line
+    // would be holds its characters, so that every character still belongs to a line.
+    if (!last_line_page && !text.empty() && !open.empty()) {
+      LineLayout blank;
+      blank.char_start = 0;
+      blank.char_end = text.size();
+      blank.x0_pt = blank.x1_pt = config.left_indent_pt;
+      blank.y0_pt = -fonts.ascent_pt();
+      blank.y1_pt = -fonts.descent_pt();
+      shift_line(blank, frame_x_pt, top_pt + config.font_size_pt);
+      open.front().lines.push_back(std::move(blank));
+      last_page_with_lines = open.front().number;
+    }
     // A last page left empty by a trailing page break is dropped.
     while (open.size() > 1 && open.back().lines.empty()) open.pop_back();
   }
