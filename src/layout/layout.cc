@@ -286,8 +286,10 @@ struct PageLayouterState {
              top + part_height + padding};
     page().para_backgrounds.push_back(box);
     if (config.border_width_pt > 0) page().para_borders.push_back(box);
-    for (size_t i = 0; i < count; ++i)
+    for (size_t i = 0; i < count; ++i) {
+      breaker.draw_line(first + i, lines[first + i]);
       place_line(lines[first + i], frame_x_pt, top + config.font_size_pt + static_cast<double>(i) * leading);
+    }
     y_pt = top + part_height + config.space_after_pt;
     previous_space_after_pt = config.space_after_pt;
     at_top = false;

@@ -411,6 +411,27 @@ void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, si
     while (draw_a < draw_b && is_python_space(units[draw_a].c)) ++draw_a;
     while (draw_b > draw_a && is_python_space(units[draw_b - 1].c)) --draw_b;
   }
+  // The glyphs come when the line is placed (draw_line): most lines made ahead for a
+  // continuation window are only looked at, or made again.
+  line.x0_pt = config_.left_indent_pt + first_line_indent(line_index);
+  finish_box(line, line.x0_pt);
+  lines.push_back(std::move(line));
+  CjkLine made{a, b, line_break, stripped, base};
+  made.draw_start = draw_a;
+  made.draw_end = draw_b;
+  made.extra_pt = extra;
+  made.indent_pt = first_line_indent(line_index);
+  made.last = last;
+  info.push_back(made);
+}
+
+void LineBreaker::draw_line(size_t index, LineLayout& line) {
+  if (!cjk_ || index >= cjk_lines_.size() || cjk_lines_[index].drawn) return;  // others are drawn when made
+  CjkLine& made = cjk_lines_[index];
+  made.drawn = true;
+  const std::vector<CjkUnit>& units = made.base ? cjk_base_units_ : cjk_units_;
+  const size_t n = units.size();
+  const size_t draw_a = made.draw_start, draw_b = made.draw_end;
   size_t nbsp = 0;  // &nbsp; of the reference: U+00A0 and spaces in runs of two or more
   for (size_t k = draw_a; k < draw_b; ++k) {
     const char32_t c = units[k].c;
@@ -420,9 +441,9 @@ void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, si
     nbsp += c == 0xA0 || in_run;
   }
   // wordCount 1 + nbsp - 1 gaps share the extra width
-  const auto [offset, word_space] =
-      place_line(config_.alignment, extra, line_break, last, cjk_single_frag_ ? 0.0 : static_cast<double>(nbsp));
-  double x = config_.left_indent_pt + first_line_indent(line_index) + offset;
+  const auto [offset, word_space] = place_line(config_.alignment, made.extra_pt, made.line_break, made.last,
+                                               cjk_single_frag_ ? 0.0 : static_cast<double>(nbsp));
+  double x = config_.left_indent_pt + made.indent_pt + offset;
   line.x0_pt = x;
   line.glyphs.reserve(draw_b - draw_a);
   for (size_t k = draw_a; k < draw_b; ++k) {
@@ -433,8 +454,6 @@ void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, si
     if (u.c == U' ' || u.c == 0xA0) x += word_space;
   }
   finish_box(line, x);
-  lines.push_back(std::move(line));
-  info.push_back(CjkLine{a, b, line_break, stripped, base});
 }
 
 bool LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, CjkRun& run,

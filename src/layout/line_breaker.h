@@ -32,6 +32,9 @@ class LineBreaker {
   // has no more.
   void fill(std::vector<LineLayout>& lines, size_t size);
   bool paragraph_done() const { return done_; }
+  // Places the glyphs of lines[index] (the caller's vector) if they are not there yet: in CJK mode
+  // a line gets them only when it is about to be placed on a page.
+  void draw_line(size_t index, LineLayout& line);
   // The caller erased lines[0, count) (placed, not needed by continue_paragraph any more).
   void drop_lines(size_t count);
   // After lines[0, first) went on one page: makes the lines from the returned index on what
@@ -90,6 +93,11 @@ class LineBreaker {
     bool line_break = false;
     bool stripped = false;
     bool base = true;  // units in cjk_base_units_ (else in cjk_units_)
+    // What draw_line needs: the units drawn (stripped), the line's placement.
+    size_t draw_start = 0, draw_end = 0;
+    double extra_pt = 0, indent_pt = 0;
+    bool last = false;
+    bool drawn = false;
   };
   static bool is_single_fragment(std::u32string_view text, size_t start, size_t end);
   // Where the CJK breaking of a unit sequence stands.
