@@ -32,6 +32,22 @@ std::vector<uint8_t> bytes_of(std::initializer_list<int> v) {
   return {v.begin(), v.end()};
 }
 
+// The deterministic deflaters keep per-thread state between pages (compressors, buffers): a page's
+// bytes must not depend on what the thread encoded before, or renders with N threads would differ.
+TEST(png, bytes_do_not_depend_on_what_the_thread_encoded_before) {
+  PageImage text_like(300, 200, 1, 255);
+  for (int y = 0; y < 200; ++y)
+    for (int x = 0; x < 300; ++x)
+      if ((x / 7 + y / 11) % 3 == 0) text_like.pixels[y * 300 + x] = static_cast<uint8_t>((x * y) % 256);
+  const PageImage other = pattern(300, 200, 1);
+  for (const PngOptions options : {PngOptions{}, png_options_named("small")}) {
+    const std::string first = encode_png(text_like, options);
+    encode_png(other, options);
+    encode_png(pattern(97, 501, 1), options);
+    EXPECT_EQ(encode_png(text_like, options), first);
+  }
+}
+
 TEST(png, round_trips_gray_and_rgb_with_every_filter) {
   for (int channels : {1, 3}) {
     const PageImage img = pattern(37, 11, channels);

@@ -159,6 +159,27 @@ TEST(render_integration, same_files_with_one_or_two_threads) {
   EXPECT_GE(compared, 3u);
 }
 
+TEST(render_integration, every_png_compression_gives_the_same_pixels) {
+  const std::string dir = test::scratch_dir();
+  for (const char* png : {"fast", "small", "fastest"}) {
+    ASSERT_EQ(run(glyph_binary() + " render " + example("case1.txt") + " -c " + en_config() +
+                  " -o " + dir + "/" + png + " -q --png " + png + " > /dev/null"),
+              0)
+        << png;
+  }
+  for (const char* page : {"/page_001.png", "/page_002.png"}) {
+    const std::string fast = read_file(dir + "/fast" + page);
+    const std::string small = read_file(dir + "/small" + page);
+    const std::string fastest = read_file(dir + "/fastest" + page);
+    EXPECT_LT(small.size(), fast.size());
+    EXPECT_EQ(decode_png(small).pixels, decode_png(fast).pixels);
+    EXPECT_EQ(decode_png(fastest).pixels, decode_png(fast).pixels);
+  }
+  EXPECT_NE(run(glyph_binary() + " render " + example("case1.txt") + " -o " + dir +
+                "/x --png tiny 2> /dev/null > /dev/null"),
+            0);
+}
+
 TEST(render_integration, reports_errors_and_warnings_on_stderr) {
   const std::string dir = test::scratch_dir();
   write_file(dir + "/odd.json", R"({"font-size": 9, "colour": "#000000"})");

@@ -35,21 +35,22 @@ struct PageImage {
 // byte for byte and deflate finds it (bench/render_bench.cc measures every filter).
 enum class PngFilter { none, sub, up, paeth, adaptive };
 
-// The deflate implementation. `isal` (the default) is ISA-L's igzip, SIMD code written for
-// throughput: on rendered pages its level 1 compresses 2.3x faster than libdeflate's level 1 for
-// files about 25% larger. `libdeflate` gives smaller files at any of its levels (at 6, about
-// half the size of ISA-L's level 1 for 4x the time; 12 is the smallest). bench/render_bench.cc
-// measures both.
-enum class PngDeflate { isal, libdeflate };
+// The deflate implementation. `libdeflate` (the default, level 1) is deterministic: the same
+// pixels always give the same bytes. `isal` is ISA-L's igzip, SIMD code written for throughput:
+// its level 1 compresses 2.3x faster on rendered pages for files about 25% larger, but the bytes
+// of a page can differ between runs (equally long matches chosen differently; the pixels are the
+// same), so it is opt-in. bench/render_bench.cc measures both.
+enum class PngDeflate { libdeflate, isal };
 
 struct PngOptions {
-  PngDeflate deflate = PngDeflate::isal;
-  int compression_level = 1;  // isal: 0..3; libdeflate: 0 (stored) .. 12 (smallest)
+  PngDeflate deflate = PngDeflate::libdeflate;
+  int compression_level = 1;  // libdeflate: 0 (stored) .. 12 (smallest); isal: 0..3
   PngFilter filter = PngFilter::none;
 };
 
-// "fast" (ISA-L level 1, the default) or "small" (libdeflate level 6), as `glyph render --png`
-// takes them; throws Error(invalid_argument) naming the choices.
+// The choices of `glyph render --png`: "fast" (libdeflate level 1, the default), "small"
+// (libdeflate level 6: half the size, 2x the time) or "fastest" (ISA-L level 1, bytes not
+// reproducible); throws Error(invalid_argument) naming the choices.
 PngOptions png_options_named(std::string_view name);
 
 // Encodes an 8-bit gray or RGB PNG (no interlace, no ancillary chunks, so the bytes depend only

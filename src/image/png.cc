@@ -1,5 +1,5 @@
-// PNG encoding with ISA-L's igzip (the fastest deflate for the low levels rendered pages need) or
-// libdeflate (smaller files at higher levels), and decoding with libpng's simplified API.
+// PNG encoding with libdeflate (deterministic, faster than zlib at equal size) or, on request,
+// ISA-L's igzip (faster still), and decoding with libpng's simplified API.
 //
 // Limits: the encoder writes 8-bit gray or RGB only, one IDAT chunk, no interlace, no gamma or
 // colour-profile chunks (viewers assume sRGB, which is what the renderer produces).
@@ -139,11 +139,16 @@ size_t isal_zlib_compress(int level, const uint8_t* in, size_t in_size, uint8_t*
   static constexpr uint32_t kLevelBufferSize[] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
                                                   ISAL_DEF_LVL3_DEFAULT};
   thread_local ScratchBuffer level_buffer;
+  // isal_deflate_stateless_init sets only some fields, and igzip reads others of its internal
+  // state (its match search took other, equally long matches from stack garbage, so the bytes of
+  // a page depended on the thread): zeroed first, the output is a function of the pixels alone.
   isal_zstream stream;
+  std::memset(&stream, 0, sizeof stream);
   isal_deflate_stateless_init(&stream);
   stream.level = static_cast<uint32_t>(level);
   stream.level_buf_size = kLevelBufferSize[level];
   stream.level_buf = stream.level_buf_size ? level_buffer.get(stream.level_buf_size) : nullptr;
+  if (stream.level_buf) std::memset(stream.level_buf, 0, stream.level_buf_size);
   stream.gzip_flag = IGZIP_ZLIB;
   stream.end_of_stream = 1;
   stream.flush = NO_FLUSH;
@@ -160,8 +165,9 @@ size_t isal_zlib_compress(int level, const uint8_t* in, size_t in_size, uint8_t*
 PngOptions png_options_named(std::string_view name) {
   if (name == "fast") return PngOptions{};
   if (name == "small") return PngOptions{PngDeflate::libdeflate, 6, PngFilter::none};
-  throw Error(ErrorCode::invalid_argument,
-              "png: unknown compression \"" + std::string(name) + "\" (expected fast or small)");
+  if (name == "fastest") return PngOptions{PngDeflate::isal, 1, PngFilter::none};
+  throw Error(ErrorCode::invalid_argument, "png: unknown compression \"" + std::string(name) +
+                                               "\" (expected fast, small or fastest)");
 }
 
 std::string encode_png(const PageImage& image, const PngOptions& options) {
