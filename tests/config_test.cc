@@ -96,6 +96,8 @@ TEST(config, errors_name_key_and_value) {
   EXPECT_NE(error_of(R"({"newline-markup": "<p>"})").find("newline-markup"), std::string::npos);
   EXPECT_NE(error_of("{\"dpi\": 72,}").find("not valid JSON at byte"), std::string::npos);
   EXPECT_NE(error_of("[1, 2]").find("expected a JSON object"), std::string::npos);
+  // Found by the layout fuzz target: a number too large for a double is no syntax error.
+  EXPECT_NE(error_of(R"({"dpi": 555e0554})").find("not valid JSON: "), std::string::npos);
 }
 
 TEST(config, missing_file_names_the_path) {

@@ -257,6 +257,7 @@ TEST(serve_e2e, render_cache_pages_and_errors) {
     EXPECT_FALSE(e["error"]["message"].get<std::string>().empty());
   };
   expect_error("POST", "/v1/render", "{not json", 400, "invalid_argument");
+  expect_error("POST", "/v1/render", R"({"text":"a","x":1e999})", 400, "invalid_argument");
   expect_error("POST", "/v1/render", R"({"text":"a","colour":1})", 400, "invalid_argument");
   expect_error("POST", "/v1/render", R"({"text":"a","document_id":"x"})", 400, "invalid_argument");
   expect_error("POST", "/v1/render", R"({"text":"a","config":{"dpi":"high"}})", 400,

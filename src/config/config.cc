@@ -247,6 +247,8 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   } catch (const json::parse_error& e) {
     throw Error(ErrorCode::invalid_config, std::string(source) + ": not valid JSON at byte " +
                                                std::to_string(e.byte) + ": " + e.what());
+  } catch (const json::exception& e) {  // a number too large for a double, ...
+    throw Error(ErrorCode::invalid_config, std::string(source) + ": not valid JSON: " + e.what());
   }
   if (!root.is_object())
     throw Error(ErrorCode::invalid_config,

@@ -119,7 +119,7 @@ void read_json_fields(const json& body, ServiceRequest& r) {
 json parse_json_text(std::string_view text, const std::string& what) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, a number too large for a double, ...
     bad_request(what + " is not valid JSON: " + e.what());
   }
 }
