@@ -17,7 +17,7 @@ Default files: ../shared/data/examples/*.txt. Needs python3-pil and python3-nump
 Line texts are compared after collapsing whitespace (pdftotext joins words with one space and
 drops empty lines); lines are aligned with difflib when their counts differ.
 """
-import argparse, difflib, glob, json, os, re, resource, subprocess, sys, tempfile, time
+import argparse, difflib, glob, json, os, re, resource, shutil, subprocess, sys, tempfile, time
 
 import numpy as np
 from PIL import Image
@@ -41,6 +41,8 @@ def run_ours(glyph, config, path, outdir, threads, repeat):
     """Best wall-clock seconds and CPU seconds (user + sys) of R runs."""
     best, best_cpu = None, None
     for _ in range(repeat):
+        # A fresh folder each time, as the reference gets (replacing files costs ext4 time).
+        shutil.rmtree(outdir, ignore_errors=True)
         cmd = [glyph, "render", path, "-c", config, "-o", outdir, "--json", "-q"]
         if threads:
             cmd += ["--threads", str(threads)]
