@@ -35,8 +35,8 @@ void ingest_pdf_300_pages(benchmark::State& state) {
     chars = doc.text.size();
     benchmark::DoNotOptimize(doc.text.data());
   }
-  state.counters["pages_per_s"] = benchmark::Counter(300.0 * static_cast<double>(state.iterations()),
-                                                     benchmark::Counter::kIsRate);
+  state.counters["pages_per_s"] = benchmark::Counter(
+      300.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["text_bytes"] = static_cast<double>(chars);
 }
 BENCHMARK(ingest_pdf_300_pages)->Unit(benchmark::kMillisecond)->Iterations(3);

@@ -10,7 +10,8 @@
 namespace {
 
 std::string english_text(size_t bytes) {
-  const std::string base = glyph::read_file(std::string(GLYPH_SHARED_DIR) + "/data/examples/case2.txt");
+  const std::string base =
+      glyph::read_file(std::string(GLYPH_SHARED_DIR) + "/data/examples/case2.txt");
   std::string out;
   while (out.size() < bytes) out += base;
   out.resize(bytes);
@@ -28,7 +29,8 @@ void BM_layout_english(benchmark::State& state) {
     pages = layout.pages.size();
     benchmark::DoNotOptimize(pages);
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(bytes.size()));
   state.counters["pages"] = static_cast<double>(pages);
 }
 BENCHMARK(BM_layout_english)->Arg(1 << 20)->Arg(4 << 20)->Unit(benchmark::kMillisecond);
@@ -37,7 +39,8 @@ void BM_prepare_text(benchmark::State& state) {
   const glyph::RenderConfig config = glyph::preset_config("en");
   const std::string bytes = english_text(4 << 20);
   for (auto _ : state) benchmark::DoNotOptimize(glyph::prepare_text(bytes, config).text.size());
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(bytes.size()));
 }
 BENCHMARK(BM_prepare_text)->Unit(benchmark::kMillisecond);
 
@@ -45,9 +48,11 @@ void BM_layout_chinese(benchmark::State& state) {
   const glyph::RenderConfig config = glyph::preset_config("zh");
   const glyph::FontSet fonts(config);
   std::u32string text;
-  for (int i = 0; i < 300000; ++i) text += i % 40 == 39 ? U'\n' : static_cast<char32_t>(0x4E00 + (i * 7919) % 0x5000);
+  for (int i = 0; i < 300000; ++i)
+    text += i % 40 == 39 ? U'\n' : static_cast<char32_t>(0x4E00 + (i * 7919) % 0x5000);
   for (auto _ : state) benchmark::DoNotOptimize(glyph::lay_out(text, config, fonts).pages.size());
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(text.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(text.size()));
 }
 BENCHMARK(BM_layout_chinese)->Unit(benchmark::kMillisecond);
 
@@ -57,7 +62,8 @@ BENCHMARK(BM_layout_chinese)->Unit(benchmark::kMillisecond);
 void BM_layout_example(benchmark::State& state, const char* name, bool first_page_only) {
   const glyph::RenderConfig config = glyph::preset_config("en");
   const glyph::FontSet fonts(config);
-  const std::string bytes = glyph::read_file(std::string(GLYPH_SHARED_DIR) + "/data/examples/" + name);
+  const std::string bytes =
+      glyph::read_file(std::string(GLYPH_SHARED_DIR) + "/data/examples/" + name);
   const glyph::PreparedText prepared = glyph::prepare_text(bytes, config);
   for (auto _ : state) {
     glyph::PageLayouter layouter(prepared.text, config, fonts);
@@ -70,10 +76,14 @@ void BM_layout_example(benchmark::State& state, const char* name, bool first_pag
     benchmark::DoNotOptimize(pages);
   }
 }
-BENCHMARK_CAPTURE(BM_layout_example, case2_first_page, "case2.txt", true)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_layout_example, case2_all_pages, "case2.txt", false)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_layout_example, case3_first_page, "case3.txt", true)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_layout_example, case3_all_pages, "case3.txt", false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_layout_example, case2_first_page, "case2.txt", true)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_layout_example, case2_all_pages, "case2.txt", false)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_layout_example, case3_first_page, "case3.txt", true)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_layout_example, case3_all_pages, "case3.txt", false)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_font_set_open(benchmark::State& state) {
   const glyph::RenderConfig config = glyph::preset_config("en");
@@ -85,7 +95,8 @@ void BM_font_set_open(benchmark::State& state) {
 BENCHMARK(BM_font_set_open)->Unit(benchmark::kMillisecond);
 
 // The fallback fonts of the chain are opened at the first character the fonts before them lack:
-// English text pays for the main font only (BM_font_set_open), one Han character adds Noto Sans CJK.
+// English text pays for the main font only (BM_font_set_open), one Han character adds Noto Sans
+// CJK.
 void BM_font_set_open_and_reach_the_cjk_fallback(benchmark::State& state) {
   const glyph::RenderConfig config = glyph::preset_config("en");
   for (auto _ : state) {

@@ -63,7 +63,8 @@ BENCHMARK(BM_raster_page)->Unit(benchmark::kMicrosecond);
 // range(0): filter; range(1): deflate (0 libdeflate, 1 isal); range(2): level.
 void BM_encode_page(benchmark::State& state) {
   Fixture& f = fixture();
-  const PngOptions options{static_cast<PngDeflate>(state.range(1)), static_cast<int>(state.range(2)),
+  const PngOptions options{static_cast<PngDeflate>(state.range(1)),
+                           static_cast<int>(state.range(2)),
                            static_cast<PngFilter>(state.range(0))};
   size_t bytes = 0;
   for (auto _ : state) {

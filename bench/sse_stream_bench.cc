@@ -16,7 +16,9 @@ std::string make_stream() {
               R"("model":"zai-org/Glyph","choices":[{"index":0,"delta":{"content":"word )" +
               std::to_string(i) + R"( "},"logprobs":null,"finish_reason":null}]})" + "\n\n";
   }
-  stream += "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+  stream +=
+      "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: "
+      "[DONE]\n\n";
   return stream;
 }
 
@@ -33,11 +35,16 @@ void decode(benchmark::State& state, std::size_t piece_bytes) {
     decoder.finish();
     benchmark::DoNotOptimize(decoder.content().size());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(stream.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(stream.size()));
 }
 
-void BM_sse_decode_tcp_pieces(benchmark::State& state) { decode(state, 1448); }
-void BM_sse_decode_byte_by_byte(benchmark::State& state) { decode(state, 1); }
+void BM_sse_decode_tcp_pieces(benchmark::State& state) {
+  decode(state, 1448);
+}
+void BM_sse_decode_byte_by_byte(benchmark::State& state) {
+  decode(state, 1);
+}
 BENCHMARK(BM_sse_decode_tcp_pieces)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sse_decode_byte_by_byte)->Unit(benchmark::kMillisecond);
 

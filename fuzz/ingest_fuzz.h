@@ -33,8 +33,12 @@ inline void read_as(const uint8_t* data, size_t size, const char* format, std::s
   }
 }
 
-inline void pdf_one_input(const uint8_t* data, size_t size) { read_as(data, size, "pdf", "fuzz.pdf"); }
-inline void docx_one_input(const uint8_t* data, size_t size) { read_as(data, size, "docx", "fuzz.docx"); }
+inline void pdf_one_input(const uint8_t* data, size_t size) {
+  read_as(data, size, "pdf", "fuzz.pdf");
+}
+inline void docx_one_input(const uint8_t* data, size_t size) {
+  read_as(data, size, "docx", "fuzz.docx");
+}
 
 // The first byte picks how the rest is read: detected text, Markdown or HTML (all decode the
 // encoding first).

@@ -13,7 +13,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const size_t split = input.find('\0');
-  const std::string_view json = split == std::string_view::npos ? std::string_view("{}") : input.substr(0, split);
+  const std::string_view json =
+      split == std::string_view::npos ? std::string_view("{}") : input.substr(0, split);
   const std::string_view text = split == std::string_view::npos ? input : input.substr(split + 1);
   try {
     glyph::RenderConfig config = glyph::parse_config_json(json, "/");

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   glyph::detail::SseParser parser(1 << 16);
   try {
     for (std::size_t at = 0; at < bytes.size(); at += piece) {
-      parser.feed(bytes.substr(at, piece), [&](const glyph::detail::SseEvent& event) { decoder.take(event); });
+      parser.feed(bytes.substr(at, piece),
+                  [&](const glyph::detail::SseEvent& event) { decoder.take(event); });
     }
     decoder.finish();
   } catch (const glyph::Error&) {

@@ -41,9 +41,12 @@ RenderConfig config_of(const std::string& spec) {
   for (size_t i = 1; i < parts.size(); ++i) {
     const size_t eq = parts[i].find('=');
     const std::string key = parts[i].substr(0, eq), value = parts[i].substr(eq + 1);
-    if (key == "page-width") config.page_width_pt = std::stod(value);
-    else if (key == "page-height") config.page_height_pt = std::stod(value);
-    else if (key == "space-after") config.space_after_pt = std::stod(value);
+    if (key == "page-width")
+      config.page_width_pt = std::stod(value);
+    else if (key == "page-height")
+      config.page_height_pt = std::stod(value);
+    else if (key == "space-after")
+      config.space_after_pt = std::stod(value);
     else if (key == "newline-markup" && value == "red") {
       config.newline.line_break = false;
       config.newline.inline_text = U" \\n ";

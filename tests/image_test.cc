@@ -38,7 +38,8 @@ TEST(png, bytes_do_not_depend_on_what_the_thread_encoded_before) {
   PageImage text_like(300, 200, 1, 255);
   for (int y = 0; y < 200; ++y)
     for (int x = 0; x < 300; ++x)
-      if ((x / 7 + y / 11) % 3 == 0) text_like.pixels[y * 300 + x] = static_cast<uint8_t>((x * y) % 256);
+      if ((x / 7 + y / 11) % 3 == 0)
+        text_like.pixels[y * 300 + x] = static_cast<uint8_t>((x * y) % 256);
   const PageImage other = pattern(300, 200, 1);
   for (const PngOptions options : {PngOptions{}, png_options_named("small")}) {
     const std::string first = encode_png(text_like, options);
@@ -113,7 +114,8 @@ TEST(png, decode_rejects_garbage_and_truncation_with_clear_errors) {
     EXPECT_EQ(e.code(), ErrorCode::invalid_input);
     EXPECT_NE(std::string(e.what()).find("signature"), std::string::npos);
   }
-  const std::string good = encode_png(pattern(30, 30, 1), {PngDeflate::libdeflate, 6, PngFilter::sub});
+  const std::string good =
+      encode_png(pattern(30, 30, 1), {PngDeflate::libdeflate, 6, PngFilter::sub});
   try {
     decode_png(good.substr(0, good.size() / 2));
     FAIL();

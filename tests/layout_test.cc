@@ -1,12 +1,13 @@
+#include "layout/layout.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 
 #include "config/config.h"
 #include "core/error.h"
-#include "font/font.h"
 #include "core/file.h"
-#include "layout/layout.h"
+#include "font/font.h"
 #include "support/paths.h"
 #include "text/prepare.h"
 
@@ -84,7 +85,7 @@ TEST(layout, first_line_starts_inside_margin_and_frame_padding) {
   ASSERT_EQ(layout.pages.size(), 1u);
   ASSERT_EQ(layout.pages[0].lines.size(), 1u);
   const LineLayout& line = layout.pages[0].lines[0];
-  EXPECT_DOUBLE_EQ(line.x0_pt, 16);  // margin 10 + frame padding 6
+  EXPECT_DOUBLE_EQ(line.x0_pt, 16);            // margin 10 + frame padding 6
   EXPECT_DOUBLE_EQ(line.baseline_pt, 16 + 9);  // first baseline: top + font size
   expect_contiguous(layout, text.size());
 }
@@ -115,7 +116,8 @@ TEST(layout, runs_of_spaces_never_break_and_long_words_split) {
   bool saw_nbsp_word = false;
   for (const LineLayout& line : layout.pages[0].lines) {
     EXPECT_LE(line.x1_pt - line.x0_pt, width * 1.05 + 1e-6);
-    saw_nbsp_word = saw_nbsp_word || line_text(text, line).find(U"bbbb  cccc") != std::u32string::npos;
+    saw_nbsp_word =
+        saw_nbsp_word || line_text(text, line).find(U"bbbb  cccc") != std::u32string::npos;
   }
   EXPECT_TRUE(saw_nbsp_word);
   EXPECT_GE(layout.pages[0].lines.size(), 4u);
@@ -155,8 +157,10 @@ TEST(layout, a_text_of_blanks_still_has_a_line_holding_every_character) {
 }
 
 TEST(layout, is_deterministic_for_emoji_flags_tabs_and_crlf) {
-  const PreparedText p = prepare_text(
-      std::string_view("\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9 flags \xF0\x9F\x87\xAB\xF0\x9F\x87\xB7\tx\r\ny"), en());
+  const PreparedText p =
+      prepare_text(std::string_view("\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9 flags "
+                                    "\xF0\x9F\x87\xAB\xF0\x9F\x87\xB7\tx\r\ny"),
+                   en());
   const Layout a = lay_out(p.text, en(), en_fonts());
   const Layout b = lay_out(p.text, en(), en_fonts());
   ASSERT_EQ(a.pages.size(), b.pages.size());
@@ -178,7 +182,8 @@ TEST(layout, long_line_without_spaces_wraps_in_linear_time) {
     c.wrap = mode;
     const auto start = std::chrono::steady_clock::now();
     const Layout layout = lay_out(text, c, en_fonts());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     expect_contiguous(layout, text.size());
     EXPECT_GT(layout.pages.size(), 10u);
     EXPECT_LT(seconds, 20.0);  // a quadratic split would take hours
@@ -194,7 +199,8 @@ TEST(layout, cjk_without_spaces_wraps) {
   EXPECT_TRUE(layout.cjk_wrap);
   expect_contiguous(layout, text.size());
   for (const PageLayout& page : layout.pages)
-    for (const LineLayout& line : page.lines) EXPECT_LE(line.x1_pt, c.page_width_pt - c.margin_x_pt);
+    for (const LineLayout& line : page.lines)
+      EXPECT_LE(line.x1_pt, c.page_width_pt - c.margin_x_pt);
 }
 
 TEST(layout, ten_thousand_combining_marks_finish) {
@@ -233,7 +239,8 @@ TEST(layout, fallback_glyph_keeps_the_reference_advance_or_its_own) {
   const Layout reference = lay_out(text, en(), en_fonts());
   const auto& g = reference.pages[0].lines[0].glyphs;
   ASSERT_EQ(g.size(), 3u);
-  const double notdef_pt = 1229 * 9.0 / 2048;  // DejaVu Sans glyph 0 advance: ReportLab's default width
+  const double notdef_pt =
+      1229 * 9.0 / 2048;  // DejaVu Sans glyph 0 advance: ReportLab's default width
   const double a_pt = 1255 * 9.0 / 2048;
   EXPECT_NEAR(g[2].x_pt - g[0].x_pt, a_pt + notdef_pt, 1e-3);
   EXPECT_GT(g[1].font_index, 0);
@@ -302,7 +309,8 @@ TEST(page_layouter, holds_a_bounded_number_of_pages_and_lines) {
     EXPECT_EQ(layouter.fallback_chars(), whole.fallback_chars);
     EXPECT_LE(max_pages, 2u) << name;
     // Latin: a page ahead; CJK: the continuation window of max(3 pages + 16, 64) lines.
-    EXPECT_LE(max_lines, std::max<size_t>(3 * lines_per_page + 16, 64) + lines_per_page + 4) << name;
+    EXPECT_LE(max_lines, std::max<size_t>(3 * lines_per_page + 16, 64) + lines_per_page + 4)
+        << name;
   }
 }
 

@@ -54,14 +54,16 @@ Agreement compare(const std::string& config_file, const std::string& font, nlohm
                   const std::string& text_utf8, const std::string& name) {
   const std::string dir = test::scratch_dir() + "/" + name;
   std::filesystem::create_directories(dir);
-  nlohmann::json cfg = nlohmann::json::parse(read_file(test::shared_dir() + "/data/glyph-configs/" + config_file));
+  nlohmann::json cfg =
+      nlohmann::json::parse(read_file(test::shared_dir() + "/data/glyph-configs/" + config_file));
   cfg["font-path"] = font;
   for (auto it = overrides.begin(); it != overrides.end(); ++it) cfg[it.key()] = it.value();
   write_file(dir + "/config.json", cfg.dump());
   write_file(dir + "/input.txt", text_utf8);
-  const std::string command = "/usr/bin/python3 " + test::shared_dir() + "/reference/reportlab_render.py " + dir +
-                              "/config.json " + dir + "/input.txt " + dir + "/ref --lines " + dir +
-                              "/lines.json > " + dir + "/ref.log 2>&1";
+  const std::string command = "/usr/bin/python3 " + test::shared_dir() +
+                              "/reference/reportlab_render.py " + dir + "/config.json " + dir +
+                              "/input.txt " + dir + "/ref --lines " + dir + "/lines.json > " + dir +
+                              "/ref.log 2>&1";
   EXPECT_EQ(std::system(command.c_str()), 0) << read_file(dir + "/ref.log");
   const nlohmann::json ref = nlohmann::json::parse(read_file(dir + "/lines.json"));
 
@@ -90,8 +92,11 @@ Agreement compare(const std::string& config_file, const std::string& font, nlohm
     nlohmann::json theirs = nlohmann::json::array();
     if (p < a.reference_pages) {
       for (const auto& line : ref["pages"][p]["lines"]) {
-        if (!theirs.empty() && std::abs(theirs.back()["bbox"][3].get<double>() - line["bbox"][3].get<double>()) < 0.5 &&
-            std::abs(theirs.back()["bbox"][1].get<double>() - line["bbox"][1].get<double>()) < 0.5) {
+        if (!theirs.empty() &&
+            std::abs(theirs.back()["bbox"][3].get<double>() - line["bbox"][3].get<double>()) <
+                0.5 &&
+            std::abs(theirs.back()["bbox"][1].get<double>() - line["bbox"][1].get<double>()) <
+                0.5) {
           auto& prev = theirs.back();
           prev["text"] = prev["text"].get<std::string>() + " " + line["text"].get<std::string>();
           prev["bbox"][0] = std::min(prev["bbox"][0].get<double>(), line["bbox"][0].get<double>());
@@ -107,19 +112,22 @@ Agreement compare(const std::string& config_file, const std::string& font, nlohm
       if (i >= ours.size() || i >= theirs.size()) continue;
       const std::string their_text = words(theirs[i]["text"].get<std::string>());
       if (their_text != our_text[i]) {
-        ADD_FAILURE() << name << " page " << p + 1 << " line " << i + 1 << "\n  reference: " << their_text
-                      << "\n  ours:      " << our_text[i];
+        ADD_FAILURE() << name << " page " << p + 1 << " line " << i + 1
+                      << "\n  reference: " << their_text << "\n  ours:      " << our_text[i];
         continue;
       }
       ++a.identical;
       const auto& box = theirs[i]["bbox"];
-      const double ours_box[4] = {ours[i]->x0_pt * scale, ours[i]->y0_pt * scale, ours[i]->x1_pt * scale,
-                                  ours[i]->y1_pt * scale};
-      for (int k = 0; k < 4; ++k) a.max_box_px = std::max(a.max_box_px, std::abs(box[k].get<double>() - ours_box[k]));
+      const double ours_box[4] = {ours[i]->x0_pt * scale, ours[i]->y0_pt * scale,
+                                  ours[i]->x1_pt * scale, ours[i]->y1_pt * scale};
+      for (int k = 0; k < 4; ++k)
+        a.max_box_px = std::max(a.max_box_px, std::abs(box[k].get<double>() - ours_box[k]));
     }
   }
-  std::printf("%s: pages %zu (reference %zu), lines %zu, identical %.2f%%, max box deviation %.3f px\n", name.c_str(),
-              a.pages, a.reference_pages, a.lines, 100.0 * a.identical / std::max<size_t>(a.lines, 1), a.max_box_px);
+  std::printf(
+      "%s: pages %zu (reference %zu), lines %zu, identical %.2f%%, max box deviation %.3f px\n",
+      name.c_str(), a.pages, a.reference_pages, a.lines,
+      100.0 * a.identical / std::max<size_t>(a.lines, 1), a.max_box_px);
   return a;
 }
 
@@ -130,7 +138,9 @@ void expect_agreement(const Agreement& a) {
   EXPECT_LE(a.max_box_px, 1.0);
 }
 
-std::string example(const char* name) { return read_file(test::shared_dir() + "/data/examples/" + name); }
+std::string example(const char* name) {
+  return read_file(test::shared_dir() + "/data/examples/" + name);
+}
 
 // Cuts UTF-8 bytes at a character boundary at or after `size`.
 std::string slice(const std::string& text, size_t size) {
@@ -140,7 +150,8 @@ std::string slice(const std::string& text, size_t size) {
 }
 
 TEST(reference_layout_integration, english_example_case1) {
-  expect_agreement(compare("config_en.json", kDejaVu, nlohmann::json::object(), example("case1.txt"), "case1"));
+  expect_agreement(
+      compare("config_en.json", kDejaVu, nlohmann::json::object(), example("case1.txt"), "case1"));
 }
 
 TEST(reference_layout_integration, english_single_paragraph_case2_slices) {
@@ -148,11 +159,14 @@ TEST(reference_layout_integration, english_single_paragraph_case2_slices) {
   // (word wrapping); the 24 KB from byte 30000 hold its first Han characters, so ReportLab's CJK
   // wrapping applies to the whole slice, and the paragraph continues across two page breaks.
   const std::string text = example("case2.txt");
-  expect_agreement(compare("config_en.json", kDejaVu, nlohmann::json::object(), slice(text, 20000), "case2_head"));
+  expect_agreement(compare("config_en.json", kDejaVu, nlohmann::json::object(), slice(text, 20000),
+                           "case2_head"));
   std::string middle = slice(text, 54000).substr(slice(text, 30000).size());
   const std::u32string middle_text = decode_utf8(middle).text;
-  ASSERT_TRUE(std::any_of(middle_text.begin(), middle_text.end(), [](char32_t c) { return c >= 0x4E00 && c <= 0x9FFF; }));
-  expect_agreement(compare("config_en.json", kDejaVu, nlohmann::json::object(), middle, "case2_cjk"));
+  ASSERT_TRUE(std::any_of(middle_text.begin(), middle_text.end(),
+                          [](char32_t c) { return c >= 0x4E00 && c <= 0x9FFF; }));
+  expect_agreement(
+      compare("config_en.json", kDejaVu, nlohmann::json::object(), middle, "case2_cjk"));
 }
 
 TEST(reference_layout_integration, chinese_prose_on_droid_sans_fallback) {
@@ -161,37 +175,49 @@ TEST(reference_layout_integration, chinese_prose_on_droid_sans_fallback) {
 }
 
 TEST(reference_layout_integration, justify_indents_spacing_and_red_newlines) {
-  const nlohmann::json overrides = {{"alignment", "JUSTIFY"},     {"first-line-indent", 12}, {"left-indent", 5},
-                                    {"right-indent", 7},          {"space-before", 4},       {"space-after", 3},
+  const nlohmann::json overrides = {{"alignment", "JUSTIFY"},
+                                    {"first-line-indent", 12},
+                                    {"left-indent", 5},
+                                    {"right-indent", 7},
+                                    {"space-before", 4},
+                                    {"space-after", 3},
                                     {"newline-markup", "<font color=\"#FF0000\"> \\n </font>"}};
-  expect_agreement(compare("config_en.json", kDejaVu, overrides, example("case1.txt"), "case1_justify_red"));
+  expect_agreement(
+      compare("config_en.json", kDejaVu, overrides, example("case1.txt"), "case1_justify_red"));
 }
 
 // Generated edge cases: empty lines, leading and trailing spaces, runs of spaces, &, <, >, URLs and
 // words longer than a line, at paragraph and page boundaries.
 TEST(reference_layout_integration, english_edge_cases_justified_with_indents) {
-  const nlohmann::json overrides = {{"alignment", "JUSTIFY"}, {"first-line-indent", 12}, {"left-indent", 5},
-                                    {"right-indent", 7},      {"space-before", 4},       {"space-after", 3}};
+  const nlohmann::json overrides = {{"alignment", "JUSTIFY"}, {"first-line-indent", 12},
+                                    {"left-indent", 5},       {"right-indent", 7},
+                                    {"space-before", 4},      {"space-after", 3}};
   expect_agreement(compare("config_en.json", kDejaVu, overrides,
-                           read_file(test::source_dir() + "/tests/data/en_edge.txt"), "en_edge_justify"));
+                           read_file(test::source_dir() + "/tests/data/en_edge.txt"),
+                           "en_edge_justify"));
 }
 
 // Chinese edge cases: leading spaces, runs of spaces, long Latin words, punctuation that may not
 // start a line; paragraphs split across pages are broken again as ReportLab does.
 TEST(reference_layout_integration, chinese_edge_cases_justified_centered_red_newlines) {
   const std::string text = read_file(test::source_dir() + "/tests/data/zh_edge.txt");
-  expect_agreement(compare("config_zh.json", kDroid, {{"alignment", "JUSTIFY"}, {"first-line-indent", 18}}, text,
+  expect_agreement(compare("config_zh.json", kDroid,
+                           {{"alignment", "JUSTIFY"}, {"first-line-indent", 18}}, text,
                            "zh_edge_justify"));
-  expect_agreement(compare("config_zh.json", kDroid, {{"alignment", "CENTER"}}, text, "zh_edge_center"));
-  expect_agreement(compare("config_zh.json", kDroid, {{"newline-markup", "<font color=\"#FF0000\"> \\n </font>"}},
-                           text, "zh_edge_red"));
+  expect_agreement(
+      compare("config_zh.json", kDroid, {{"alignment", "CENTER"}}, text, "zh_edge_center"));
+  expect_agreement(compare("config_zh.json", kDroid,
+                           {{"newline-markup", "<font color=\"#FF0000\"> \\n </font>"}}, text,
+                           "zh_edge_red"));
 }
 
 TEST(reference_layout_integration, centered_and_right_aligned_short_lines) {
   std::string text;
-  for (int i = 0; i < 120; ++i) text += "line " + std::to_string(i) + std::string(i % 7, 'x') + " end\n";
+  for (int i = 0; i < 120; ++i)
+    text += "line " + std::to_string(i) + std::string(i % 7, 'x') + " end\n";
   expect_agreement(compare("config_en.json", kDejaVu, {{"alignment", "CENTER"}}, text, "center"));
-  expect_agreement(compare("config_en.json", kDejaVu, {{"alignment", "RIGHT"}, {"margin-x", 30}}, text, "right"));
+  expect_agreement(compare("config_en.json", kDejaVu, {{"alignment", "RIGHT"}, {"margin-x", 30}},
+                           text, "right"));
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ class MappedFile {
   explicit MappedFile(const std::string& path) : path_(path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      if (!std::filesystem::exists(path)) throw Error(ErrorCode::not_found, "font file not found: " + path);
+      if (!std::filesystem::exists(path))
+        throw Error(ErrorCode::not_found, "font file not found: " + path);
       throw Error(ErrorCode::io, "cannot open font file: " + path);
     }
     struct stat st {};
@@ -62,7 +63,8 @@ class MappedFile {
 bool has_sfnt_signature(std::string_view bytes) {
   if (bytes.size() < 12) return false;
   const std::string_view tag = bytes.substr(0, 4);
-  return tag == std::string_view("\x00\x01\x00\x00", 4) || tag == "OTTO" || tag == "true" || tag == "ttcf";
+  return tag == std::string_view("\x00\x01\x00\x00", 4) || tag == "OTTO" || tag == "true" ||
+         tag == "ttcf";
 }
 
 uint32_t read_u32(std::string_view bytes, size_t at) {
@@ -84,8 +86,8 @@ struct Unpacked {
   uint32_t glyph_id;
 };
 inline Unpacked unpack(uint64_t v) {
-  return {static_cast<uint16_t>(v >> 56), ((v >> 48) & 0xFF) == kMissing, static_cast<uint16_t>(v >> 32),
-          static_cast<uint32_t>(v)};
+  return {static_cast<uint16_t>(v >> 56), ((v >> 48) & 0xFF) == kMissing,
+          static_cast<uint16_t>(v >> 32), static_cast<uint32_t>(v)};
 }
 
 struct FreeDeleter {
@@ -111,8 +113,9 @@ struct FontSet::Impl {
   FT_Library library = nullptr;
   std::vector<std::unique_ptr<Font>> fonts;
   std::mutex mutex;
-  // Basic Multilingual Plane: 65,536 packed entries, zero (unresolved) until first looked up. calloc
-  // leaves the untouched pages unmapped: a text pays only for the blocks of characters it uses.
+  // Basic Multilingual Plane: 65,536 packed entries, zero (unresolved) until first looked up.
+  // calloc leaves the untouched pages unmapped: a text pays only for the blocks of characters it
+  // uses.
   std::unique_ptr<uint64_t, FreeDeleter> bmp;
   std::unordered_map<char32_t, uint64_t> astral;  // guarded by the mutex
   uint64_t missing_entry = 0;
@@ -127,13 +130,16 @@ struct FontSet::Impl {
   }
 
   void open(const std::vector<std::string>& specs) {
-    if (FT_Init_FreeType(&library) != 0) throw Error(ErrorCode::internal, "FreeType failed to initialize");
+    if (FT_Init_FreeType(&library) != 0)
+      throw Error(ErrorCode::internal, "FreeType failed to initialize");
     for (const std::string& spec : specs) {
       FontFileRef ref = parse_font_ref(spec);
       bool duplicate = false;
-      for (const auto& f : fonts) duplicate = duplicate || (f->path == ref.path && f->face_index == ref.face_index);
+      for (const auto& f : fonts)
+        duplicate = duplicate || (f->path == ref.path && f->face_index == ref.face_index);
       if (duplicate) continue;
-      if (fonts.size() >= 250) throw Error(ErrorCode::limit_exceeded, "more than 250 fonts in the fallback chain");
+      if (fonts.size() >= 250)
+        throw Error(ErrorCode::limit_exceeded, "more than 250 fonts in the fallback chain");
       auto font = std::make_unique<Font>();
       font->path = ref.path;
       font->face_index = ref.face_index;
@@ -141,7 +147,8 @@ struct FontSet::Impl {
       const std::string_view bytes = font->file->bytes();
       const bool collection = bytes.size() >= 12 && bytes.substr(0, 4) == "ttcf";
       const bool lazy = !fonts.empty() && has_sfnt_signature(bytes) &&
-                        (collection ? ref.face_index >= 0 && static_cast<uint32_t>(ref.face_index) < read_u32(bytes, 8)
+                        (collection ? ref.face_index >= 0 &&
+                                          static_cast<uint32_t>(ref.face_index) < read_u32(bytes, 8)
                                     : ref.face_index == 0);
       fonts.push_back(std::move(font));
       if (!lazy) open_face(fonts.size() - 1);
@@ -152,7 +159,8 @@ struct FontSet::Impl {
 
     const Font& main = *fonts[0];
     missing_entry = pack(0, kMissing, advance(main, 0), 0);
-    // ReportLab: U+00A0 is drawn and measured as the space (or the reverse) when the main font has it.
+    // ReportLab: U+00A0 is drawn and measured as the space (or the reverse) when the main font has
+    // it.
     if (const FT_UInt space = FT_Get_Char_Index(main.face, 0x20)) {
       bmp.get()[0x20] = bmp.get()[0xA0] = pack(0, kFound, advance(main, space), space);
     } else if (const FT_UInt nbsp = FT_Get_Char_Index(main.face, 0xA0)) {
@@ -178,10 +186,11 @@ struct FontSet::Impl {
     Font& font = *fonts[index];
     if (font.opened.load(std::memory_order_acquire)) return font;
     if (FT_New_Memory_Face(library, reinterpret_cast<const FT_Byte*>(font.file->data()),
-                           static_cast<FT_Long>(font.file->size()), font.face_index, &font.face) != 0) {
+                           static_cast<FT_Long>(font.file->size()), font.face_index,
+                           &font.face) != 0) {
       font.face = nullptr;
-      throw Error(ErrorCode::unsupported,
-                  "not a font FreeType can read (face " + std::to_string(font.face_index) + "): " + font.path);
+      throw Error(ErrorCode::unsupported, "not a font FreeType can read (face " +
+                                              std::to_string(font.face_index) + "): " + font.path);
     }
     if (FT_Select_Charmap(font.face, FT_ENCODING_UNICODE) != 0) {
       FT_Done_Face(font.face);
@@ -222,7 +231,9 @@ struct FontSet::Impl {
   uint64_t resolve(char32_t c) {
     std::lock_guard<std::mutex> lock(mutex);
     if (c < 65536) {
-      if (const uint64_t v = std::atomic_ref<uint64_t>(bmp.get()[c]).load(std::memory_order_relaxed)) return v;
+      if (const uint64_t v =
+              std::atomic_ref<uint64_t>(bmp.get()[c]).load(std::memory_order_relaxed))
+        return v;
     } else if (auto it = astral.find(c); it != astral.end()) {
       return it->second;
     }
@@ -234,8 +245,10 @@ struct FontSet::Impl {
         break;
       }
     }
-    if (c < 65536) std::atomic_ref<uint64_t>(bmp.get()[c]).store(entry, std::memory_order_release);
-    else astral.emplace(c, entry);
+    if (c < 65536)
+      std::atomic_ref<uint64_t>(bmp.get()[c]).store(entry, std::memory_order_release);
+    else
+      astral.emplace(c, entry);
     return entry;
   }
 
@@ -244,7 +257,8 @@ struct FontSet::Impl {
     if (hb_font_t* hb = font.hb_font.load(std::memory_order_acquire)) return hb;
     std::lock_guard<std::mutex> lock(mutex);
     if (hb_font_t* hb = font.hb_font.load(std::memory_order_acquire)) return hb;
-    // From the mapped bytes, not the FT_Face: HarfBuzz then never calls into FreeType while shaping.
+    // From the mapped bytes, not the FT_Face: HarfBuzz then never calls into FreeType while
+    // shaping.
     hb_blob_t* blob = hb_blob_create(font.file->data(), static_cast<unsigned>(font.file->size()),
                                      HB_MEMORY_MODE_READONLY, nullptr, nullptr);
     hb_face_t* face = hb_face_create(blob, static_cast<unsigned>(font.face_index));
@@ -258,27 +272,46 @@ struct FontSet::Impl {
 };
 
 FontSet::FontSet(const RenderConfig& config)
-    : impl_(std::make_unique<Impl>()), size_pt_(config.font_size_pt), metrics_(config.fallback_metrics) {
+    : impl_(std::make_unique<Impl>()),
+      size_pt_(config.font_size_pt),
+      metrics_(config.fallback_metrics) {
   std::vector<std::string> specs{config.font_path};
   specs.insert(specs.end(), config.fallback_fonts.begin(), config.fallback_fonts.end());
   impl_->open(specs);
 }
 
-FontSet::FontSet(const std::vector<std::string>& font_specs, double size_pt, FallbackMetrics metrics)
+FontSet::FontSet(const std::vector<std::string>& font_specs, double size_pt,
+                 FallbackMetrics metrics)
     : impl_(std::make_unique<Impl>()), size_pt_(size_pt), metrics_(metrics) {
   impl_->open(font_specs);
 }
 
 FontSet::~FontSet() = default;
 
-int FontSet::font_count() const { return static_cast<int>(impl_->fonts.size()); }
-const std::string& FontSet::font_path(int i) const { return impl_->fonts.at(static_cast<size_t>(i))->path; }
-int FontSet::face_index(int i) const { return impl_->fonts.at(static_cast<size_t>(i))->face_index; }
-std::string_view FontSet::font_data(int i) const { return impl_->fonts.at(static_cast<size_t>(i))->file->bytes(); }
-int FontSet::units_per_em(int i) const { return impl_->opened_font(static_cast<size_t>(i)).units_per_em; }
-FT_Face FontSet::face(int i) const { return impl_->opened_font(static_cast<size_t>(i)).face; }
-double FontSet::ascent_pt() const { return impl_->ascent_milli_em * size_pt_ * 0.001; }
-double FontSet::descent_pt() const { return impl_->descent_milli_em * size_pt_ * 0.001; }
+int FontSet::font_count() const {
+  return static_cast<int>(impl_->fonts.size());
+}
+const std::string& FontSet::font_path(int i) const {
+  return impl_->fonts.at(static_cast<size_t>(i))->path;
+}
+int FontSet::face_index(int i) const {
+  return impl_->fonts.at(static_cast<size_t>(i))->face_index;
+}
+std::string_view FontSet::font_data(int i) const {
+  return impl_->fonts.at(static_cast<size_t>(i))->file->bytes();
+}
+int FontSet::units_per_em(int i) const {
+  return impl_->opened_font(static_cast<size_t>(i)).units_per_em;
+}
+FT_Face FontSet::face(int i) const {
+  return impl_->opened_font(static_cast<size_t>(i)).face;
+}
+double FontSet::ascent_pt() const {
+  return impl_->ascent_milli_em * size_pt_ * 0.001;
+}
+double FontSet::descent_pt() const {
+  return impl_->descent_milli_em * size_pt_ * 0.001;
+}
 
 CharGlyph FontSet::lookup(char32_t c) const {
   const Unpacked entry = unpack(impl_->find(c));
@@ -290,7 +323,8 @@ CharGlyph FontSet::lookup(char32_t c) const {
   out.glyph_width_milli_em = entry.advance * 1000.0 / impl_->fonts[entry.font_index]->units_per_em;
   out.width_milli_em = out.glyph_width_milli_em;
   if (entry.font_index != 0 && metrics_ == FallbackMetrics::reference)
-    out.width_milli_em = unpack(impl_->missing_entry).advance * 1000.0 / impl_->fonts[0]->units_per_em;
+    out.width_milli_em =
+        unpack(impl_->missing_entry).advance * 1000.0 / impl_->fonts[0]->units_per_em;
   return out;
 }
 
@@ -310,16 +344,18 @@ std::vector<ShapedGlyph> FontSet::shape(std::u32string_view text) const {
     size_t end = start + 1;
     while (end < text.size()) {
       const char32_t c = text[end];
-      const bool attaches = (c >= 0x300 && c <= 0x36F) || c == 0x200D || c == 0x200C || (c >= 0xFE00 && c <= 0xFE0F) ||
-                            (c >= 0xE0020 && c <= 0xE007F) || (c >= 0x1F3FB && c <= 0x1F3FF);
+      const bool attaches = (c >= 0x300 && c <= 0x36F) || c == 0x200D || c == 0x200C ||
+                            (c >= 0xFE00 && c <= 0xFE0F) || (c >= 0xE0020 && c <= 0xE007F) ||
+                            (c >= 0x1F3FB && c <= 0x1F3FF);
       if (!attaches && unpack(impl_->find(c)).font_index != font_index) break;
       ++end;
     }
     hb_font_t* hb_font = impl_->hb_font(font_index);
     const int units_per_em = impl_->fonts[font_index]->units_per_em;
     hb_buffer_clear_contents(buffer);
-    hb_buffer_add_utf32(buffer, reinterpret_cast<const uint32_t*>(text.data()), static_cast<int>(text.size()),
-                        static_cast<unsigned>(start), static_cast<int>(end - start));
+    hb_buffer_add_utf32(buffer, reinterpret_cast<const uint32_t*>(text.data()),
+                        static_cast<int>(text.size()), static_cast<unsigned>(start),
+                        static_cast<int>(end - start));
     hb_buffer_guess_segment_properties(buffer);
     hb_shape(hb_font, buffer, nullptr, 0);
     unsigned count = 0;

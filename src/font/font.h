@@ -39,10 +39,10 @@ namespace glyph {
 
 // Where a character is drawn from: which font of the set, which glyph, and its ReportLab width.
 struct CharGlyph {
-  uint16_t font_index = 0;   // 0 = main font, 1.. = fallback fonts in order
-  bool missing = false;      // no font of the set has the character (drawn as main-font .notdef)
+  uint16_t font_index = 0;  // 0 = main font, 1.. = fallback fonts in order
+  bool missing = false;     // no font of the set has the character (drawn as main-font .notdef)
   uint32_t glyph_id = 0;
-  double width_milli_em = 0; // advance in 1/1000 em: what the layout uses (see FallbackMetrics)
+  double width_milli_em = 0;  // advance in 1/1000 em: what the layout uses (see FallbackMetrics)
   double glyph_width_milli_em = 0;  // the glyph's own advance in its font, 1/1000 em
 };
 
@@ -50,7 +50,8 @@ struct CharGlyph {
 struct ShapedGlyph {
   uint16_t font_index = 0;
   uint32_t glyph_id = 0;
-  uint32_t cluster = 0;      // index (code points) into the shaped text of the first char of its cluster
+  uint32_t cluster =
+      0;  // index (code points) into the shaped text of the first char of its cluster
   double x_advance_pt = 0, x_offset_pt = 0, y_offset_pt = 0;
 };
 

@@ -130,7 +130,9 @@ uint64_t signed_sum(const uint8_t* p, size_t n) {
 
 // Room for any input: stored blocks (5 bytes per 64 KiB) plus the zlib header and trailer, with
 // margin for igzip's block headers.
-size_t isal_deflate_bound(size_t size) { return size + size / 1000 + 5 * (size / 65535 + 1) + 1024; }
+size_t isal_deflate_bound(size_t size) {
+  return size + size / 1000 + 5 * (size / 65535 + 1) + 1024;
+}
 
 // One-shot zlib stream with igzip at `level`; 0 when `capacity` was too small. The level's
 // working buffer is kept per thread.

@@ -12,18 +12,33 @@
 namespace glyph {
 namespace detail {
 
-bool is_cjk_ideograph(char32_t c) { return c >= 0x4E00 && c <= 0x9FFF; }
+bool is_cjk_ideograph(char32_t c) {
+  return c >= 0x4E00 && c <= 0x9FFF;
+}
 
 // ReportLab's paragraph whitespace (platypus/paragraph.py _wsc), which separates words; U+00A0
 // is not in it.
 bool is_break_space(char32_t c) {
   switch (c) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x1C: case 0x1D: case 0x1E:
-    case 0x1F: case 0x20: case 0x85: case 0x1680: case 0x200B: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return c >= 0x2000 && c <= 0x200A;
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x1C:
+    case 0x1D:
+    case 0x1E:
+    case 0x1F:
+    case 0x20:
+    case 0x85:
+    case 0x1680:
+    case 0x200B:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000: return true;
+    default: return c >= 0x2000 && c <= 0x200A;
   }
 }
 
@@ -51,22 +66,28 @@ void shift_line(LineLayout& line, double dx, double dy) {
   }
 }
 
-void add_page_markers(PageLayout& page, size_t page_count, const RenderConfig& config, const FontSet& fonts) {
+void add_page_markers(PageLayout& page, size_t page_count, const RenderConfig& config,
+                      const FontSet& fonts) {
   if (config.page_markers == PageMarkers::none) return;
   const Rgb gray{128, 128, 128};
   std::string label = "page " + std::to_string(page.number) + " of " + std::to_string(page_count) +
-                      " | chars " + std::to_string(page.char_start) + "-" + std::to_string(page.char_end);
+                      " | chars " + std::to_string(page.char_start) + "-" +
+                      std::to_string(page.char_end);
   double x = config.margin_x_pt + kFramePaddingPt;
   const double size = fonts.size_pt();
-  const double y = config.page_markers == PageMarkers::header
-                       ? std::max(size, config.margin_y_pt + kFramePaddingPt - 2)
-                       : config.page_height_pt - std::max(2.0, config.margin_y_pt + kFramePaddingPt - size - 2);
+  const double y =
+      config.page_markers == PageMarkers::header
+          ? std::max(size, config.margin_y_pt + kFramePaddingPt - 2)
+          : config.page_height_pt - std::max(2.0, config.margin_y_pt + kFramePaddingPt - size - 2);
   for (char c : label) {
     CharGlyph g = fonts.lookup(static_cast<char32_t>(c));
     if (c != ' ')
-      page.markers.push_back(PlacedGlyph{.x_pt = static_cast<float>(x), .y_pt = static_cast<float>(y),
-                                         .char_index = kNoChar, .glyph_id = static_cast<uint16_t>(g.glyph_id),
-                                         .font_index = static_cast<uint8_t>(g.font_index), .color = gray});
+      page.markers.push_back(PlacedGlyph{.x_pt = static_cast<float>(x),
+                                         .y_pt = static_cast<float>(y),
+                                         .char_index = kNoChar,
+                                         .glyph_id = static_cast<uint16_t>(g.glyph_id),
+                                         .font_index = static_cast<uint8_t>(g.font_index),
+                                         .color = gray});
     x += g.width_milli_em * size * 0.001;
   }
 }
@@ -83,11 +104,13 @@ namespace detail {
 // else split (no orphans: a split leaving one line moves the paragraph on), space-before
 // skipped at a frame top, space-after overlapping.
 struct PageLayouterState {
-  PageLayouterState(std::u32string_view text_in, const RenderConfig& config_in, const FontSet& fonts_in)
+  PageLayouterState(std::u32string_view text_in, const RenderConfig& config_in,
+                    const FontSet& fonts_in)
       : text(text_in),
         config(config_in),
         fonts(fonts_in),
-        breaker(config_in, fonts_in, config_in.page_width_pt - 2 * config_in.margin_x_pt - 2 * kFramePaddingPt) {}
+        breaker(config_in, fonts_in,
+                config_in.page_width_pt - 2 * config_in.margin_x_pt - 2 * kFramePaddingPt) {}
 
   std::u32string_view text;
   const RenderConfig& config;
@@ -237,7 +260,8 @@ struct PageLayouterState {
       return;
     }
     const double leading = config.line_height_pt;
-    const double space_before = at_top ? 0 : std::max(config.space_before_pt - previous_space_after_pt, 0.0);
+    const double space_before =
+        at_top ? 0 : std::max(config.space_before_pt - previous_space_after_pt, 0.0);
     const double avail = bottom_pt - y_pt - space_before;
     if (avail <= 0) {
       new_page();
@@ -288,7 +312,8 @@ struct PageLayouterState {
     if (config.border_width_pt > 0) page().para_borders.push_back(box);
     for (size_t i = 0; i < count; ++i) {
       breaker.draw_line(first + i, lines[first + i]);
-      place_line(lines[first + i], frame_x_pt, top + config.font_size_pt + static_cast<double>(i) * leading);
+      place_line(lines[first + i], frame_x_pt,
+                 top + config.font_size_pt + static_cast<double>(i) * leading);
     }
     y_pt = top + part_height + config.space_after_pt;
     previous_space_after_pt = config.space_after_pt;
@@ -309,7 +334,8 @@ struct PageLayouterState {
   }
 
   bool front_ready() const {
-    return text_done ? !open.empty() : open.size() > 1 && last_page_with_lines > open.front().number;
+    return text_done ? !open.empty()
+                     : open.size() > 1 && last_page_with_lines > open.front().number;
   }
 
   void finish() {
@@ -348,9 +374,10 @@ struct PageLayouterState {
 
 }  // namespace detail
 
-PageLayouter::PageLayouter(std::u32string_view text, const RenderConfig& config, const FontSet& fonts,
-                           const TextTokenCounter& count_tokens) {
-  if (text.size() >= kNoChar) throw Error(ErrorCode::limit_exceeded, "text longer than 4 billion characters");
+PageLayouter::PageLayouter(std::u32string_view text, const RenderConfig& config,
+                           const FontSet& fonts, const TextTokenCounter& count_tokens) {
+  if (text.size() >= kNoChar)
+    throw Error(ErrorCode::limit_exceeded, "text longer than 4 billion characters");
   if (config.max_text_tokens_per_page > 0 && !count_tokens) {
     throw Error(ErrorCode::invalid_config,
                 "max-text-tokens-per-page is " + std::to_string(config.max_text_tokens_per_page) +
@@ -367,10 +394,12 @@ PageLayouter::PageLayouter(std::u32string_view text, const RenderConfig& config,
   state_ = std::make_unique<detail::PageLayouterState>(text, config, fonts);
   detail::PageLayouterState& s = *state_;
   s.page_count = page_count;
-  s.cjk_wrap = config.wrap == WrapMode::reportlab && std::any_of(text.begin(), text.end(), detail::is_cjk_ideograph);
+  s.cjk_wrap = config.wrap == WrapMode::reportlab &&
+               std::any_of(text.begin(), text.end(), detail::is_cjk_ideograph);
   s.breaker.set_cjk(s.cjk_wrap);
   s.breaker.set_lines_per_page(static_cast<size_t>(std::max(
-      1.0, std::floor((config.page_height_pt - 2 * config.margin_y_pt - 2 * kFramePaddingPt) / config.line_height_pt))));
+      1.0, std::floor((config.page_height_pt - 2 * config.margin_y_pt - 2 * kFramePaddingPt) /
+                      config.line_height_pt))));
   s.top_pt = config.margin_y_pt + kFramePaddingPt;
   s.bottom_pt = config.page_height_pt - config.margin_y_pt - kFramePaddingPt;
   s.frame_x_pt = config.margin_x_pt + kFramePaddingPt;
@@ -392,14 +421,30 @@ bool PageLayouter::next_page(PageLayout& page) {
   return true;
 }
 
-bool PageLayouter::done() const { return state_->text_done && state_->open.empty(); }
-size_t PageLayouter::pages_done() const { return state_->pages_done; }
-size_t PageLayouter::chars_done() const { return state_->page_start; }
-size_t PageLayouter::missing_glyph_chars() const { return state_->breaker.missing_chars(); }
-size_t PageLayouter::fallback_chars() const { return state_->breaker.fallback_chars(); }
-bool PageLayouter::cjk_wrap() const { return state_->cjk_wrap; }
-size_t PageLayouter::pages_held() const { return state_->open.size(); }
-size_t PageLayouter::lines_held() const { return state_->lines.size() - state_->first; }
+bool PageLayouter::done() const {
+  return state_->text_done && state_->open.empty();
+}
+size_t PageLayouter::pages_done() const {
+  return state_->pages_done;
+}
+size_t PageLayouter::chars_done() const {
+  return state_->page_start;
+}
+size_t PageLayouter::missing_glyph_chars() const {
+  return state_->breaker.missing_chars();
+}
+size_t PageLayouter::fallback_chars() const {
+  return state_->breaker.fallback_chars();
+}
+bool PageLayouter::cjk_wrap() const {
+  return state_->cjk_wrap;
+}
+size_t PageLayouter::pages_held() const {
+  return state_->open.size();
+}
+size_t PageLayouter::lines_held() const {
+  return state_->lines.size() - state_->first;
+}
 
 Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontSet& fonts,
                const TextTokenCounter& count_tokens) {
@@ -416,7 +461,8 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
   return layout;
 }
 
-std::u32string drawn_text(const LineLayout& line, std::u32string_view text, const RenderConfig& config) {
+std::u32string drawn_text(const LineLayout& line, std::u32string_view text,
+                          const RenderConfig& config) {
   std::u32string out;
   const size_t end = std::min(line.char_end, text.size());
   for (size_t i = std::min(line.char_start, end); i < end; ++i) {
@@ -424,16 +470,19 @@ std::u32string drawn_text(const LineLayout& line, std::u32string_view text, cons
     for (uint32_t before : line.inserted_spaces)
       if (before == i) out += U' ';
     if (!line.hidden_chars.empty() &&
-        std::binary_search(line.hidden_chars.begin(), line.hidden_chars.end(), static_cast<uint32_t>(i)))
+        std::binary_search(line.hidden_chars.begin(), line.hidden_chars.end(),
+                           static_cast<uint32_t>(i)))
       continue;
     if (c == U'\n' && !config.newline.line_break &&
-        std::any_of(line.glyphs.begin(), line.glyphs.end(), [&](const PlacedGlyph& g) { return g.char_index == i; })) {
+        std::any_of(line.glyphs.begin(), line.glyphs.end(),
+                    [&](const PlacedGlyph& g) { return g.char_index == i; })) {
       out += config.newline.inline_text;
     } else {
       out += c;
     }
   }
-  while (!out.empty() && (out.back() == U' ' || out.back() == U'\n' || out.back() == U'\f')) out.pop_back();
+  while (!out.empty() && (out.back() == U' ' || out.back() == U'\n' || out.back() == U'\f'))
+    out.pop_back();
   return out;
 }
 

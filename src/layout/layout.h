@@ -1,11 +1,11 @@
 // lay_out: paragraphs, line breaking, alignment, pagination, in points (top-left origin, y down),
 // independent of dpi.
 //
-// The default wrap mode reproduces the reference renderer (ReportLab's Paragraph + SimpleDocTemplate
-// as the Glyph release uses them): the text is split at '\n', each 30 lines form one paragraph,
-// lines are broken greedily at single spaces (runs of 2+ spaces never break), words wider than a
-// line are split, and ReportLab's CJK rules apply to the whole text when it has a character in
-// U+4E00..U+9FFF. See docs/layout.md.
+// The default wrap mode reproduces the reference renderer (ReportLab's Paragraph +
+// SimpleDocTemplate as the Glyph release uses them): the text is split at '\n', each 30 lines form
+// one paragraph, lines are broken greedily at single spaces (runs of 2+ spaces never break), words
+// wider than a line are split, and ReportLab's CJK rules apply to the whole text when it has a
+// character in U+4E00..U+9FFF. See docs/layout.md.
 //
 // Reversibility: every character of the text belongs to exactly one line and one page (spaces
 // where a line breaks and the newline characters too), so the char ranges of the lines of a page,
@@ -39,7 +39,7 @@ struct PlacedGlyph {
   uint32_t char_index = 0;  // first character of the text this glyph draws; kNoChar for markers
   uint16_t glyph_id = 0;    // sfnt glyph ids are 16-bit
   uint16_t x_scale_q16 = 0xFFFF;  // horizontal scale in 1/65535 (see x_scale())
-  uint8_t font_index = 0;   // 0 = main font, 1.. = fallback fonts of the FontSet
+  uint8_t font_index = 0;         // 0 = main font, 1.. = fallback fonts of the FontSet
   Rgb color;
 
   // Horizontal scale of this glyph: 1 for nearly all; a fallback glyph wider than the advance the
@@ -68,7 +68,7 @@ struct LineLayout {
 };
 
 struct PageLayout {
-  int number = 1;  // 1-based
+  int number = 1;     // 1-based
   bool last = false;  // the document's last page (auto-crop-last-page applies to it)
   std::size_t char_start = 0, char_end = 0;
   std::vector<LineLayout> lines;
@@ -151,6 +151,7 @@ Layout lay_out(std::u32string_view text, const RenderConfig& config, const FontS
 // The text of a line as drawn (for layout.json and --lines): its characters, a newline drawn as a
 // marker (the red "\n" markup) replaced by the marker's text, trailing spaces, newlines and form
 // feeds removed.
-std::u32string drawn_text(const LineLayout& line, std::u32string_view text, const RenderConfig& config);
+std::u32string drawn_text(const LineLayout& line, std::u32string_view text,
+                          const RenderConfig& config);
 
 }  // namespace glyph

@@ -22,14 +22,15 @@ bool cannot_start_line(char32_t c) {
       U"!',.:;?!\")]\u3001\u3002\u300d\u300f\u3011\u3015\uff3d\u3011\uff09"
       U"\u3005\u2015\u3041\u3043\u3045\u3047\u3049\u3063\u3083\u3085\u3087\u308e\u30a1\u30a3"
       U"\u30a5\u30a7\u30a9\u30c3\u30e3\u30e5\u30e7\u30ee\u30fc\u30f5\u30f6"
-      U"\u309b\u309c\u30fb\u30fd\u30fe\u309d\u309e\u2015\u2010\u00b0\u2032\u2033\u2103\uffe0\uff05\u2030";
+      U"\u309b\u309c\u30fb\u30fd\u30fe\u309d\u309e\u2015\u2010\u00b0\u2032\u2033\u2103\uffe0\uff05"
+      U"\u2030";
   return kChars.find(c) != std::u32string_view::npos;
 }
 
 // Unicode general category Zs (what Python's unicodedata.category calls 'Zs').
 bool is_space_separator(char32_t c) {
-  return c == 0x20 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x202F || c == 0x205F ||
-         c == 0x3000;
+  return c == 0x20 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
 // Python's str.isspace(), used by str.strip().
@@ -49,22 +50,29 @@ LinePlacement place_line(Alignment alignment, double extra_pt, bool ends_in_brea
                     : extra_pt > -1e-8;
   LinePlacement placement;
   if (!simple) {
-    if (gaps <= 0) simple = true;
-    else placement.word_space_pt = extra_pt / gaps;
+    if (gaps <= 0)
+      simple = true;
+    else
+      placement.word_space_pt = extra_pt / gaps;
   }
   if (simple) {
-    if (alignment == Alignment::center) placement.offset_pt = 0.5 * extra_pt;
-    else if (alignment == Alignment::right) placement.offset_pt = extra_pt;
+    if (alignment == Alignment::center)
+      placement.offset_pt = 0.5 * extra_pt;
+    else if (alignment == Alignment::right)
+      placement.offset_pt = extra_pt;
   }
   return placement;
 }
 
 bool is_python_space(char32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 
-bool draws_nothing(char32_t c) { return c == U' ' || c == 0xA0 || c == U'\n' || c == U'\f'; }
+bool draws_nothing(char32_t c) {
+  return c == U' ' || c == 0xA0 || c == U'\n' || c == U'\f';
+}
 
 }  // namespace
 
@@ -89,7 +97,9 @@ LineBreaker::LineBreaker(const RenderConfig& config, const FontSet& fonts, doubl
   }
 }
 
-double LineBreaker::char_width_pt(char32_t c) const { return 0.001 * fonts_.size_pt() * fonts_.lookup(c).width_milli_em; }
+double LineBreaker::char_width_pt(char32_t c) const {
+  return 0.001 * fonts_.size_pt() * fonts_.lookup(c).width_milli_em;
+}
 
 // ReportLab's stringWidth: the sum in 1/1000 em, then scaled.
 double LineBreaker::word_width_pt(std::u32string_view text, uint32_t start, uint32_t end) const {
@@ -101,21 +111,27 @@ double LineBreaker::word_width_pt(std::u32string_view text, uint32_t start, uint
 void LineBreaker::place_char(LineLayout& line, char32_t c, uint32_t index, double& x, Rgb color) {
   const CharGlyph g = fonts_.lookup(c);
   if (!draws_nothing(c)) {
-    PlacedGlyph placed{.x_pt = static_cast<float>(x), .y_pt = 0.0f, .char_index = index,
-                       .glyph_id = static_cast<uint16_t>(g.glyph_id), .font_index = static_cast<uint8_t>(g.font_index),
+    PlacedGlyph placed{.x_pt = static_cast<float>(x),
+                       .y_pt = 0.0f,
+                       .char_index = index,
+                       .glyph_id = static_cast<uint16_t>(g.glyph_id),
+                       .font_index = static_cast<uint8_t>(g.font_index),
                        .color = color};
     if (g.glyph_width_milli_em != g.width_milli_em && g.glyph_width_milli_em > 0) {
       // A fallback glyph in the reference's advance: centered, narrowed when wider.
       const double scale = std::min(1.0, g.width_milli_em / g.glyph_width_milli_em);
       placed.set_x_scale(scale);
-      placed.x_pt = static_cast<float>(x + 0.0005 * fonts_.size_pt() * (g.width_milli_em - g.glyph_width_milli_em * scale));
+      placed.x_pt = static_cast<float>(x + 0.0005 * fonts_.size_pt() *
+                                               (g.width_milli_em - g.glyph_width_milli_em * scale));
     }
     if (line.glyphs.empty()) line.x0_pt = x;  // the box spans inked characters, as pdftotext's
     line.glyphs.push_back(placed);
     line.x1_pt = x + 0.001 * fonts_.size_pt() * g.width_milli_em;
     if (index != kNoChar) {
-      if (g.missing) ++missing_;
-      else if (g.font_index != 0) ++fallback_;
+      if (g.missing)
+        ++missing_;
+      else if (g.font_index != 0)
+        ++fallback_;
     }
   }
   x += 0.001 * fonts_.size_pt() * g.width_milli_em;
@@ -129,13 +145,14 @@ void LineBreaker::finish_box(LineLayout& line, double x_end) const {
 }
 
 // Words, breaks and newline markers of a paragraph, as ReportLab's _getFragWords sees them.
-size_t LineBreaker::tokenize(std::u32string_view text, size_t start, size_t end, std::vector<Token>& tokens,
-                             size_t chars) const {
+size_t LineBreaker::tokenize(std::u32string_view text, size_t start, size_t end,
+                             std::vector<Token>& tokens, size_t chars) const {
   const bool markers = !config_.newline.line_break;
   auto is_separator = [&](size_t i) {
     const char32_t c = text[i];
     if (c == U' ') {  // runs of two or more spaces are non-breaking (&nbsp;)
-      const bool run = (i > 0 && text[i - 1] == U' ') || (i + 1 < text.size() && text[i + 1] == U' ');
+      const bool run =
+          (i > 0 && text[i - 1] == U' ') || (i + 1 < text.size() && text[i + 1] == U' ');
       return !run;
     }
     return is_break_space(c);
@@ -168,13 +185,15 @@ size_t LineBreaker::tokenize(std::u32string_view text, size_t start, size_t end,
       continue;
     }
     if (is_separator(i)) {
-      if (!tokens.empty() && tokens.back().kind != Token::line_break) tokens.back().hanging_space = true;
+      if (!tokens.empty() && tokens.back().kind != Token::line_break)
+        tokens.back().hanging_space = true;
       ++i;
       continue;
     }
     size_t j = i;
     double sum = 0;
-    while (j < end && text[j] != U'\n' && !is_separator(j)) sum += fonts_.lookup(text[j++]).width_milli_em;
+    while (j < end && text[j] != U'\n' && !is_separator(j))
+      sum += fonts_.lookup(text[j++]).width_milli_em;
     Token t;
     t.start = static_cast<uint32_t>(i);
     t.end = static_cast<uint32_t>(j);
@@ -195,13 +214,14 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
   for (const Token& t : pending.tokens)
     if (t.kind == Token::word || t.kind == Token::piece || t.kind == Token::last_piece)
       for (uint32_t i = t.start; i < t.end; ++i) nbsp += text[i] == U' ' || text[i] == 0xA0;
-  const auto [offset, word_space] = place_line(
-      config_.alignment, extra, pending.line_break, last,
-      static_cast<double>(pending.word_count) + static_cast<double>(nbsp) - 1);
+  const auto [offset, word_space] =
+      place_line(config_.alignment, extra, pending.line_break, last,
+                 static_cast<double>(pending.word_count) + static_cast<double>(nbsp) - 1);
   double x = config_.left_indent_pt + first_line_indent(line_index) + offset;
   line.x0_pt = x;
   size_t chars = 0;
-  for (const Token& t : pending.tokens) chars += t.kind == Token::marker ? marker_words_.size() : t.end - t.start;
+  for (const Token& t : pending.tokens)
+    chars += t.kind == Token::marker ? marker_words_.size() : t.end - t.start;
   line.glyphs.reserve(chars);
   bool first = true;
   bool previous_hanging = false;
@@ -213,9 +233,13 @@ void LineBreaker::emit(std::u32string_view text, PendingLine& pending, bool last
     if (t.kind == Token::marker) {
       // Which word of the markup: count the marker tokens of this '\n' before this one.
       size_t m = 0;
-      for (const Token* p = &t; p != pending.tokens.data() && (p - 1)->kind == Token::marker && (p - 1)->start == t.start; --p) ++m;
+      for (const Token* p = &t; p != pending.tokens.data() && (p - 1)->kind == Token::marker &&
+                                (p - 1)->start == t.start;
+           --p)
+        ++m;
       const auto [a, b] = marker_ranges_[std::min(m, marker_ranges_.size() - 1)];
-      for (size_t k = a; k < b; ++k) place_char(line, marker_words_[k], t.start, x, config_.newline.inline_color);
+      for (size_t k = a; k < b; ++k)
+        place_char(line, marker_words_[k], t.start, x, config_.newline.inline_color);
       continue;
     }
     // Runs of spaces inside a word are &nbsp; in the reference, which spaces them like word gaps.
@@ -290,16 +314,20 @@ bool LineBreaker::break_latin(std::vector<LineLayout>& lines, size_t size) {
       continue;
     }
     const double word_width = w.width_pt;
-    const double new_width = word_width > 0 ? cur.width_pt + pending_space + word_width : cur.width_pt;
-    const double limit = single_frag
-                             ? cur.max_width_pt + kSpaceShrinkage * space_width_pt_ * static_cast<double>(cur.tokens.size())
-                             : cur.max_width_pt + kSpaceShrinkage * (pending_space + joins * space_width_pt_);
-    if (new_width > limit && w.kind != Token::last_piece && w.kind != Token::piece && w.kind != Token::marker &&
-        word_width > max_width(line_index)) {
+    const double new_width =
+        word_width > 0 ? cur.width_pt + pending_space + word_width : cur.width_pt;
+    const double limit =
+        single_frag
+            ? cur.max_width_pt +
+                  kSpaceShrinkage * space_width_pt_ * static_cast<double>(cur.tokens.size())
+            : cur.max_width_pt + kSpaceShrinkage * (pending_space + joins * space_width_pt_);
+    if (new_width > limit && w.kind != Token::last_piece && w.kind != Token::piece &&
+        w.kind != Token::marker && word_width > max_width(line_index)) {
       // Split an over-long word (ReportLab's _splitWord / _splitFragWord), piece by piece.
       std::vector<Token> split;
       double line_width = single_frag ? cur.width_pt + pending_space : 0;
-      double limit_width = single_frag ? cur.max_width_pt : cur.max_width_pt - pending_space - cur.width_pt;
+      double limit_width =
+          single_frag ? cur.max_width_pt : cur.max_width_pt - pending_space - cur.width_pt;
       if (empty) line_width = 0, limit_width = cur.max_width_pt;
       size_t lines_ahead = line_index;
       uint32_t piece_start = w.start;
@@ -330,9 +358,11 @@ bool LineBreaker::break_latin(std::vector<LineLayout>& lines, size_t size) {
       p.kind = Token::last_piece;
       p.hanging_space = w.hanging_space;
       split.push_back(p);
-      if (split.size() > 1) split.front().break_after = !single_frag || split.front().start == split.front().end;
+      if (split.size() > 1)
+        split.front().break_after = !single_frag || split.front().start == split.front().end;
       // Replace the remaining queue: pieces first, then what was left of an earlier split.
-      split.insert(split.end(), pieces.begin() + static_cast<std::ptrdiff_t>(next_piece), pieces.end());
+      split.insert(split.end(), pieces.begin() + static_cast<std::ptrdiff_t>(next_piece),
+                   pieces.end());
       pieces = std::move(split);
       next_piece = 0;
       continue;
@@ -388,7 +418,8 @@ void LineBreaker::build_cjk_units(size_t count) {
         cjk_base_units_.push_back(CjkUnit{0, static_cast<uint32_t>(i), 0, true, false});
       } else {
         for (char32_t c : marker_words_)
-          cjk_base_units_.push_back(CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, true});
+          cjk_base_units_.push_back(
+              CjkUnit{c, static_cast<uint32_t>(i), char_width_pt(c), false, true});
       }
       continue;
     }
@@ -397,14 +428,15 @@ void LineBreaker::build_cjk_units(size_t count) {
   }
 }
 
-void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b, double extra,
-                                bool line_break, bool last, size_t line_index, std::vector<LineLayout>& lines,
-                                std::vector<CjkLine>& info) {
+void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b,
+                                double extra, bool line_break, bool last, size_t line_index,
+                                std::vector<LineLayout>& lines, std::vector<CjkLine>& info) {
   const size_t n = units.size();
   LineLayout line;
   line.char_start = units[std::min(a, n - 1)].index;
   line.ends_with_newline = line_break;
-  // dumbSplit strips each line but the last (Python str.strip); the stripped characters draw nothing.
+  // dumbSplit strips each line but the last (Python str.strip); the stripped characters draw
+  // nothing.
   size_t draw_a = a, draw_b = b;
   const bool stripped = cjk_single_frag_ && !last;
   if (stripped) {
@@ -426,7 +458,8 @@ void LineBreaker::emit_cjk_line(const std::vector<CjkUnit>& units, bool base, si
 }
 
 void LineBreaker::draw_line(size_t index, LineLayout& line) {
-  if (!cjk_ || index >= cjk_lines_.size() || cjk_lines_[index].drawn) return;  // others are drawn when made
+  if (!cjk_ || index >= cjk_lines_.size() || cjk_lines_[index].drawn)
+    return;  // others are drawn when made
   CjkLine& made = cjk_lines_[index];
   made.drawn = true;
   const std::vector<CjkUnit>& units = made.base ? cjk_base_units_ : cjk_units_;
@@ -435,14 +468,17 @@ void LineBreaker::draw_line(size_t index, LineLayout& line) {
   size_t nbsp = 0;  // &nbsp; of the reference: U+00A0 and spaces in runs of two or more
   for (size_t k = draw_a; k < draw_b; ++k) {
     const char32_t c = units[k].c;
-    // (the markup's spaces never join a run: runs were turned into &nbsp; before the markup was added)
+    // (the markup's spaces never join a run: runs were turned into &nbsp; before the markup was
+    // added)
     auto text_space = [&](size_t m) { return units[m].c == U' ' && !units[m].marker; };
-    const bool in_run = text_space(k) && ((k > 0 && text_space(k - 1)) || (k + 1 < n && text_space(k + 1)));
+    const bool in_run =
+        text_space(k) && ((k > 0 && text_space(k - 1)) || (k + 1 < n && text_space(k + 1)));
     nbsp += c == 0xA0 || in_run;
   }
   // wordCount 1 + nbsp - 1 gaps share the extra width
-  const auto [offset, word_space] = place_line(config_.alignment, made.extra_pt, made.line_break, made.last,
-                                               cjk_single_frag_ ? 0.0 : static_cast<double>(nbsp));
+  const auto [offset, word_space] =
+      place_line(config_.alignment, made.extra_pt, made.line_break, made.last,
+                 cjk_single_frag_ ? 0.0 : static_cast<double>(nbsp));
   double x = config_.left_indent_pt + made.indent_pt + offset;
   line.x0_pt = x;
   line.glyphs.reserve(draw_b - draw_a);
@@ -457,7 +493,8 @@ void LineBreaker::draw_line(size_t index, LineLayout& line) {
 }
 
 bool LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, CjkRun& run,
-                                  std::vector<LineLayout>& lines, std::vector<CjkLine>& info, size_t size) {
+                                  std::vector<LineLayout>& lines, std::vector<CjkLine>& info,
+                                  size_t size) {
   size_t& line_index = run.line_index;
   double& max_w = run.max_w;
   size_t& i = run.i;
@@ -512,7 +549,8 @@ bool LineBreaker::break_cjk_units(const std::vector<CjkUnit>& units, bool base, 
   // Zero-width characters after the last line are not drawn (as in ReportLab); the caller's
   // character ranges still cover them.
   if (width_used > 0)
-    emit_cjk_line(units, base, line_start, units.size(), max_w - width_used, false, true, line_index, lines, info);
+    emit_cjk_line(units, base, line_start, units.size(), max_w - width_used, false, true,
+                  line_index, lines, info);
   width_used = 0;
   return true;
 }
@@ -547,14 +585,15 @@ size_t LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& li
   // pages than the window holds may differ from ReportLab beyond it.
   const size_t count = lines.size();
   size_t window_end = std::min(count, first + continuation_window_lines_);
-  while (window_end < count && !cjk_lines_[window_end].base) ++window_end;  // cjk_units_ is replaced
+  while (window_end < count && !cjk_lines_[window_end].base)
+    ++window_end;  // cjk_units_ is replaced
   // The line after the window, when there is one, must exist: a window's last line gets a space
   // unless it is the paragraph's last.
   fill(lines, window_end + 1);
   const size_t count_made = lines.size();
   std::vector<CjkUnit> next;
   std::vector<uint32_t> removed;  // characters the rejoined text drops
-  bool changed = false;           // else breaking again gives the same lines (same widths, no indent)
+  bool changed = false;  // else breaking again gives the same lines (same widths, no indent)
   for (size_t k = first; k < window_end; ++k) {
     const CjkLine& line = cjk_lines_[k];
     const std::vector<CjkUnit>& units = line.base ? cjk_base_units_ : cjk_units_;
@@ -609,7 +648,8 @@ size_t LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& li
   if (fresh.size() > window_end) {  // rare: more lines than slots; shift the rest once
     const size_t extra = fresh.size() - replaced;
     lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(window_end), extra, LineLayout{});
-    cjk_lines_.insert(cjk_lines_.begin() + static_cast<std::ptrdiff_t>(window_end), extra, CjkLine{});
+    cjk_lines_.insert(cjk_lines_.begin() + static_cast<std::ptrdiff_t>(window_end), extra,
+                      CjkLine{});
     const size_t new_first = first;
     for (size_t k = 0; k < fresh.size(); ++k) {
       lines[new_first + k] = std::move(fresh[k]);
@@ -626,11 +666,13 @@ size_t LineBreaker::continue_paragraph(size_t first, std::vector<LineLayout>& li
 }
 
 // UAX #14 line breaking (ICU), greedy, with HarfBuzz shaping for glyph placement.
-void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines) {
+void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t end,
+                                std::vector<LineLayout>& lines) {
   size_t line_index = 0;
   size_t source_start = start;
   UErrorCode status = U_ZERO_ERROR;
-  std::unique_ptr<icu::BreakIterator> iterator(icu::BreakIterator::createLineInstance(icu::Locale::getRoot(), status));
+  std::unique_ptr<icu::BreakIterator> iterator(
+      icu::BreakIterator::createLineInstance(icu::Locale::getRoot(), status));
   if (U_FAILURE(status)) throw Error(ErrorCode::internal, "ICU line break iterator unavailable");
   auto emit_range = [&](size_t a, size_t b) {
     // Trailing spaces hang in the margin and draw nothing.
@@ -643,8 +685,10 @@ void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t e
     double width = 0;
     for (const ShapedGlyph& g : shaped) width += g.x_advance_pt;
     const double extra = max_width(line_index) - width;
-    if (config_.alignment == Alignment::center) x += 0.5 * extra;
-    else if (config_.alignment == Alignment::right) x += extra;
+    if (config_.alignment == Alignment::center)
+      x += 0.5 * extra;
+    else if (config_.alignment == Alignment::right)
+      x += extra;
     line.x0_pt = x;
     for (const ShapedGlyph& g : shaped) {
       const uint32_t index = static_cast<uint32_t>(a + g.cluster);
@@ -653,12 +697,16 @@ void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t e
         if (line.glyphs.empty()) line.x0_pt = x;
         line.x1_pt = x + g.x_advance_pt;
         line.glyphs.push_back(PlacedGlyph{.x_pt = static_cast<float>(x + g.x_offset_pt),
-                                          .y_pt = static_cast<float>(-g.y_offset_pt), .char_index = index,
+                                          .y_pt = static_cast<float>(-g.y_offset_pt),
+                                          .char_index = index,
                                           .glyph_id = static_cast<uint16_t>(g.glyph_id),
-                                          .font_index = static_cast<uint8_t>(g.font_index), .color = config_.font_color});
+                                          .font_index = static_cast<uint8_t>(g.font_index),
+                                          .color = config_.font_color});
         const CharGlyph cg = fonts_.lookup(c);
-        if (cg.missing) ++missing_;
-        else if (cg.font_index != 0) ++fallback_;
+        if (cg.missing)
+          ++missing_;
+        else if (cg.font_index != 0)
+          ++fallback_;
       }
       x += g.x_advance_pt;
     }
@@ -674,8 +722,8 @@ void LineBreaker::break_unicode(std::u32string_view text, size_t start, size_t e
       if (with_newline > source_start) emit_range(source_start, with_newline);
     } else {
       std::u32string_view source = text.substr(source_start, source_end - source_start);
-      icu::UnicodeString ustring = icu::UnicodeString::fromUTF32(reinterpret_cast<const UChar32*>(source.data()),
-                                                                 static_cast<int32_t>(source.size()));
+      icu::UnicodeString ustring = icu::UnicodeString::fromUTF32(
+          reinterpret_cast<const UChar32*>(source.data()), static_cast<int32_t>(source.size()));
       iterator->setText(ustring);
       // Break opportunities in code points of `source` (ICU counts UTF-16 units).
       std::vector<size_t> breaks;
@@ -749,8 +797,10 @@ bool LineBreaker::is_single_fragment(std::u32string_view text, size_t start, siz
   return true;
 }
 
-void LineBreaker::begin_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break) {
-  if (ends_with_page_break && end > start && text[end - 1] == U'\f') --end;  // the form feed draws nothing
+void LineBreaker::begin_paragraph(std::u32string_view text, size_t start, size_t end,
+                                  bool ends_with_page_break) {
+  if (ends_with_page_break && end > start && text[end - 1] == U'\f')
+    --end;  // the form feed draws nothing
   text_ = text;
   start_ = start;
   end_ = end;
@@ -780,7 +830,9 @@ void LineBreaker::fill(std::vector<LineLayout>& lines, size_t size) {
 }
 
 void LineBreaker::drop_lines(size_t count) {
-  if (cjk_) cjk_lines_.erase(cjk_lines_.begin(), cjk_lines_.begin() + static_cast<std::ptrdiff_t>(std::min(count, cjk_lines_.size())));
+  if (cjk_)
+    cjk_lines_.erase(cjk_lines_.begin(), cjk_lines_.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                                  count, cjk_lines_.size())));
 }
 
 }  // namespace glyph::detail

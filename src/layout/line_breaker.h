@@ -20,14 +20,17 @@ class LineBreaker {
  public:
   LineBreaker(const RenderConfig& config, const FontSet& fonts, double frame_width_pt);
   // How many lines a continued paragraph rebuilds (a few pages' worth).
-  void set_lines_per_page(size_t lines) { continuation_window_lines_ = std::max<size_t>(3 * lines + 16, 64); }
+  void set_lines_per_page(size_t lines) {
+    continuation_window_lines_ = std::max<size_t>(3 * lines + 16, 64);
+  }
   void set_cjk(bool cjk) { cjk_ = cjk; }
   // Starts the paragraph text[start, end) (source lines separated by '\n'). Its lines come from
   // fill(), in order, with glyphs placed relative to the frame's left edge and the line's baseline
   // at y = 0. Each line's char_start is its first character (its end is fixed by the caller from
   // the next line's start). In reportlab mode the lines are made as they are asked for (memory
   // per paragraph: its tokens or CJK units, not its glyphs); unicode mode breaks it whole.
-  void begin_paragraph(std::u32string_view text, size_t start, size_t end, bool ends_with_page_break);
+  void begin_paragraph(std::u32string_view text, size_t start, size_t end,
+                       bool ends_with_page_break);
   // Appends the paragraph's next lines to `lines` until it holds `size` lines or the paragraph
   // has no more.
   void fill(std::vector<LineLayout>& lines, size_t size);
@@ -48,9 +51,9 @@ class LineBreaker {
   struct Token {
     uint32_t start = 0, end = 0;  // characters of the text; a marker or break: the '\n'
     double width_pt = 0;
-    bool hanging_space = false;   // a breaking space follows
+    bool hanging_space = false;  // a breaking space follows
     enum Kind : uint8_t { word, line_break, marker, piece, last_piece } kind = word;
-    bool break_after = false;     // the first piece of a split word ends its line
+    bool break_after = false;  // the first piece of a split word ends its line
   };
   struct PendingLine {
     std::vector<Token> tokens;
@@ -81,8 +84,8 @@ class LineBreaker {
   // Returns true when the paragraph's tokens are all placed on lines.
   bool break_latin(std::vector<LineLayout>& lines, size_t size);
   struct CjkUnit {
-    char32_t c;          // drawn character (0 for a line break)
-    uint32_t index;      // character of the text
+    char32_t c;      // drawn character (0 for a line break)
+    uint32_t index;  // character of the text
     double width_pt;
     bool line_break;
     bool marker;
@@ -110,11 +113,13 @@ class LineBreaker {
   void begin_cjk(std::u32string_view text, size_t start, size_t end);
   void build_cjk_units(size_t count);
   // Breaks units into lines until `lines` holds `size`; true when the units are all placed.
-  bool break_cjk_units(const std::vector<CjkUnit>& units, bool base, CjkRun& run, std::vector<LineLayout>& lines,
-                       std::vector<CjkLine>& info, size_t size);
-  void emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b, double extra, bool line_break,
-                     bool last, size_t line_index, std::vector<LineLayout>& lines, std::vector<CjkLine>& info);
-  void break_unicode(std::u32string_view text, size_t start, size_t end, std::vector<LineLayout>& lines);
+  bool break_cjk_units(const std::vector<CjkUnit>& units, bool base, CjkRun& run,
+                       std::vector<LineLayout>& lines, std::vector<CjkLine>& info, size_t size);
+  void emit_cjk_line(const std::vector<CjkUnit>& units, bool base, size_t a, size_t b, double extra,
+                     bool line_break, bool last, size_t line_index, std::vector<LineLayout>& lines,
+                     std::vector<CjkLine>& info);
+  void break_unicode(std::u32string_view text, size_t start, size_t end,
+                     std::vector<LineLayout>& lines);
   void emit(std::u32string_view text, PendingLine& line, bool last, size_t line_index,
             std::vector<LineLayout>& lines);
   double max_width(size_t line_index) const {
@@ -143,13 +148,13 @@ class LineBreaker {
   bool continuation_ = false;  // breaking the rest of a split paragraph: no first-line indent
   std::vector<CjkUnit> cjk_base_units_;  // the current CJK paragraph, made up to cjk_built_to_
   size_t cjk_built_to_ = 0;
-  std::vector<CjkUnit> cjk_units_;       // its latest continuation, rebuilt from lines
-  std::vector<CjkLine> cjk_lines_;       // its lines, aligned with the caller's line vector
+  std::vector<CjkUnit> cjk_units_;  // its latest continuation, rebuilt from lines
+  std::vector<CjkLine> cjk_lines_;  // its lines, aligned with the caller's line vector
   size_t continuation_window_lines_ = 256;
   bool cjk_single_frag_ = false;
   double first_width_pt_, later_width_pt_;
   double space_width_pt_;
-  std::u32string marker_words_;     // the newline markup's inline text
+  std::u32string marker_words_;                           // the newline markup's inline text
   std::vector<std::pair<size_t, size_t>> marker_ranges_;  // its words, as ranges of marker_words_
   bool marker_leading_space_ = false, marker_trailing_space_ = false;
   size_t missing_ = 0, fallback_ = 0;

@@ -56,11 +56,13 @@ inline uint8_t blend(uint8_t d, uint8_t s, unsigned a) {
 // is (x * 0x8081) >> 23 exactly for every x below 65536.
 inline void blend8(uint8_t* dst, const uint8_t* coverage, uint8_t ink) {
   const __m128i zero = _mm_setzero_si128();
-  const __m128i a = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(coverage)), zero);
+  const __m128i a =
+      _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(coverage)), zero);
   const __m128i d = _mm_unpacklo_epi8(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(dst)), zero);
   const __m128i x = _mm_add_epi16(_mm_mullo_epi16(_mm_sub_epi16(_mm_set1_epi16(255), a), d),
                                   _mm_mullo_epi16(a, _mm_set1_epi16(ink)));
-  const __m128i q = _mm_srli_epi16(_mm_mulhi_epu16(x, _mm_set1_epi16(static_cast<short>(0x8081))), 7);
+  const __m128i q =
+      _mm_srli_epi16(_mm_mulhi_epu16(x, _mm_set1_epi16(static_cast<short>(0x8081))), 7);
   _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), _mm_packus_epi16(q, q));
 }
 #endif

@@ -87,9 +87,11 @@ void GlyphCache::open_face_locked(Font& font) const {
   const int i = font.index;
   const std::string_view data = font_set_.font_data(i);
   FT_Face face = nullptr;
-  if (FT_New_Memory_Face(static_cast<FT_Library>(library_), reinterpret_cast<const FT_Byte*>(data.data()),
+  if (FT_New_Memory_Face(static_cast<FT_Library>(library_),
+                         reinterpret_cast<const FT_Byte*>(data.data()),
                          static_cast<FT_Long>(data.size()), font_set_.face_index(i), &face) != 0) {
-    throw Error(ErrorCode::unsupported, font_set_.font_path(i) + ": FreeType cannot open this font");
+    throw Error(ErrorCode::unsupported,
+                font_set_.font_path(i) + ": FreeType cannot open this font");
   }
   const int size_px = std::max(1, splash_round(pixel_size_));
   if (FT_Set_Pixel_Sizes(face, 0, static_cast<FT_UInt>(size_px)) != 0 && FT_IS_SCALABLE(face)) {
@@ -105,9 +107,11 @@ void GlyphCache::open_face_locked(Font& font) const {
   int y_min = static_cast<int>(pixel_size_ * face->bbox.yMin / (div * upem));
   int y_max = static_cast<int>(pixel_size_ * face->bbox.yMax / (div * upem));
   if (y_max == y_min) y_min = 0, y_max = static_cast<int>(1.2 * size_px);
-  font.glyph_count = static_cast<uint32_t>(std::clamp<FT_Long>(face->num_glyphs, 0, kMaxGlyphId + 1));
+  font.glyph_count =
+      static_cast<uint32_t>(std::clamp<FT_Long>(face->num_glyphs, 0, kMaxGlyphId + 1));
   font.face = face;
-  font.fractional.store(antialias_ && (y_max - y_min + 3) <= 50 ? kYes : kNo, std::memory_order_release);
+  font.fractional.store(antialias_ && (y_max - y_min + 3) <= 50 ? kYes : kNo,
+                        std::memory_order_release);
 }
 
 uint8_t GlyphCache::open_font(int font_index) const {
@@ -155,7 +159,8 @@ size_t GlyphCache::rendered_count() const {
   return rendered_.load(std::memory_order_relaxed);
 }
 
-GlyphBitmap GlyphCache::render(Font& font, uint32_t glyph_id, int bucket, uint16_t x_scale_q16) const {
+GlyphBitmap GlyphCache::render(Font& font, uint32_t glyph_id, int bucket,
+                               uint16_t x_scale_q16) const {
   GlyphBitmap out;
   out.mono = !antialias_;
   out.x_scale_q16 = x_scale_q16;

@@ -62,7 +62,8 @@ class GlyphCache {
     const double floor_x = pixel;
     PenX pen{pixel, 0};
     if (static_cast<size_t>(font_index) < fast_.size()) {
-      uint8_t fractional = fast_[static_cast<size_t>(font_index)].fractional->load(std::memory_order_acquire);
+      uint8_t fractional =
+          fast_[static_cast<size_t>(font_index)].fractional->load(std::memory_order_acquire);
       if (fractional == kUnknown) fractional = open_font(font_index);
       if (fractional == kYes) pen.bucket = std::clamp(static_cast<int>((x_px - floor_x) * 4), 0, 3);
     }
@@ -77,7 +78,8 @@ class GlyphCache {
       const FastPath& f = fast_[static_cast<size_t>(font_index)];
       std::atomic<SlotBlock*>* blocks = x_scale_q16 == 0xFFFF ? f.blocks : f.scaled_blocks;
       if (const SlotBlock* block = blocks[glyph_id >> kBlockBits].load(std::memory_order_acquire)) {
-        const size_t slot = ((glyph_id & (kBlockGlyphs - 1)) << 2) | static_cast<size_t>(bucket & 3);
+        const size_t slot =
+            ((glyph_id & (kBlockGlyphs - 1)) << 2) | static_cast<size_t>(bucket & 3);
         const GlyphBitmap* hit = block->slots[slot].load(std::memory_order_acquire);
         if (hit && hit->x_scale_q16 == x_scale_q16) return *hit;
       }
@@ -95,7 +97,7 @@ class GlyphCache {
   // of 65,000 glyphs costs 8 KB of block pointers, not megabytes of zeroed slots, at start-up.
   static constexpr int kBlockBits = 6;
   static constexpr uint32_t kBlockGlyphs = 1u << kBlockBits;
-  static constexpr uint32_t kMaxGlyphId = 0xFFFF;  // sfnt glyph ids are 16-bit
+  static constexpr uint32_t kMaxGlyphId = 0xFFFF;            // sfnt glyph ids are 16-bit
   static constexpr uint8_t kUnknown = 0, kNo = 1, kYes = 2;  // quarter-pixel buckets in use
   struct SlotBlock {
     std::atomic<const GlyphBitmap*> slots[kBlockGlyphs * 4] = {};
@@ -106,7 +108,8 @@ class GlyphCache {
     std::atomic<SlotBlock*>* scaled_blocks;  // glyphs drawn at one horizontal scale below 1
     std::atomic<uint8_t>* fractional;        // kUnknown until the font's face is opened
   };
-  const GlyphBitmap& get_slow(int font_index, uint32_t glyph_id, int bucket, uint16_t x_scale_q16) const;
+  const GlyphBitmap& get_slow(int font_index, uint32_t glyph_id, int bucket,
+                              uint16_t x_scale_q16) const;
   uint8_t open_font(int font_index) const;  // opens the face; returns kNo or kYes
   void open_face_locked(Font& font) const;
   GlyphBitmap render(Font& font, uint32_t glyph_id, int bucket, uint16_t x_scale_q16) const;

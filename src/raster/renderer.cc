@@ -186,7 +186,7 @@ RasterPage Renderer::rasterize_page(const PageLayout& page, bool last, double pa
 }
 
 std::vector<PixelRect> Renderer::line_boxes_px(const Layout& layout, size_t page_index,
-                                              const PageImage& image) const {
+                                               const PageImage& image) const {
   if (page_index >= layout.pages.size()) {
     throw Error(
         ErrorCode::invalid_argument,
@@ -195,7 +195,8 @@ std::vector<PixelRect> Renderer::line_boxes_px(const Layout& layout, size_t page
   return line_boxes_px(layout.pages[page_index], image);
 }
 
-std::vector<PixelRect> Renderer::line_boxes_px(const PageLayout& page, const PageImage& image) const {
+std::vector<PixelRect> Renderer::line_boxes_px(const PageLayout& page,
+                                               const PageImage& image) const {
   const double sx = px_per_pt_ * config_.horizontal_scale, sy = px_per_pt_;
   const double w = image.width_px, h = image.height_px;
   std::vector<PixelRect> boxes;
@@ -350,7 +351,8 @@ RenderResult Renderer::render_to_directory(std::u32string_view text, const std::
   result.layout_json_path = (fs::path(outdir) / "layout.json").string();
   const std::string json_tmp = result.layout_json_path + ".tmp";
   std::FILE* json = std::fopen(json_tmp.c_str(), "wb");
-  if (!json) throw Error(ErrorCode::io, json_tmp + ": cannot open for writing: " + std::strerror(errno));
+  if (!json)
+    throw Error(ErrorCode::io, json_tmp + ": cannot open for writing: " + std::strerror(errno));
   std::string head = "{\"chars\": " + std::to_string(text.size()) + ", \"dpi\": ";
   append_number(head, config_.dpi, 6);
   head += ", \"pages\": [";
@@ -406,7 +408,8 @@ RenderResult Renderer::render_to_directory(std::u32string_view text, const std::
       {
         std::unique_lock<std::mutex> lock(mutex);
         fragment_ready.wait(lock, [&] {
-          return stop || fragments.count(written) || (!layout_done && produced - written < window) ||
+          return stop || fragments.count(written) ||
+                 (!layout_done && produced - written < window) ||
                  (layout_done && written == produced);
         });
         if (stop) break;
@@ -420,7 +423,8 @@ RenderResult Renderer::render_to_directory(std::u32string_view text, const std::
       }
       if (have_fragment) {
         if (written) write_ok = write_ok && std::fputs(", ", json) >= 0;
-        write_ok = write_ok && std::fwrite(fragment.data(), 1, fragment.size(), json) == fragment.size();
+        write_ok =
+            write_ok && std::fwrite(fragment.data(), 1, fragment.size(), json) == fragment.size();
         ++written;
         if (options.on_page_written) {
           size_t total = produced;
@@ -440,14 +444,17 @@ RenderResult Renderer::render_to_directory(std::u32string_view text, const std::
       PageLayout page;
       const bool more = layouter.next_page(page);
       result.layout_seconds += seconds_since(layout_started);
-      if (more) result.page_files.push_back((fs::path(outdir) / page_file_name(produced + 1)).string());
+      if (more)
+        result.page_files.push_back((fs::path(outdir) / page_file_name(produced + 1)).string());
       {
         std::lock_guard<std::mutex> lock(mutex);
         if (more) queue.push_back(Job{produced++, std::move(page)});
         layout_done = layouter.done();
       }
-      if (layout_done) work_ready.notify_all();
-      else work_ready.notify_one();
+      if (layout_done)
+        work_ready.notify_all();
+      else
+        work_ready.notify_one();
     }
     pool.stop_and_join();
   } catch (...) {

@@ -97,10 +97,11 @@ class Renderer {
   // Line boxes of a page in pixels of an image rasterize() returned for it (its size tells the
   // crop and scale applied).
   std::vector<PixelRect> line_boxes_px(const Layout& layout, size_t page_index,
-                                      const PageImage& image) const;
+                                       const PageImage& image) const;
   std::vector<PixelRect> line_boxes_px(const PageLayout& page, const PageImage& image) const;
 
-  // Lays out `text` page by page and writes OUTDIR/page_001.png, page_002.png, ... and OUTDIR/layout.json:
+  // Lays out `text` page by page and writes OUTDIR/page_001.png, page_002.png, ... and
+  // OUTDIR/layout.json:
   //   {"chars": N, "dpi": D, "pages": [{"page": 1, "width": W, "height": H, "char_start": a,
   //    "char_end": b, "lines": [{"text": "...", "char_start": c, "char_end": d,
   //    "bbox": [x0, y0, x1, y1]}]}]}

@@ -7,11 +7,11 @@
 #include <optional>
 
 #include "commands.h"
-#include "input.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/utf8.h"
+#include "input.h"
 #include "raster/renderer.h"
 #include "text/prepare.h"
 #include "tokens/page_tokens.h"
@@ -90,8 +90,8 @@ void run_render(const RenderArgs& args) {
     std::snprintf(buf, sizeof buf,
                   "{\"pages\": %zu, \"chars\": %zu, \"seconds\": %.3f, \"layout_seconds\": %.3f, "
                   "\"raster_seconds\": %.3f, \"missing_chars\": %zu}",
-                  result.pages, result.chars, seconds, result.layout_seconds,
-                  result.raster_seconds, result.missing_glyph_chars);
+                  result.pages, result.chars, seconds, result.layout_seconds, result.raster_seconds,
+                  result.missing_glyph_chars);
     std::cout << buf << "\n";
   } else {
     std::printf("rendered %zu pages (%zu characters) to %s in %.3f s\n", result.pages, result.chars,
