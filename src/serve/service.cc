@@ -395,9 +395,12 @@ struct Service::Impl {
   std::string run_job(const JobClaim& claim, JobProgress& progress) {
     ServiceRequest r;
     read_json_fields(parse_json_text(claim.request, "job " + claim.id + " request"), r);
-    // The renderer calls back between pages on its writing thread and must not be thrown
-    // through: cancellation is checked once the render is done.
-    auto doc = render(r, [&](double f) { progress.report(0.4 * f, "rendering"); });
+    // The renderer calls back between pages on its writing thread; what that throws stops the
+    // render (workers joined, nothing stored), so a cancelled job stops at the next page.
+    auto doc = render(r, [&](double f) {
+      progress.report(0.4 * f, "rendering");
+      progress.check();
+    });
     progress.check();
     if (r.mode == "render") return document_json(*doc, false).dump();
     progress.report(0.4, "reading");
