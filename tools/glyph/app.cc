@@ -7,6 +7,17 @@
 
 namespace glyph::cli {
 
+void add_common_commands(CLI::App& app) {
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  add_version_command(app);
+  add_text_command(app);
+  add_tokenize_command(app);
+  add_vtokens_command(app);
+  add_stats_command(app);
+  add_plan_command(app);
+  add_render_command(app);
+}
+
 int run_app(CLI::App& app, int argc, char** argv) {
   app.require_subcommand(1);
   try {

@@ -53,6 +53,12 @@ constexpr const char* full_only_description(std::string_view name) {
   return "";
 }
 
+// The app both programs start from: the description, --help-all, and the commands of both
+// programs (version, text, tokenize, vtokens, stats, plan, render), in --help order.
+void add_common_commands(CLI::App& app);
+inline constexpr const char* kAppDescription =
+    "glyph: render long text into compact page images for vision-language models";
+
 // Parses argv with the commands added to `app` and runs the chosen one: the exit code. Errors
 // print as "error: ..." (exit 1; 70 for an internal error), usage errors as CLI11 prints them.
 int run_app(CLI::App& app, int argc, char** argv);

@@ -6,16 +6,8 @@
 
 int main(int argc, char** argv) {
   if (glyph::cli::wants_full_tool(argc, argv)) return glyph::cli::hand_over(argv, "");
-  CLI::App app{"glyph: render long text into compact page images for vision-language models",
-               "glyph"};
-  app.set_help_all_flag("--help-all", "Show help for every command");
-  glyph::cli::add_version_command(app);
-  glyph::cli::add_text_command(app);
-  glyph::cli::add_tokenize_command(app);
-  glyph::cli::add_vtokens_command(app);
-  glyph::cli::add_stats_command(app);
-  glyph::cli::add_plan_command(app);
-  glyph::cli::add_render_command(app);
+  CLI::App app{glyph::cli::kAppDescription, "glyph"};
+  glyph::cli::add_common_commands(app);
   for (const glyph::cli::CommandSummary& command : glyph::cli::kFullOnlyCommands) {
     // Listed in --help; wants_full_tool() hands them over before parsing ever reaches them.
     auto* stub = app.add_subcommand(command.name, command.description);
