@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   # build
-  build-essential cmake ninja-build pkg-config ccache mold clang libclang-rt-14-dev git
+  build-essential cmake ninja-build pkg-config ccache mold clang clang-format libclang-rt-14-dev git
   # core libraries
   libfreetype-dev libharfbuzz-dev libfontconfig-dev libpng-dev zlib1g-dev libdeflate-dev libisal-dev libicu-dev
   nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libwebp-dev
