@@ -141,16 +141,14 @@ size_t isal_zlib_compress(int level, const uint8_t* in, size_t in_size, uint8_t*
   static constexpr uint32_t kLevelBufferSize[] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
                                                   ISAL_DEF_LVL3_DEFAULT};
   thread_local ScratchBuffer level_buffer;
-  // isal_deflate_stateless_init sets only some fields, and igzip reads others of its internal
-  // state (its match search took other, equally long matches from stack garbage, so the bytes of
-  // a page depended on the thread): zeroed first, the output is a function of the pixels alone.
+  // isal_deflate_stateless_init sets only some fields of the stream: zeroed first, no field is
+  // left uninitialized. (This did not make igzip's bytes reproducible; see PngDeflate.)
   isal_zstream stream;
   std::memset(&stream, 0, sizeof stream);
   isal_deflate_stateless_init(&stream);
   stream.level = static_cast<uint32_t>(level);
   stream.level_buf_size = kLevelBufferSize[level];
   stream.level_buf = stream.level_buf_size ? level_buffer.get(stream.level_buf_size) : nullptr;
-  if (stream.level_buf) std::memset(stream.level_buf, 0, stream.level_buf_size);
   stream.gzip_flag = IGZIP_ZLIB;
   stream.end_of_stream = 1;
   stream.flush = NO_FLUSH;

@@ -352,7 +352,6 @@ struct PageLayouterState {
       blank.y1_pt = -fonts.descent_pt();
       shift_line(blank, frame_x_pt, top_pt + config.font_size_pt);
       open.front().lines.push_back(std::move(blank));
-      last_page_with_lines = open.front().number;
     }
     // A last page left empty by a trailing page break is dropped.
     while (open.size() > 1 && open.back().lines.empty()) open.pop_back();
