@@ -1,53 +1,34 @@
 // The two programs of the command-line tool (tools/glyph/commands.h): `glyph` links only the
 // rendering path's libraries and hands other work to `glyph-full` beside it.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "core/file.h"
 #include "support/ingest_fixtures.h"
 #include "support/paths.h"
+#include "support/run.h"
 
 namespace glyph {
 namespace {
-
-struct ProgramRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-ProgramRun run(const std::string& command_line) {
-  // Not under scratch_dir(), which empties the test's folder on every call.
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("glyph-programs-" + std::to_string(getpid())))
-          .string();
-  std::filesystem::create_directories(dir);
-  const int status = std::system((command_line + " >" + dir + "/out 2>" + dir + "/err").c_str());
-  ProgramRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(dir + "/out");
-  r.err = read_file(dir + "/err");
-  std::filesystem::remove_all(dir);
-  return r;
-}
 
 std::string quoted(const std::string& s) {
   return "'" + s + "'";
 }
 
 TEST(cli_programs_e2e, glyph_links_none_of_the_heavy_libraries_and_glyph_full_all) {
-  const ProgramRun lean = run("readelf -d " + quoted(test::binary_dir() + "/glyph"));
+  const test::CommandRun lean =
+      test::run_command("readelf -d " + quoted(test::binary_dir() + "/glyph"));
   ASSERT_EQ(lean.exit_code, 0) << lean.err;
   EXPECT_NE(lean.out.find("libfreetype"), std::string::npos) << lean.out;
   for (const char* heavy : {"libtesseract", "libpoppler", "libcurl", "libsqlite3", "libzip",
                             "libcpp-httplib", "liblept"}) {
     EXPECT_EQ(lean.out.find(heavy), std::string::npos) << heavy << " in\n" << lean.out;
   }
-  const ProgramRun full = run("readelf -d " + quoted(test::binary_dir() + "/glyph-full"));
+  const test::CommandRun full =
+      test::run_command("readelf -d " + quoted(test::binary_dir() + "/glyph-full"));
   ASSERT_EQ(full.exit_code, 0) << full.err;
   for (const char* heavy : {"libtesseract", "libpoppler", "libcurl", "libsqlite3"}) {
     EXPECT_NE(full.out.find(heavy), std::string::npos) << heavy;
@@ -56,13 +37,13 @@ TEST(cli_programs_e2e, glyph_links_none_of_the_heavy_libraries_and_glyph_full_al
 
 TEST(cli_programs_e2e, full_only_commands_are_handed_over_with_their_own_help) {
   const std::string glyph = quoted(test::binary_dir() + "/glyph");
-  const ProgramRun help = run(glyph + " ask --help");
+  const test::CommandRun help = test::run_command(glyph + " ask --help");
   ASSERT_EQ(help.exit_code, 0) << help.err;
   EXPECT_NE(help.out.find("--question"), std::string::npos) << help.out;
-  const ProgramRun all = run(glyph + " --help-all");
+  const test::CommandRun all = test::run_command(glyph + " --help-all");
   ASSERT_EQ(all.exit_code, 0) << all.err;
   EXPECT_NE(all.out.find("--max-cer"), std::string::npos) << all.out;  // verify's flag
-  const ProgramRun top = run(glyph + " --help");
+  const test::CommandRun top = test::run_command(glyph + " --help");
   ASSERT_EQ(top.exit_code, 0) << top.err;
   for (const char* command : {"render", "serve", "ask", "summarize", "extract", "verify"}) {
     EXPECT_NE(top.out.find(std::string("\n  ") + command + " "), std::string::npos) << command;
@@ -72,14 +53,14 @@ TEST(cli_programs_e2e, full_only_commands_are_handed_over_with_their_own_help) {
 TEST(cli_programs_e2e, a_pdf_on_standard_input_reaches_glyph_full_intact) {
   const std::string glyph = quoted(test::binary_dir() + "/glyph");
   const std::string pdf = quoted(test::ingest_fixture("scanned.pdf"));
-  const ProgramRun by_path = run(glyph + " text " + pdf);
+  const test::CommandRun by_path = test::run_command(glyph + " text " + pdf);
   ASSERT_EQ(by_path.exit_code, 0) << by_path.err;
   ASSERT_NE(by_path.out.find("Page one has text."), std::string::npos) << by_path.out;
-  const ProgramRun redirected = run(glyph + " text - <" + pdf);
+  const test::CommandRun redirected = test::run_command(glyph + " text - <" + pdf);
   ASSERT_EQ(redirected.exit_code, 0) << redirected.err;
   EXPECT_EQ(redirected.out, by_path.out);
-  const ProgramRun piped =
-      run("cat " + pdf + " | " + glyph + " text -");  // a pipe cannot be re-read
+  const test::CommandRun piped =
+      test::run_command("cat " + pdf + " | " + glyph + " text -");  // a pipe cannot be re-read
   ASSERT_EQ(piped.exit_code, 0) << piped.err;
   EXPECT_EQ(piped.out, by_path.out);
 }
@@ -89,13 +70,14 @@ TEST(cli_programs_e2e, glyph_without_glyph_full_says_what_is_missing) {
   std::filesystem::create_directories(dir);
   std::filesystem::copy_file(test::binary_dir() + "/glyph", dir + "/glyph");
   const std::string glyph = quoted(dir + "/glyph");
-  const ProgramRun version = run(glyph + " version");
+  const test::CommandRun version = test::run_command(glyph + " version");
   EXPECT_EQ(version.exit_code, 0) << version.err;
-  const ProgramRun pdf = run(glyph + " text " + quoted(test::ingest_fixture("scanned.pdf")));
+  const test::CommandRun pdf =
+      test::run_command(glyph + " text " + quoted(test::ingest_fixture("scanned.pdf")));
   EXPECT_EQ(pdf.exit_code, 1);
   EXPECT_NE(pdf.err.find("needs glyph-full"), std::string::npos) << pdf.err;
   EXPECT_NE(pdf.err.find(dir + "/glyph-full"), std::string::npos) << pdf.err;
-  const ProgramRun ask = run(glyph + " ask x.txt -q what");
+  const test::CommandRun ask = test::run_command(glyph + " ask x.txt -q what");
   EXPECT_EQ(ask.exit_code, 1);
   EXPECT_NE(ask.err.find("needs glyph-full"), std::string::npos) << ask.err;
 }

@@ -1,41 +1,22 @@
 // The glyph binary reads every format through its INPUT flags.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "core/file.h"
 #include "support/ingest_fixtures.h"
 #include "support/paths.h"
+#include "support/run.h"
 
 namespace glyph {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
+using CliRun = test::CommandRun;
 
-// Output goes to files in a folder of its own (scratch_dir() empties the test's folder).
 CliRun run_glyph(const std::string& args, const std::string& stdin_file = "") {
-  static int counter = 0;
-  const std::string dir =
-      std::filesystem::temp_directory_path() /
-      ("glyph-cli-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-  std::filesystem::create_directories(dir);
-  std::string command =
-      test::binary_dir() + "/glyph " + args + " >" + dir + "/out 2>" + dir + "/err";
-  if (!stdin_file.empty()) command += " <" + stdin_file;
-  CliRun run;
-  const int status = std::system(command.c_str());
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = read_file(dir + "/out");
-  run.err = read_file(dir + "/err");
-  std::filesystem::remove_all(dir);
-  return run;
+  return test::run_glyph(args + (stdin_file.empty() ? "" : " <" + stdin_file));
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {

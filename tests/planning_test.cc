@@ -1,9 +1,7 @@
 #include "planning/planning.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <string>
 
 #include "config/config.h"
@@ -11,6 +9,7 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "support/paths.h"
+#include "support/run.h"
 #include "tokens/tokenizer.h"
 
 namespace glyph {
@@ -88,43 +87,27 @@ TEST(planning_integration, plan_reports_when_nothing_fits) {
   EXPECT_THROW(plan_render(text, preset_config("en"), qwen3(), "nosuch", 1000), Error);
 }
 
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult run(const std::string& args) {
-  const std::string command = test::binary_dir() + "/glyph " + args + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return {-1, ""};
-  std::string out;
-  char buf[4096];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, got);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 TEST(planning_cli_e2e, stats_json_and_plan_messages) {
-  const auto stats = run("stats " + case1_path() + " -c en --json");
-  EXPECT_EQ(stats.exit_code, 0) << stats.output;
+  const auto stats = test::run_glyph("stats " + case1_path() + " -c en --json");
+  EXPECT_EQ(stats.exit_code, 0) << stats.output();
   for (const char* key : {"\"pages\": [", "\"text_tokens\": 3745",
                           "\"visual_tokens\": ", "\"ratio\": 3.", "\"model\": \"glm-4.1v\""}) {
-    EXPECT_NE(stats.output.find(key), std::string::npos) << key << " in " << stats.output;
+    EXPECT_NE(stats.output().find(key), std::string::npos) << key << " in " << stats.output();
   }
-  const auto table = run("stats " + case1_path() + " -c en --model qwen2.5-vl --dpi 96");
-  EXPECT_EQ(table.exit_code, 0) << table.output;
-  EXPECT_NE(table.output.find("total"), std::string::npos) << table.output;
-  const auto plan = run("plan " + case1_path() + " -c en --model glyph --budget 1200");
-  EXPECT_EQ(plan.exit_code, 0) << plan.output;
-  EXPECT_NE(plan.output.find("fits: dpi "), std::string::npos) << plan.output;
-  const auto none = run("plan " + case1_path() + " -c en --model glyph --budget 5");
+  const auto table =
+      test::run_glyph("stats " + case1_path() + " -c en --model qwen2.5-vl --dpi 96");
+  EXPECT_EQ(table.exit_code, 0) << table.output();
+  EXPECT_NE(table.output().find("total"), std::string::npos) << table.output();
+  const auto plan = test::run_glyph("plan " + case1_path() + " -c en --model glyph --budget 1200");
+  EXPECT_EQ(plan.exit_code, 0) << plan.output();
+  EXPECT_NE(plan.output().find("fits: dpi "), std::string::npos) << plan.output();
+  const auto none = test::run_glyph("plan " + case1_path() + " -c en --model glyph --budget 5");
   EXPECT_EQ(none.exit_code, 1);
-  EXPECT_NE(none.output.find("error: nothing fits in 5 visual tokens"), std::string::npos)
-      << none.output;
-  const auto unknown = run("stats " + case1_path() + " --model nosuch");
+  EXPECT_NE(none.output().find("error: nothing fits in 5 visual tokens"), std::string::npos)
+      << none.output();
+  const auto unknown = test::run_glyph("stats " + case1_path() + " --model nosuch");
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_NE(unknown.output.find("known models"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output().find("known models"), std::string::npos) << unknown.output();
 }
 
 TEST(planning_cli_e2e, render_honours_max_text_tokens_per_page) {
@@ -132,13 +115,14 @@ TEST(planning_cli_e2e, render_honours_max_text_tokens_per_page) {
   RenderConfig config = preset_config("en");
   config.max_text_tokens_per_page = 1000;
   write_file(dir + "/capped.json", config_to_json(config));
-  const auto plain = run("render " + case1_path() + " --preset en -q --json -o " + dir + "/plain");
-  const auto capped =
-      run("render " + case1_path() + " -c " + dir + "/capped.json -q --json -o " + dir + "/capped");
-  EXPECT_EQ(plain.exit_code, 0) << plain.output;
-  EXPECT_EQ(capped.exit_code, 0) << capped.output;
-  EXPECT_NE(plain.output.find("\"pages\": 2,"), std::string::npos) << plain.output;
-  EXPECT_NE(capped.output.find("\"pages\": 4,"), std::string::npos) << capped.output;
+  const auto plain =
+      test::run_glyph("render " + case1_path() + " --preset en -q --json -o " + dir + "/plain");
+  const auto capped = test::run_glyph("render " + case1_path() + " -c " + dir +
+                                      "/capped.json -q --json -o " + dir + "/capped");
+  EXPECT_EQ(plain.exit_code, 0) << plain.output();
+  EXPECT_EQ(capped.exit_code, 0) << capped.output();
+  EXPECT_NE(plain.output().find("\"pages\": 2,"), std::string::npos) << plain.output();
+  EXPECT_NE(capped.output().find("\"pages\": 4,"), std::string::npos) << capped.output();
 }
 
 }  // namespace

@@ -3,10 +3,8 @@
 #include "tasks/tasks.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -20,6 +18,7 @@
 #include "read/vlm_reader.h"
 #include "support/fake_vlm_server.h"
 #include "support/paths.h"
+#include "support/run.h"
 
 namespace glyph {
 namespace {
@@ -224,29 +223,10 @@ TEST(tasks_integration, openai_backend_sends_pages_then_prompt_streams_and_cites
 
 // --- the real binary ---
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-  double seconds = 0;
-};
+using CliRun = test::CommandRun;
 
 CliRun run_glyph(const std::string& args, const std::string& env = "") {
-  static int counter = 0;
-  const std::string dir =
-      std::filesystem::temp_directory_path() /
-      ("glyph-ask-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-  std::filesystem::create_directories(dir);
-  const std::string command =
-      env + " " + test::binary_dir() + "/glyph " + args + " >" + dir + "/out 2>" + dir + "/err";
-  CliRun run;
-  const auto start = std::chrono::steady_clock::now();
-  const int status = std::system(command.c_str());
-  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = read_file(dir + "/out");
-  run.err = read_file(dir + "/err");
-  std::filesystem::remove_all(dir);
-  return run;
+  return test::run_command(env + " " + test::binary_dir() + "/glyph " + args);
 }
 
 TEST(ask_e2e, ocr_reader_finds_the_needle_of_case3_in_under_a_minute) {

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +12,7 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "support/paths.h"
+#include "support/run.h"
 
 namespace glyph {
 namespace {
@@ -226,16 +226,13 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string run_command(const std::string& command) {
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return "";
-  std::string out;
-  char buf[1 << 16];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, got);
-  const int status = ::pclose(pipe);
-  if (status != 0) ADD_FAILURE() << "command failed (" << status << "): " << command;
-  return out;
+// Standard output of a command that must succeed.
+std::string stdout_of(const std::string& command) {
+  const test::CommandRun run = test::run_command(command);
+  if (run.exit_code != 0)
+    ADD_FAILURE() << "command failed (exit " << run.exit_code << "): " << command << "\n"
+                  << run.err;
+  return run.out;
 }
 
 void expect_same_ids_as_reference(const std::string& tokenizer_file) {
@@ -251,7 +248,7 @@ void expect_same_ids_as_reference(const std::string& tokenizer_file) {
     command += " " + shell_quote(file);
     texts.push_back(read_file(file));
   }
-  const json reference = json::parse(run_command(command));
+  const json reference = json::parse(stdout_of(command));
   ASSERT_EQ(reference.size(), texts.size());
   const Tokenizer& t = shared_tokenizer(tokenizer_file);
   for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -281,10 +278,9 @@ TEST(tokenizer_cli_integration, tokenize_prints_count_and_ids) {
   const std::string dir = test::scratch_dir();
   write_file(dir + "/in.txt", "Hello world");
   const std::string glyph = shell_quote(test::binary_dir() + "/glyph");
-  EXPECT_EQ(run_command(glyph + " tokenize " + shell_quote(dir + "/in.txt")), "2\n");
-  EXPECT_EQ(run_command(glyph + " tokenize --ids " + shell_quote(dir + "/in.txt")),
-            "[9707,1879]\n");
-  EXPECT_EQ(run_command("printf 'Hello world' | " + glyph + " tokenize --ids -"), "[9707,1879]\n");
+  EXPECT_EQ(stdout_of(glyph + " tokenize " + shell_quote(dir + "/in.txt")), "2\n");
+  EXPECT_EQ(stdout_of(glyph + " tokenize --ids " + shell_quote(dir + "/in.txt")), "[9707,1879]\n");
+  EXPECT_EQ(stdout_of("printf 'Hello world' | " + glyph + " tokenize --ids -"), "[9707,1879]\n");
 }
 
 }  // namespace

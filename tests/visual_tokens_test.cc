@@ -1,13 +1,12 @@
 #include "tokens/visual_tokens.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <string>
 
 #include "core/error.h"
 #include "support/paths.h"
+#include "support/run.h"
 
 namespace glyph {
 namespace {
@@ -173,43 +172,27 @@ TEST(visual_tokens, bad_sizes_and_options_are_refused) {
 namespace glyph {
 namespace {
 
-struct CommandResult {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult run(const std::string& args) {
-  const std::string command = test::binary_dir() + "/glyph " + args + " 2>&1";
-  std::FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return {-1, ""};
-  std::string out;
-  char buf[4096];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, got);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 TEST(visual_tokens_cli_integration, vtokens_prints_the_count) {
-  EXPECT_EQ(run("vtokens --model glyph 595x842").output, "630\n");
-  EXPECT_EQ(run("vtokens --model glyph --with-wrappers 595x842").output, "632\n");
-  EXPECT_EQ(run("vtokens --model qwen2-vl --max-pixels 200000 595x842").output, "247\n");
-  EXPECT_EQ(run("vtokens -m internvl3 --json 595x842").output,
+  EXPECT_EQ(test::run_glyph("vtokens --model glyph 595x842").output(), "630\n");
+  EXPECT_EQ(test::run_glyph("vtokens --model glyph --with-wrappers 595x842").output(), "632\n");
+  EXPECT_EQ(test::run_glyph("vtokens --model qwen2-vl --max-pixels 200000 595x842").output(),
+            "247\n");
+  EXPECT_EQ(test::run_glyph("vtokens -m internvl3 --json 595x842").output(),
             "{\"model\": \"internvl3\", \"width\": 595, \"height\": 842, \"resized_width\": 896, "
             "\"resized_height\": 1344, \"grid\": [2, 3], \"views\": 7, \"tokens\": 1792, "
             "\"wrapper_tokens\": 2}\n");
 }
 
 TEST(visual_tokens_cli_integration, vtokens_errors_name_the_problem) {
-  const auto unknown = run("vtokens --model nosuch 595x842");
+  const auto unknown = test::run_glyph("vtokens --model nosuch 595x842");
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_NE(unknown.output.find("error: unknown model \"nosuch\"; known models: qwen2-vl"),
+  EXPECT_NE(unknown.output().find("error: unknown model \"nosuch\"; known models: qwen2-vl"),
             std::string::npos)
-      << unknown.output;
-  const auto bad_size = run("vtokens 595by842");
+      << unknown.output();
+  const auto bad_size = test::run_glyph("vtokens 595by842");
   EXPECT_EQ(bad_size.exit_code, 1);
-  EXPECT_NE(bad_size.output.find("WIDTHxHEIGHT"), std::string::npos) << bad_size.output;
-  EXPECT_EQ(run("vtokens --model qwen2-vl 10x2010").exit_code, 1);
+  EXPECT_NE(bad_size.output().find("WIDTHxHEIGHT"), std::string::npos) << bad_size.output();
+  EXPECT_EQ(test::run_glyph("vtokens --model qwen2-vl 10x2010").exit_code, 1);
 }
 
 }  // namespace
