@@ -24,6 +24,14 @@
 
 namespace glyph {
 
+// A block of a structured document (Markdown, HTML, DOCX) as its source marks it, so that the
+// reflow stage (src/reflow) keeps, joins or packs it by kind instead of guessing from the text.
+enum class BlockKind { paragraph, heading, list_item, code, table_row, quote, rule };
+struct TextBlock {
+  std::size_t begin = 0, end = 0;  // byte range [begin, end) of Document::text
+  BlockKind kind = BlockKind::paragraph;
+};
+
 struct Document {
   std::string text;      // UTF-8, no BOM
   std::string format;    // "txt", "pdf", "docx", "markdown", "html"
@@ -31,6 +39,7 @@ struct Document {
   int page_count = 0;    // PDF pages; 0 for formats without pages
   std::vector<std::size_t> page_starts;  // PDF: byte offset in text where each page begins
   std::vector<std::string> warnings;     // things a user should know (pages without text, ...)
+  std::vector<TextBlock> blocks;  // structured formats: blocks in text order; empty for txt, PDF
 };
 
 struct IngestLimits {
