@@ -14,7 +14,7 @@
 #include "core/utf8.h"
 #include "input.h"
 #include "planning/planning.h"
-#include "text/prepare.h"
+#include "reflow/reflow.h"
 #include "tokens/tokenizer.h"
 
 namespace glyph::cli {
@@ -52,6 +52,7 @@ struct Prepared {
   RenderConfig config;
   std::u32string text;
   VisualTokenOptions options;
+  ReflowReport reflow;
 };
 
 Prepared prepare(const CostFlags& f) {
@@ -69,7 +70,10 @@ Prepared prepare(const CostFlags& f) {
     if (!(*f.dpi > 0)) throw Error(ErrorCode::invalid_argument, "--dpi: must be positive");
     p.config.dpi = *f.dpi;
   }
-  p.text = prepare_text(document.text, p.config).text;
+  apply_reflow_flag(f.input_flags, p.config);
+  PreparedDocument prepared = prepare_document(document, p.config);
+  p.text = std::move(prepared.text);
+  p.reflow = std::move(prepared.reflow);
   if (f.min_pixels >= 0) p.options.min_pixels = f.min_pixels;
   if (f.max_pixels >= 0) p.options.max_pixels = f.max_pixels;
   return p;
@@ -81,13 +85,38 @@ std::string fixed(double value, int decimals) {
   return buf;
 }
 
-void print_stats(const TokenStats& s, const Tokenizer& tokenizer, bool json) {
+// {"mode": "auto", "joined": {"prose": 3}, "packed": {...}, "kept": {...}, "lines_joined": ...}
+std::string reflow_json(const ReflowReport& r) {
+  std::string out = "{\"mode\": \"" + std::string(reflow_mode_name(r.mode)) + "\"";
+  for (ReflowAction action : {ReflowAction::joined, ReflowAction::packed, ReflowAction::kept}) {
+    out += ", \"" + std::string(reflow_action_name(action)) + "\": {";
+    bool first = true;
+    for (int k = 0; k <= static_cast<int>(ReflowKind::lines); ++k) {
+      const std::size_t n = r.count(static_cast<ReflowKind>(k), action);
+      if (n == 0) continue;
+      out += std::string(first ? "" : ", ") + "\"" +
+             std::string(reflow_kind_name(static_cast<ReflowKind>(k))) + "\": " + std::to_string(n);
+      first = false;
+    }
+    out += "}";
+  }
+  out += ", \"lines_joined\": " + std::to_string(r.lines_joined) +
+         ", \"lines_packed\": " + std::to_string(r.lines_packed) +
+         ", \"words_dehyphenated\": " + std::to_string(r.words_dehyphenated) +
+         ", \"page_markers\": " + std::to_string(r.page_markers) +
+         ", \"blank_lines_dropped\": " + std::to_string(r.blank_lines_dropped) + "}";
+  return out;
+}
+
+void print_stats(const TokenStats& s, const ReflowReport& reflow, const Tokenizer& tokenizer,
+                 bool json) {
   if (json) {
     std::string out = "{\"model\": \"" + s.model + "\", \"chars\": " + std::to_string(s.chars) +
                       ", \"text_tokens\": " + std::to_string(s.text_tokens) +
                       ", \"visual_tokens\": " + std::to_string(s.visual_tokens) +
                       ", \"wrapper_tokens\": " + std::to_string(s.wrapper_tokens) +
-                      ", \"ratio\": " + fixed(s.ratio, 4) + ", \"pages\": [";
+                      ", \"ratio\": " + fixed(s.ratio, 4) + ", \"reflow\": " + reflow_json(reflow) +
+                      ", \"pages\": [";
     for (std::size_t i = 0; i < s.pages.size(); ++i) {
       const PageTokenStats& p = s.pages[i];
       if (i) out += ", ";
@@ -118,6 +147,7 @@ void print_stats(const TokenStats& s, const Tokenizer& tokenizer, bool json) {
       "model %s; text tokens by %s; ratio = text tokens / visual tokens (+%lld image start/end "
       "tokens)\n",
       s.model.c_str(), tokenizer.source().c_str(), static_cast<long long>(s.wrapper_tokens));
+  std::printf("%s\n", reflow.summary().c_str());
 }
 
 std::string describe(const PlanStep& s) {
@@ -137,7 +167,7 @@ void add_stats_command(CLI::App& app) {
     const Prepared p = prepare(*flags);
     const Tokenizer& tokenizer = shared_tokenizer(flags->tokenizer);
     const RenderMeasure m = measure_render(p.text, p.config, tokenizer, flags->model, p.options);
-    print_stats(m.stats, tokenizer, flags->json);
+    print_stats(m.stats, p.reflow, tokenizer, flags->json);
   });
 }
 
