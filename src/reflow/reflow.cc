@@ -15,6 +15,7 @@ namespace glyph {
 namespace {
 
 constexpr std::u32string_view kPackSeparator = U" \u23CE ";
+constexpr std::u32string_view kParagraphSeparator = U" \u00B6 ";
 
 bool is_space(char32_t c) {
   return c == U' ' || c == U'\t' || c == 0xA0 || c == 0x3000;
@@ -420,8 +421,20 @@ class Reflower {
     return g.last > g.first ? ReflowKind::prose : ReflowKind::lines;
   }
 
+  // Blocks that may share rendered lines with their neighbours (headings, tables and rules keep
+  // lines of their own).
   static bool packable(ReflowKind kind) {
-    return kind == ReflowKind::list || kind == ReflowKind::code || kind == ReflowKind::lines;
+    return kind != ReflowKind::heading && kind != ReflowKind::table && kind != ReflowKind::rule;
+  }
+
+  // The kind most of a packed run's blocks have (the first on a tie).
+  static ReflowKind run_kind(const std::vector<Logical>& run) {
+    std::size_t counts[static_cast<int>(ReflowKind::lines) + 1] = {};
+    for (const Logical& g : run) ++counts[static_cast<int>(g.kind)];
+    ReflowKind best = run.front().kind;
+    for (int k = 0; k <= static_cast<int>(ReflowKind::lines); ++k)
+      if (counts[k] > counts[static_cast<int>(best)]) best = static_cast<ReflowKind>(k);
+    return best;
   }
 
   // The logical lines of the group of non-blank lines [first, last].
@@ -527,16 +540,16 @@ class Reflower {
     b.dehyphenated = dehyphenated;
     report_.words_dehyphenated += dehyphenated;
     report_.blocks.push_back(b);
+    last_kind_ = kind;
   }
 
-  // Writes the group of non-blank lines [first, last] (no terminator after the last).
-  void emit_group(std::size_t first, std::size_t last) {
-    const std::vector<Logical> logical = logical_lines(first, last);
+  // Writes a group of non-blank lines (no terminator after its last line).
+  void emit_group(const std::vector<Logical>& logical) {
     for (std::size_t i = 0; i < logical.size();) {
       // A run of packable logical lines of one kind.
       std::size_t j = i + 1;
       if (packable(logical[i].kind)) {
-        while (j < logical.size() && logical[j].kind == logical[i].kind) ++j;
+        while (j < logical.size() && packable(logical[j].kind)) ++j;
       }
       const std::vector<Logical> run(logical.begin() + static_cast<std::ptrdiff_t>(i),
                                      logical.begin() + static_cast<std::ptrdiff_t>(j));
@@ -551,7 +564,7 @@ class Reflower {
           }
           dehyphenated += emit_logical(run[k]);
         }
-        add_block(run.front().kind, ReflowAction::packed, lines_[run.front().first],
+        add_block(run_kind(run), ReflowAction::packed, lines_[run.front().first],
                   lines_[run.back().last], output_start, run.back().last - run.front().first + 1,
                   dehyphenated);
       } else {
@@ -593,6 +606,12 @@ class Reflower {
         }
         break;
       }
+      // The group of non-blank lines from j; a hard form feed ends it.
+      std::size_t k = j;
+      while (k + 1 < lines_.size() && lines_[k + 1].cls != LineClass::blank &&
+             !(lines_[k].terminator == U'\f' && !lines_[k].soft_page_break))
+        ++k;
+      const std::vector<Logical> logical = logical_lines(j, k);
       if (wrote_group) {
         const Line& prev = lines_[i - 1];
         bool hard_page = prev.terminator == U'\f' && !prev.soft_page_break;
@@ -608,20 +627,19 @@ class Reflower {
                 break;
               }
           emit_.copy(at, at + 1);
+        } else if (packable(last_kind_) && packable(logical.front().kind)) {
+          // A paragraph break between blocks that flow: the paragraph marker, inline.
+          emit_.insert(kParagraphSeparator, prev.end);
+          ++report_.paragraphs_flowed;
+          report_.blank_lines_dropped += j - i;
         } else {
           emit_break(prev);
-          if (j > i) emit_break(lines_[i]);
-          if (j > i + 1) report_.blank_lines_dropped += j - i - 1;
+          report_.blank_lines_dropped += j - i;
         }
       } else if (j > i) {
         report_.blank_lines_dropped += j - i;
       }
-      // The group of non-blank lines from j; a hard form feed ends it.
-      std::size_t k = j;
-      while (k + 1 < lines_.size() && lines_[k + 1].cls != LineClass::blank &&
-             !(lines_[k].terminator == U'\f' && !lines_[k].soft_page_break))
-        ++k;
-      emit_group(j, k);
+      emit_group(logical);
       wrote_group = true;
       i = k + 1;
     }
@@ -642,6 +660,7 @@ class Reflower {
   std::size_t base_indent_ = 0;
   std::size_t wrap_width_ = 80;
   std::size_t next_marker_page_ = 1;
+  ReflowKind last_kind_ = ReflowKind::heading;
 };
 
 }  // namespace
@@ -694,7 +713,8 @@ std::string ReflowReport::summary() const {
     out += ";";
   }
   out += " " + std::to_string(lines_joined) + " line breaks joined, " +
-         std::to_string(lines_packed) + " packed, " + std::to_string(words_dehyphenated) +
+         std::to_string(lines_packed) + " packed, " + std::to_string(paragraphs_flowed) +
+         " paragraph breaks flowed, " + std::to_string(words_dehyphenated) +
          " words dehyphenated, " + std::to_string(page_markers) + " page markers, " +
          std::to_string(blank_lines_dropped) + " blank lines dropped";
   return out;
@@ -874,6 +894,7 @@ PreparedDocument prepare_document(const Document& document, const RenderConfig& 
   out.text = std::move(result.text);
   out.map = std::move(result.map);
   out.reflow = std::move(result.report);
+  out.source_text = std::move(source);
   return out;
 }
 

@@ -59,6 +59,7 @@ struct ReflowReport {
   std::size_t words_dehyphenated = 0;
   std::size_t lines_packed = 0;         // line breaks drawn as the packing marker
   std::size_t page_markers = 0;         // "[p.N]" markers inserted
+  std::size_t paragraphs_flowed = 0;    // blank lines between flowing blocks drawn as " ¶ "
   std::size_t blank_lines_dropped = 0;  // blank lines beyond the first of a run
 
   std::size_t count(ReflowKind kind, ReflowAction action) const;
@@ -131,6 +132,9 @@ struct PreparedDocument {
   PreparedText prepare;  // the counters of prepare_text (its text moved into `text` or dropped)
   SourceMap map;
   ReflowReport reflow;
+  // With reflow on or auto: the text as prepare_text makes it (what `off` renders), the source
+  // of `map`; empty with reflow off (it is `text` then).
+  std::u32string source_text;
 };
 PreparedDocument prepare_document(const Document& document, const RenderConfig& config);
 

@@ -1,5 +1,6 @@
 // glyph stats INPUT [-c CONFIG] [--model NAME] [--json]: what the render of INPUT costs a model.
 // glyph plan INPUT --model NAME --budget N: the most legible render that fits N visual tokens.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -53,6 +54,8 @@ struct Prepared {
   std::u32string text;
   VisualTokenOptions options;
   ReflowReport reflow;
+  SourceMap map;
+  std::u32string source_text;  // with reflow: the document's text before it
 };
 
 Prepared prepare(const CostFlags& f) {
@@ -74,9 +77,35 @@ Prepared prepare(const CostFlags& f) {
   PreparedDocument prepared = prepare_document(document, p.config);
   p.text = std::move(prepared.text);
   p.reflow = std::move(prepared.reflow);
+  p.map = std::move(prepared.map);
+  p.source_text = std::move(prepared.source_text);
   if (f.min_pixels >= 0) p.options.min_pixels = f.min_pixels;
   if (f.max_pixels >= 0) p.options.max_pixels = f.max_pixels;
   return p;
+}
+
+// With reflow, text tokens are those of the document's text (without the reflow's markers and
+// joins): what the document costs a model as text. A page's are those of the source stretch its
+// characters come from.
+void count_source_tokens(RenderMeasure& m, const Prepared& p, const Tokenizer& tokenizer) {
+  const std::u32string_view source = p.source_text;
+  for (std::size_t i = 0; i < m.stats.pages.size() && i < m.layout.pages.size(); ++i) {
+    const PageLayout& page = m.layout.pages[i];
+    const std::size_t start = std::min(p.map.source_offset(page.char_start), source.size());
+    std::size_t end = i + 1 < m.layout.pages.size()
+                          ? p.map.source_offset(m.layout.pages[i + 1].char_start)
+                          : source.size();
+    end = std::clamp(end, start, source.size());
+    PageTokenStats& stats = m.stats.pages[i];
+    stats.text_tokens = tokenizer.count(encode_utf8(source.substr(start, end - start)));
+    stats.ratio = stats.visual.tokens > 0 ? static_cast<double>(stats.text_tokens) /
+                                                static_cast<double>(stats.visual.tokens)
+                                          : 0;
+  }
+  m.stats.text_tokens = tokenizer.count(encode_utf8(source));
+  m.stats.ratio = m.stats.visual_tokens > 0 ? static_cast<double>(m.stats.text_tokens) /
+                                                  static_cast<double>(m.stats.visual_tokens)
+                                            : 0;
 }
 
 std::string fixed(double value, int decimals) {
@@ -104,6 +133,7 @@ std::string reflow_json(const ReflowReport& r) {
          ", \"lines_packed\": " + std::to_string(r.lines_packed) +
          ", \"words_dehyphenated\": " + std::to_string(r.words_dehyphenated) +
          ", \"page_markers\": " + std::to_string(r.page_markers) +
+         ", \"paragraphs_flowed\": " + std::to_string(r.paragraphs_flowed) +
          ", \"blank_lines_dropped\": " + std::to_string(r.blank_lines_dropped) + "}";
   return out;
 }
@@ -148,6 +178,8 @@ void print_stats(const TokenStats& s, const ReflowReport& reflow, const Tokenize
       "tokens)\n",
       s.model.c_str(), tokenizer.source().c_str(), static_cast<long long>(s.wrapper_tokens));
   std::printf("%s\n", reflow.summary().c_str());
+  if (reflow.mode != ReflowMode::off)
+    std::printf("text tokens: of the document's text before reflow (its markers not counted)\n");
 }
 
 std::string describe(const PlanStep& s) {
@@ -166,7 +198,8 @@ void add_stats_command(CLI::App& app) {
   cmd->callback([flags] {
     const Prepared p = prepare(*flags);
     const Tokenizer& tokenizer = shared_tokenizer(flags->tokenizer);
-    const RenderMeasure m = measure_render(p.text, p.config, tokenizer, flags->model, p.options);
+    RenderMeasure m = measure_render(p.text, p.config, tokenizer, flags->model, p.options);
+    if (!p.source_text.empty()) count_source_tokens(m, p, tokenizer);
     print_stats(m.stats, p.reflow, tokenizer, flags->json);
   });
 }
