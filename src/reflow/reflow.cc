@@ -131,7 +131,9 @@ bool is_heading_marker(std::u32string_view s) {
 bool looks_like_code(std::u32string_view s) {
   if (s.empty()) return false;
   const char32_t last = s.back();
-  if (last == U';' || last == U'{' || last == U'}') return true;
+  if (last == U'{' || last == U'}') return true;
+  // A statement: ";" after something only code has (a list item of prose may end with ";").
+  if (last == U';' && s.find_first_of(U"()=[]") != std::u32string_view::npos) return true;
   if (s[0] == U'{' || s[0] == U'}') return true;
   for (std::u32string_view prefix : {U"#include", U"#define", U"//", U"/*", U"$ ", U">>> ", U"#!"})
     if (s.substr(0, prefix.size()) == prefix) return true;
@@ -358,7 +360,8 @@ class Reflower {
       return;
     }
     std::sort(widths.begin(), widths.end());
-    wrap_width_ = std::max<std::size_t>(20, widths[(widths.size() * 9) / 10]);
+    // Nobody wraps prose narrower than 40 columns: short lines below that are meant.
+    wrap_width_ = std::max<std::size_t>(40, widths[(widths.size() * 9) / 10]);
   }
 
   bool same_source_block(const Line& a, const Line& b) const {
@@ -458,6 +461,22 @@ class Reflower {
       item_column = lines_[i + 1].cls == LineClass::list_start ? lines_[i + 1].item_text_column : 0;
     }
     out.push_back(current);
+    // A line standing alone between blank lines, short, without closing punctuation, starting
+    // with a capital or a digit, and followed by a longer prose line: a heading.
+    std::size_t next = last + 1;
+    while (next < lines_.size() && lines_[next].cls == LineClass::blank) ++next;
+    if (first == last && lines_[first].cls == LineClass::prose && lines_[first].block < 0 &&
+        next < lines_.size() && lines_[next].cls == LineClass::prose &&
+        lines_[next].width >= std::max<std::size_t>(40, lines_[first].width * 3 / 2)) {
+      const std::u32string_view s = content(lines_[first]);
+      const char32_t c = s.back();
+      if (lines_[first].width <= 60 && (is_digit(s[0]) || (s[0] >= U'A' && s[0] <= U'Z')) &&
+          std::u32string_view(U".,;:!?)>").find(c) == std::u32string_view::npos) {
+        out.back().kind = ReflowKind::heading;
+        out.back().width = lines_[first].width;
+        return out;
+      }
+    }
     for (Logical& g : out) {
       g.kind = logical_kind(g);
       g.width = lines_[g.first].width;
@@ -541,6 +560,9 @@ class Reflower {
     report_.words_dehyphenated += dehyphenated;
     report_.blocks.push_back(b);
     last_kind_ = kind;
+    const std::u32string_view s = content(last);
+    last_bare_marker_ = first.start == last.start && !s.empty() &&
+                        (list_marker_length(std::u32string(s) + U" ") == s.size() + 1);
   }
 
   // Writes a group of non-blank lines (no terminator after its last line).
@@ -627,6 +649,11 @@ class Reflower {
                 break;
               }
           emit_.copy(at, at + 1);
+        } else if (last_bare_marker_ && packable(logical.front().kind)) {
+          // A list marker alone on its line ("•" and the item's text after a blank line).
+          emit_.insert(U" ", prev.end);
+          ++report_.lines_joined;
+          report_.blank_lines_dropped += j - i;
         } else if (packable(last_kind_) && packable(logical.front().kind)) {
           // A paragraph break between blocks that flow: the paragraph marker, inline.
           emit_.insert(kParagraphSeparator, prev.end);
@@ -661,6 +688,7 @@ class Reflower {
   std::size_t wrap_width_ = 80;
   std::size_t next_marker_page_ = 1;
   ReflowKind last_kind_ = ReflowKind::heading;
+  bool last_bare_marker_ = false;  // the last block was a list marker alone ("•", "1.")
 };
 
 }  // namespace
