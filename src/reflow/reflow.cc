@@ -45,7 +45,8 @@ std::size_t columns(std::u32string_view s) {
   return n;
 }
 
-enum class LineClass { blank, prose, list_start, table, rule, code, heading };
+// leaders: a table of contents' line ("Title . . . . 12"): never joined, packed as lines.
+enum class LineClass { blank, prose, list_start, table, rule, code, heading, leaders };
 
 struct Line {
   std::size_t start = 0, end = 0;  // content, terminator excluded
@@ -106,7 +107,7 @@ bool is_rule(std::u32string_view s) {
 }
 
 bool is_table_row(std::u32string_view s) {
-  std::size_t pipes = 0, gaps = 0, leaders = 0;
+  std::size_t pipes = 0, gaps = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char32_t c = s[i];
     if (c == U'|') ++pipes;
@@ -116,10 +117,21 @@ bool is_table_row(std::u32string_view s) {
       while (j < s.size() && s[j] == U' ') ++j;
       if (j - i >= 3 && j < s.size()) ++gaps;
     }
-    if (c == U'.' && i + 2 < s.size() && s[i + 1] == U' ' && s[i + 2] == U'.') ++leaders;
   }
-  if (pipes >= 2 || gaps >= 2 || leaders >= 4) return true;
+  if (pipes >= 2 || gaps >= 2) return true;
   return s.size() >= 3 && s[0] == U'+' && s.find(U"-+") != std::u32string_view::npos;
+}
+
+bool has_dot_leaders(std::u32string_view s) {
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == U'.') {
+      if (++run >= 4) return true;
+    } else if (s[i] != U' ' || i == 0 || s[i - 1] != U'.') {
+      run = 0;
+    }
+  }
+  return false;
 }
 
 bool is_heading_marker(std::u32string_view s) {
@@ -186,6 +198,37 @@ class Emitter {
     if (end <= start) return;
     map.append_copy(out.size(), start, end - start);
     out.append(source_.substr(start, end - start));
+  }
+  // Copies [start, end) with every run of dot leaders (4 or more dots, each followed by at most
+  // one space, as tables of contents draw them) written as " … ". Returns the runs collapsed.
+  std::size_t copy_collapsing_leaders(std::size_t start, std::size_t end) {
+    std::size_t collapsed = 0, from = start;
+    for (std::size_t i = start; i < end;) {
+      if (source_[i] != U'.') {
+        ++i;
+        continue;
+      }
+      std::size_t j = i, dots = 0;
+      while (j < end && source_[j] == U'.') {
+        ++dots;
+        ++j;
+        if (j < end && source_[j] == U' ' && j + 1 < end && source_[j + 1] == U'.') ++j;
+      }
+      if (dots < 4) {
+        i = j;
+        continue;
+      }
+      std::size_t run_start = i;
+      while (run_start > from && source_[run_start - 1] == U' ') --run_start;
+      std::size_t run_end = j;
+      while (run_end < end && source_[run_end] == U' ') ++run_end;
+      copy(from, run_start);
+      insert(run_end < end ? U" \u2026 " : U" \u2026", run_start);
+      ++collapsed;
+      from = i = run_end;
+    }
+    copy(from, end);
+    return collapsed;
   }
   void insert(std::u32string_view text, std::size_t source_at) {
     if (text.empty()) return;
@@ -318,6 +361,8 @@ class Reflower {
       } else if (const std::size_t marker = list_marker_length(s); marker > 0) {
         l.cls = LineClass::list_start;
         l.item_text_column = l.indent + marker;
+      } else if (has_dot_leaders(s)) {
+        l.cls = LineClass::leaders;
       } else if (is_table_row(s)) {
         l.cls = LineClass::table;
       } else if (looks_like_code(s)) {
@@ -531,7 +576,7 @@ class Reflower {
           ++report_.lines_joined;
           continue;
         }
-        emit_.copy(start, end);
+        report_.leaders_collapsed += emit_.copy_collapsing_leaders(start, end);
         ++report_.lines_joined;
         if (g.keep_hyphen[joint]) continue;
         const Line& next = lines_[k + 1];
@@ -541,7 +586,7 @@ class Reflower {
         if (!wide_joint) emit_.insert(U" ", l.end);
         continue;
       }
-      emit_.copy(start, end);
+      report_.leaders_collapsed += emit_.copy_collapsing_leaders(start, end);
     }
     return dehyphenated;
   }
@@ -744,7 +789,8 @@ std::string ReflowReport::summary() const {
          std::to_string(lines_packed) + " packed, " + std::to_string(paragraphs_flowed) +
          " paragraph breaks flowed, " + std::to_string(words_dehyphenated) +
          " words dehyphenated, " + std::to_string(page_markers) + " page markers, " +
-         std::to_string(blank_lines_dropped) + " blank lines dropped";
+         std::to_string(blank_lines_dropped) + " blank lines dropped, " +
+         std::to_string(leaders_collapsed) + " dot leaders collapsed";
   return out;
 }
 

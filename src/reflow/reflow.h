@@ -57,10 +57,12 @@ struct ReflowReport {
   std::vector<ReflowBlock> blocks;  // every block of two or more lines, and every single line
   std::size_t lines_joined = 0;     // line breaks replaced by a space (or nothing: dehyphenated)
   std::size_t words_dehyphenated = 0;
-  std::size_t lines_packed = 0;         // line breaks drawn as the packing marker
-  std::size_t page_markers = 0;         // "[p.N]" markers inserted
-  std::size_t paragraphs_flowed = 0;    // blank lines between flowing blocks drawn as " ¶ "
-  std::size_t blank_lines_dropped = 0;  // blank lines beyond the first of a run
+  std::size_t lines_packed = 0;       // line breaks drawn as the packing marker
+  std::size_t page_markers = 0;       // "[p.N]" markers inserted
+  std::size_t paragraphs_flowed = 0;  // blank lines between flowing blocks drawn as " ¶ "
+  std::size_t blank_lines_dropped = 0;
+  std::size_t leaders_collapsed = 0;  // ". . . . ." runs of a table of contents written " … "  //
+                                      // blank lines beyond the first of a run
 
   std::size_t count(ReflowKind kind, ReflowAction action) const;
   // One line: "reflow auto: 12 blocks joined (prose 12), 3 packed (code 2, list 1), ..."

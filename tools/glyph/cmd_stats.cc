@@ -134,7 +134,8 @@ std::string reflow_json(const ReflowReport& r) {
          ", \"words_dehyphenated\": " + std::to_string(r.words_dehyphenated) +
          ", \"page_markers\": " + std::to_string(r.page_markers) +
          ", \"paragraphs_flowed\": " + std::to_string(r.paragraphs_flowed) +
-         ", \"blank_lines_dropped\": " + std::to_string(r.blank_lines_dropped) + "}";
+         ", \"blank_lines_dropped\": " + std::to_string(r.blank_lines_dropped) +
+         ", \"leaders_collapsed\": " + std::to_string(r.leaders_collapsed) + "}";
   return out;
 }
 
