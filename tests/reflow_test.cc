@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
@@ -15,6 +17,7 @@
 #include "core/utf8.h"
 #include "ingest/ingest.h"
 #include "support/paths.h"
+#include "support/run.h"
 #include "tasks/tasks.h"
 #include "text/prepare.h"
 
@@ -202,6 +205,61 @@ TEST(reflow, citations_of_a_flowed_pdf_name_the_source_page) {
                 .front()
                 .source_page,
             4);
+}
+
+// Every file of a render folder (pages and layout.json), by name.
+std::map<std::string, std::string> render_files(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    files[entry.path().filename().string()] = read_file(entry.path().string());
+  return files;
+}
+
+TEST(reflow_integration, off_renders_byte_for_byte_as_a_config_without_the_key) {
+  const std::string dir = test::scratch_dir();
+  std::string text;
+  for (int i = 0; i < 60; ++i)
+    text += "A hard-wrapped line of a paragraph, number " + std::to_string(i) +
+            ", that a text editor broke\nat seventy-two columns as old README files are.\n" +
+            (i % 5 == 4 ? "\n" : "");
+  write_file(dir + "/input.txt", text);
+  const std::string en = test::source_dir() + "/configs/en.json";
+  for (const std::string& args :
+       {"-c " + en + " -o " + dir + "/file", "--preset en --reflow off -o " + dir + "/off",
+        "-c " + en + " --reflow off -o " + dir + "/file_off", "--preset en -o " + dir + "/auto"}) {
+    const test::CommandRun r = test::run_glyph("render " + dir + "/input.txt -q " + args);
+    ASSERT_EQ(r.exit_code, 0) << r.output();
+  }
+  const auto file = render_files(dir + "/file");
+  EXPECT_GE(file.size(), 3u);  // pages and layout.json
+  EXPECT_EQ(render_files(dir + "/off"), file);
+  EXPECT_EQ(render_files(dir + "/file_off"), file);
+  // The preset's default (auto) joins the lines: fewer pages, another layout.
+  const auto flowed = render_files(dir + "/auto");
+  EXPECT_LT(flowed.size(), file.size());
+  EXPECT_NE(flowed.at("layout.json"), file.at("layout.json"));
+}
+
+TEST(reflow_integration, text_and_stats_report_what_was_joined_and_packed) {
+  const std::string dir = test::scratch_dir();
+  write_file(dir + "/input.txt",
+             "A paragraph wrapped by an editor at a width of about sixty five\n"
+             "columns, as plain text files are, so that its lines are joined\n"
+             "again.\n\nint main(void) {\n  int x = 1;\n  return x;\n}\n");
+  const test::CommandRun text = test::run_glyph("text " + dir + "/input.txt -v");
+  ASSERT_EQ(text.exit_code, 0) << text.output();
+  EXPECT_NE(text.err.find("reflow auto:"), std::string::npos) << text.err;
+  EXPECT_NE(text.err.find("packed (code 1)"), std::string::npos) << text.err;
+  const test::CommandRun stats = test::run_glyph("stats " + dir + "/input.txt --json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.output();
+  const auto j = nlohmann::json::parse(stats.out);
+  EXPECT_EQ(j["reflow"]["mode"], "auto");
+  EXPECT_EQ(j["reflow"]["packed"]["code"], 1);
+  EXPECT_EQ(j["reflow"]["joined"]["prose"], 1);
+  const test::CommandRun off = test::run_glyph("stats " + dir + "/input.txt --json --reflow off");
+  ASSERT_EQ(off.exit_code, 0) << off.output();
+  EXPECT_EQ(nlohmann::json::parse(off.out)["reflow"]["mode"], "off");
+  EXPECT_NE(test::run_glyph("text " + dir + "/input.txt --reflow sometimes").exit_code, 0);
 }
 
 }  // namespace
