@@ -16,6 +16,7 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "ingest/ingest.h"
+#include "support/ingest_fixtures.h"
 #include "support/paths.h"
 #include "support/run.h"
 #include "tasks/tasks.h"
@@ -213,6 +214,18 @@ std::map<std::string, std::string> render_files(const std::string& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir))
     files[entry.path().filename().string()] = read_file(entry.path().string());
   return files;
+}
+
+TEST(reflow_e2e, ask_cites_the_source_page_of_a_flowed_pdf) {
+  // simple.pdf: three pages of two, three and one lines; reflow flows them onto one page.
+  const test::CommandRun r = test::run_glyph("ask " + test::ingest_fixture("simple.pdf") +
+                                             " -q \"Where does the third page end?\" --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output();
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["pages"], 1);
+  ASSERT_FALSE(j["citations"].empty()) << r.out;
+  EXPECT_EQ(j["citations"][0]["page"], 1);
+  EXPECT_EQ(j["citations"][0]["source_page"], 3) << r.out;
 }
 
 TEST(reflow_integration, off_renders_byte_for_byte_as_a_config_without_the_key) {

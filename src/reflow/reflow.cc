@@ -841,6 +841,17 @@ int SourceMap::source_page(std::size_t output_offset) const {
   return static_cast<int>(std::max<std::ptrdiff_t>(1, it - page_starts.begin()));
 }
 
+int SourceMap::source_page(std::size_t output_start, std::size_t output_end) const {
+  auto it = std::upper_bound(segments_.begin(), segments_.end(), output_start,
+                             [](std::size_t at, const Segment& s) { return at < s.output_start; });
+  if (it != segments_.begin()) --it;
+  for (; it != segments_.end() && it->output_start < output_end; ++it) {
+    if (it->inserted || it->output_start + it->length <= output_start) continue;
+    return source_page(std::max(output_start, it->output_start));
+  }
+  return source_page(output_start);
+}
+
 bool dehyphenate_keeps_hyphen(std::u32string_view first, std::u32string_view second,
                               std::u32string_view document) {
   if (first.empty() || second.empty()) return true;

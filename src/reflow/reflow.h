@@ -88,6 +88,9 @@ class SourceMap {
   std::size_t source_offset(std::size_t output_offset) const;
   // 1-based page of the source (PDF) a character of the output comes from; 0 without pages.
   int source_page(std::size_t output_offset) const;
+  // The page of a stretch [start, end) of the output: that of its first character copied from
+  // the source (a marker before it, " ⏎ [p.3] ", belongs to the text it introduces).
+  int source_page(std::size_t output_start, std::size_t output_end) const;
   const std::vector<Segment>& segments() const { return segments_; }
   // Code point offsets of the source where each page begins (PDF; empty otherwise).
   std::vector<std::size_t> page_starts;

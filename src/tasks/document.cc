@@ -65,6 +65,10 @@ int RenderedDocument::source_page(size_t char_index) const {
   return impl_->map.source_page(char_index);
 }
 
+int RenderedDocument::source_page(size_t char_start, size_t char_end) const {
+  return impl_->map.source_page(char_start, char_end);
+}
+
 const ReflowReport& RenderedDocument::reflow() const {
   return impl_->reflow;
 }

@@ -135,6 +135,9 @@ class RenderedDocument {
   // 1-based page of the source document (PDF) a character of the rendered text comes from; 0
   // when the source has no pages.
   int source_page(size_t char_index) const;
+  // The page of [char_start, char_end): that of its first character taken from the source (not a
+  // marker the reflow inserted).
+  int source_page(size_t char_start, size_t char_end) const;
   // What the reflow stage did (mode off: nothing).
   const ReflowReport& reflow() const;
 
