@@ -149,11 +149,12 @@ TEST(dehyphenation, keeps_compounds_and_follows_the_documents_own_spelling) {
   EXPECT_TRUE(dehyphenate_keeps_hyphen(U"co", U"operate", U"we co-operate"));
 }
 
-// Letters and digits of a text, in order, with the reflow's markers removed: equal for the source
-// and the output when no word was lost, added or reordered.
+// Letters and digits of a text, in order, with the reflow's markers (" \n ", " \n\n ", "[p.N] ")
+// removed: equal for the source and the output when no word was lost, added or reordered.
 std::string word_stream(const std::string& text) {
   std::string out;
-  const std::string cleaned = std::regex_replace(text, std::regex("\\[p\\.[0-9]+\\] "), "");
+  const std::string cleaned =
+      std::regex_replace(text, std::regex("\\[p\\.[0-9]+\\] | \\\\n(\\\\n)? "), " ");
   for (char c : cleaned)
     if (std::isalnum(static_cast<unsigned char>(c))) out += c;
   return out;

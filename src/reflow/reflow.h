@@ -11,8 +11,10 @@
 //   - PDF pages flow: the form feed between two pages becomes the inline marker "[p.N]" before
 //     the first text of page N, and the source map still says which page each character is from;
 //   - packing: runs of short lines whose breaks matter (code, list items, logs, verse) share
-//     rendered lines, each source newline drawn as the visible marker " ⏎ " (U+23CE) with the
-//     line's leading spaces kept after it. Tables and headings are never packed.
+//     rendered lines, each source newline drawn as the visible marker " \n " (a backslash and
+//     an n: the text of Glyph's newline-markup) with the line's leading spaces kept after it;
+//     a blank line between two such blocks or paragraphs is drawn " \n\n ". Tables and
+//     headings are never packed.
 // `on` is `auto` without the measurements: every line of a prose paragraph is joined to the next
 // (unless the next starts a list item, a table row, a rule or code) and every run of two or more
 // kept lines is packed, whether or not that saves a rendered line.
@@ -33,8 +35,6 @@
 #include "text/prepare.h"
 
 namespace glyph {
-
-inline constexpr char32_t kPackedNewlineMarker = U'\u23CE';  // ⏎, in DejaVu Sans and Noto CJK
 
 // What a block of the output is, as the reflow stage sees it: from Document::blocks when the
 // format marks them, else detected from the text.
@@ -59,9 +59,9 @@ struct ReflowReport {
   std::size_t words_dehyphenated = 0;
   std::size_t lines_packed = 0;       // line breaks drawn as the packing marker
   std::size_t page_markers = 0;       // "[p.N]" markers inserted
-  std::size_t paragraphs_flowed = 0;  // blank lines between flowing blocks drawn as " ¶ "
+  std::size_t paragraphs_flowed = 0;  // blank lines between flowing blocks drawn as " \n\n "
   std::size_t blank_lines_dropped = 0;
-  std::size_t leaders_collapsed = 0;  // ". . . . ." runs of a table of contents written " … "  //
+  std::size_t leaders_collapsed = 0;  // ". . . . ." runs of a table of contents written " ... "  //
                                       // blank lines beyond the first of a run
 
   std::size_t count(ReflowKind kind, ReflowAction action) const;
@@ -89,7 +89,7 @@ class SourceMap {
   // 1-based page of the source (PDF) a character of the output comes from; 0 without pages.
   int source_page(std::size_t output_offset) const;
   // The page of a stretch [start, end) of the output: that of its first character copied from
-  // the source (a marker before it, " ⏎ [p.3] ", belongs to the text it introduces).
+  // the source (a marker before it, " \n [p.3] ", belongs to the text it introduces).
   int source_page(std::size_t output_start, std::size_t output_end) const;
   const std::vector<Segment>& segments() const { return segments_; }
   // Code point offsets of the source where each page begins (PDF; empty otherwise).
