@@ -33,7 +33,8 @@ TEST(ingest_cli_e2e, text_reads_pdf_with_verbose_report) {
 }
 
 TEST(ingest_cli_e2e, text_reads_docx_and_legacy_encodings) {
-  const CliRun docx = run_glyph("text '" + test::ingest_fixture("basic.docx") + "'");
+  // --reflow off: the text as ingest reads it (the presets' reflow packs these lines).
+  const CliRun docx = run_glyph("text '" + test::ingest_fixture("basic.docx") + "' --reflow off");
   ASSERT_EQ(docx.exit_code, 0) << docx.err;
   EXPECT_TRUE(contains(docx.out, "1. Step one\n2. Step two\n  a) Detail a")) << docx.out;
 
@@ -63,7 +64,7 @@ TEST(ingest_cli_e2e, password_and_encoding_flags) {
 TEST(ingest_cli_e2e, standard_input_with_a_format) {
   const std::string dir = test::scratch_dir();
   write_file(dir + "/page", "<p>Hello <i>there</i></p><script>x()</script><p>Bye</p>");
-  const CliRun run = run_glyph("text - --format html", dir + "/page");
+  const CliRun run = run_glyph("text - --format html --reflow off", dir + "/page");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out, "Hello there\n\nBye");
   const CliRun bad = run_glyph("text - --format rtf", dir + "/page");
@@ -88,11 +89,16 @@ TEST(ingest_cli_e2e, tokenize_counts_the_text_of_a_document) {
 TEST(ingest_cli_e2e, render_starts_a_page_for_each_pdf_page) {
   const std::string dir = test::scratch_dir();
   const CliRun run = run_glyph("render '" + test::ingest_fixture("simple.pdf") + "' -o '" + dir +
-                               "/pages' --json -q");
+                               "/pages' --json -q --reflow off");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(contains(run.out, "\"pages\": 3")) << run.out;
   EXPECT_TRUE(std::filesystem::exists(dir + "/pages/page_003.png"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/pages/page_004.png"));
+  // The presets' reflow (auto) flows the three short pages onto one (docs/reflow.md).
+  const CliRun flowed = run_glyph("render '" + test::ingest_fixture("simple.pdf") + "' -o '" + dir +
+                                  "/flowed' --json -q");
+  ASSERT_EQ(flowed.exit_code, 0) << flowed.err;
+  EXPECT_TRUE(contains(flowed.out, "\"pages\": 1")) << flowed.out;
 
   const CliRun docx = run_glyph("render '" + test::ingest_fixture("basic.docx") + "' -o '" + dir +
                                 "/docx' --json -q");
