@@ -88,6 +88,10 @@ void run_text(const TextOptions& options) {
                          {"baseline_pt", line.baseline_pt},
                          {"fallback_glyphs", fallback},
                          {"bbox_pt", {line.x0_pt, line.y0_pt, line.x1_pt, line.y1_pt}}});
+        // A PDF: the source page the line's text begins on (reflow flows pages together).
+        if (!document_prepared.map.page_starts.empty())
+          lines.back()["source_page"] =
+              document_prepared.map.source_page(line.char_start, line.char_end);
       }
       out["pages"].push_back({{"page", page.number},
                               {"char_start", page.char_start},
