@@ -109,6 +109,11 @@ bool is_rule(std::u32string_view s) {
   return marks >= 3;
 }
 
+// A rule of one character repeated more than 5 times ("=======", "*****").
+bool is_long_uniform_rule(std::u32string_view s) {
+  return s.size() > 5 && std::all_of(s.begin(), s.end(), [&](char32_t c) { return c == s[0]; });
+}
+
 bool is_table_row(std::u32string_view s) {
   std::size_t pipes = 0, gaps = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -125,15 +130,26 @@ bool is_table_row(std::u32string_view s) {
   return s.size() >= 3 && s[0] == U'+' && s.find(U"-+") != std::u32string_view::npos;
 }
 
-bool has_dot_leaders(std::u32string_view s) {
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == U'.') {
-      if (++run >= 4) return true;
-    } else if (s[i] != U' ' || i == 0 || s[i - 1] != U'.') {
-      run = 0;
-    }
+// The end of the dot leaders starting at s[i] (". . . ." with 4 or more dots one space apart, or
+// "......" with 6 or more dots in a row), else i. Ellipses ("... ...") are not leaders.
+std::size_t leader_end(std::u32string_view s, std::size_t i) {
+  if (i >= s.size() || s[i] != U'.') return i;
+  std::size_t j = i;
+  while (j < s.size() && s[j] == U'.') ++j;
+  if (j - i >= 6) return j;
+  if (j - i != 1) return i;
+  std::size_t dots = 1;
+  while (j + 1 < s.size() && s[j] == U' ' && s[j + 1] == U'.' &&
+         (j + 2 >= s.size() || s[j + 2] != U'.')) {
+    ++dots;
+    j += 2;
   }
+  return dots >= 4 ? j : i;
+}
+
+bool has_dot_leaders(std::u32string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (leader_end(s, i) > i) return true;
   return false;
 }
 
@@ -206,19 +222,11 @@ class Emitter {
   // one space, as tables of contents draw them) written as " ... ". Returns the runs collapsed.
   std::size_t copy_collapsing_leaders(std::size_t start, std::size_t end) {
     std::size_t collapsed = 0, from = start;
+    const std::u32string_view line = source_.substr(0, end);
     for (std::size_t i = start; i < end;) {
-      if (source_[i] != U'.') {
+      const std::size_t j = leader_end(line, i);
+      if (j == i) {
         ++i;
-        continue;
-      }
-      std::size_t j = i, dots = 0;
-      while (j < end && source_[j] == U'.') {
-        ++dots;
-        ++j;
-        if (j < end && source_[j] == U' ' && j + 1 < end && source_[j + 1] == U'.') ++j;
-      }
-      if (dots < 4) {
-        i = j;
         continue;
       }
       std::size_t run_start = i;
@@ -589,6 +597,12 @@ class Reflower {
         if (!wide_joint) emit_.insert(U" ", l.end);
         continue;
       }
+      if (l.cls == LineClass::rule && is_long_uniform_rule(content(l))) {
+        // "*********************": three of its character say the same and OCR counts them.
+        emit_.copy(start, l.start + l.indent + 3);
+        ++report_.rules_shortened;
+        continue;
+      }
       report_.leaders_collapsed += emit_.copy_collapsing_leaders(start, end);
     }
     return dehyphenated;
@@ -793,7 +807,8 @@ std::string ReflowReport::summary() const {
          " paragraph breaks flowed, " + std::to_string(words_dehyphenated) +
          " words dehyphenated, " + std::to_string(page_markers) + " page markers, " +
          std::to_string(blank_lines_dropped) + " blank lines dropped, " +
-         std::to_string(leaders_collapsed) + " dot leaders collapsed";
+         std::to_string(leaders_collapsed) + " dot leaders collapsed, " +
+         std::to_string(rules_shortened) + " rules shortened";
   return out;
 }
 

@@ -61,6 +61,7 @@ struct ReflowReport {
   std::size_t page_markers = 0;       // "[p.N]" markers inserted
   std::size_t paragraphs_flowed = 0;  // blank lines between flowing blocks drawn as " \n\n "
   std::size_t blank_lines_dropped = 0;
+  std::size_t rules_shortened = 0;    // "**********" lines written as their first 3 characters
   std::size_t leaders_collapsed = 0;  // ". . . . ." runs of a table of contents written " ... "  //
                                       // blank lines beyond the first of a run
 

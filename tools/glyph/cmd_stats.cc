@@ -135,7 +135,8 @@ std::string reflow_json(const ReflowReport& r) {
          ", \"page_markers\": " + std::to_string(r.page_markers) +
          ", \"paragraphs_flowed\": " + std::to_string(r.paragraphs_flowed) +
          ", \"blank_lines_dropped\": " + std::to_string(r.blank_lines_dropped) +
-         ", \"leaders_collapsed\": " + std::to_string(r.leaders_collapsed) + "}";
+         ", \"leaders_collapsed\": " + std::to_string(r.leaders_collapsed) +
+         ", \"rules_shortened\": " + std::to_string(r.rules_shortened) + "}";
   return out;
 }
 
@@ -146,7 +147,7 @@ void print_stats(const TokenStats& s, const ReflowReport& reflow, const Tokenize
                       ", \"text_tokens\": " + std::to_string(s.text_tokens) +
                       ", \"visual_tokens\": " + std::to_string(s.visual_tokens) +
                       ", \"wrapper_tokens\": " + std::to_string(s.wrapper_tokens) +
-                      ", \"ratio\": " + fixed(s.ratio, 4) + ", \"reflow\": " + reflow_json(reflow) +
+                      ", \"reflow\": " + reflow_json(reflow) + ", \"ratio\": " + fixed(s.ratio, 4) +
                       ", \"pages\": [";
     for (std::size_t i = 0; i < s.pages.size(); ++i) {
       const PageTokenStats& p = s.pages[i];
