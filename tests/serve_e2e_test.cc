@@ -223,16 +223,17 @@ TEST(serve_e2e, render_cache_pages_and_errors) {
   int port = server.port();
   json body = {{"text", read_file(test::shared_dir() + "/data/examples/case1.txt")},
                {"config", {{"preset", "en"}}}};
-  auto first = http_request(port, "POST", "/v1/render", body.dump());
+  auto first = http_request(port, "POST", "/v1/render?layout=true", body.dump());
   ASSERT_EQ(first.status, 200) << first.body;
   json d = json::parse(first.body);
   EXPECT_FALSE(d["cached"].get<bool>());
   EXPECT_EQ(d["pages"].size(), 2u);
-  EXPECT_EQ(d["layout"]["pages"].size(), 2u);
+  EXPECT_EQ(d["layout"]["pages"].size(), 2u) << "the layout is sent when asked for";
   EXPECT_GT(d["stats"]["text_tokens"].get<int>(), 3000);
   EXPECT_GT(d["stats"]["compression_ratio"].get<double>(), 2.0);
   auto again = json::parse(http_request(port, "POST", "/v1/render", body.dump()).body);
   EXPECT_TRUE(again["cached"].get<bool>()) << "the repeat is served from the cache";
+  EXPECT_FALSE(again.contains("layout")) << "and only then";
   EXPECT_TRUE(again["stats"]["cached"].get<bool>());
   EXPECT_EQ(again["document_id"], d["document_id"]);
   body["config"]["font-size"] = 10;

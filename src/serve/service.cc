@@ -1,6 +1,9 @@
 // The routes of the service (docs/api.md): request JSON and multipart are parsed here into native
 // types, the library does the work, and the results become JSON here. Nothing below this file
 // sees JSON from a client.
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -37,7 +40,15 @@ struct ServiceRequest {
   std::vector<std::string> fields;
   json config = json::object();  // overrides: Glyph config keys, plus "preset"
   bool stream = false;
+  std::vector<std::string> given;  // the fields the client sent, by name
+
+  bool has(std::string_view name) const {
+    return std::find(given.begin(), given.end(), name) != given.end();
+  }
 };
+
+// Nesting deeper than this in a JSON body is refused before anything recursive reads it.
+constexpr int kMaxJsonDepth = 32;
 
 // Keeps [A-Za-z0-9._-], drops leading dots, at most 100 bytes: what remains only tells the
 // ingester the extension. Uploads are stored by generated id, never by this name.
@@ -88,6 +99,7 @@ std::vector<std::string> parse_fields(const json& value, const char* where) {
 void read_json_fields(const json& body, ServiceRequest& r) {
   if (!body.is_object()) bad_request("the request body must be a JSON object");
   for (const auto& [key, value] : body.items()) {
+    r.given.push_back(key);
     if (key == "text") {
       if (!value.is_string()) bad_request("\"text\" must be a string");
       r.text = value.get<std::string>();
@@ -116,7 +128,43 @@ void read_json_fields(const json& body, ServiceRequest& r) {
   }
 }
 
+// Refuses JSON nested deeper than kMaxJsonDepth, scanning the text without recursion (the parser
+// and the value's destructor recurse once per level: 100,000 '[' overflowed the stack).
+void check_json_depth(std::string_view text, const std::string& what) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        bad_request(what + " is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
+// A multipart text field must be UTF-8: it reaches JSON (stored jobs, answers) as it is.
+const std::string& utf8_field(const UploadPart& part) {
+  if (!is_valid_utf8(part.content)) {
+    auto bad = decode_utf8(part.content).first_bad_offset;
+    bad_request("multipart field \"" + part.name +
+                "\" is not valid UTF-8 (first ill-formed byte at " + std::to_string(bad) +
+                "); send text as UTF-8, or upload it as a \"file\"");
+  }
+  return part.content;
+}
+
 json parse_json_text(std::string_view text, const std::string& what) {
+  check_json_depth(text, what);
   try {
     return json::parse(text);
   } catch (const json::exception& e) {  // a syntax error, a number too large for a double, ...
@@ -128,6 +176,8 @@ ServiceRequest parse_request(const HttpRequest& http) {
   ServiceRequest r;
   if (!http.parts.empty() || http.content_type.find("multipart/form-data") == 0) {
     for (const auto& part : http.parts) {
+      r.given.push_back(part.name);
+      if (part.name != "file") utf8_field(part);
       if (part.name == "file") {
         if (r.has_upload) bad_request("multipart: more than one \"file\" part");
         r.upload = part.content;
@@ -232,11 +282,30 @@ RenderConfig resolve_config(const json& overrides, std::string_view utf8_text,
 
 // ---- responses ------------------------------------------------------------------------------
 
+// Invalid UTF-8 can only come from a bug here (the edges validate); never a 500 for it.
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 HttpResponse json_response(const json& body, int status = 200) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = dump(body);
   return r;
+}
+
+// "true"/"1" or "false"/"0"/absent for a query flag; anything else is refused.
+bool query_flag(const HttpRequest& http, const char* name) {
+  auto v = http.query_value(name);
+  if (v.empty() || v == "false" || v == "0") return false;
+  if (v == "true" || v == "1") return true;
+  bad_request(std::string("query \"") + name + "\" must be true or false");
+}
+
+std::size_t count_code_points(std::string_view utf8) {
+  std::size_t n = 0;
+  for (unsigned char c : utf8) n += (c & 0xC0) != 0x80;
+  return n;
 }
 
 std::string page_url(const std::string& id, int number) {
@@ -303,7 +372,7 @@ json answer_json(const RenderedDocument& d, AskMode mode, const AskResult& a) {
 }
 
 std::string sse_event(std::string_view event, const json& data) {
-  return "event: " + std::string(event) + "\ndata: " + data.dump() + "\n\n";
+  return "event: " + std::string(event) + "\ndata: " + dump(data) + "\n\n";
 }
 
 json job_json(const JobRecord& r, bool with_result) {
@@ -342,40 +411,123 @@ struct Service::Impl {
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<HttpServer> http;
 
-  // The answer to a repeated render, ready to send: building it means parsing and printing the
-  // layout JSON, the bulk of a cached request's time.
+  // The answer to a repeated render, ready to send (document id + layout flag → body), at most
+  // kCachedBodiesBytes in all.
+  static constexpr std::size_t kCachedBodiesBytes = 64u << 20;
   std::mutex cached_bodies_mutex;
-  std::unordered_map<std::string, std::string> cached_bodies;  // document id → body
+  std::unordered_map<std::string, std::string> cached_bodies;
+  std::size_t cached_bodies_bytes = 0;
 
-  std::string document_body(const RenderedDocument& doc) {
-    if (!doc.cached) return document_json(doc, true).dump();
+  // Render slots: at most options.max_renders renders at once, so that memory stays within the
+  // formula of docs/serve.md.
+  std::mutex slots_mutex;
+  std::condition_variable slot_freed;
+  int renders_running = 0;
+
+  class RenderSlot {
+   public:
+    // Waits for a slot up to wait_ms (<0: as long as it takes), polling `cancelled`.
+    RenderSlot(Impl& impl, int wait_ms, const std::function<bool()>& cancelled) : impl_(impl) {
+      std::unique_lock lock(impl_.slots_mutex);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+      while (impl_.renders_running >= impl_.options.max_renders) {
+        if (cancelled && cancelled())
+          throw Error(ErrorCode::cancelled, "cancelled while waiting to render");
+        if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline)
+          throw HttpStatusError(503, ErrorCode::limit_exceeded,
+                                "the server is rendering " +
+                                    std::to_string(impl_.options.max_renders) +
+                                    " documents already; try again shortly",
+                                5);
+        impl_.slot_freed.wait_for(lock, std::chrono::milliseconds(100));
+      }
+      ++impl_.renders_running;
+    }
+    ~RenderSlot() {
+      {
+        std::lock_guard lock(impl_.slots_mutex);
+        --impl_.renders_running;
+      }
+      impl_.slot_freed.notify_one();
+    }
+    RenderSlot(const RenderSlot&) = delete;
+    RenderSlot& operator=(const RenderSlot&) = delete;
+
+   private:
+    Impl& impl_;
+  };
+
+  std::string document_body(const RenderedDocument& doc, bool with_layout) {
+    if (!doc.cached) return dump(document_json(doc, with_layout));
+    std::string key = doc.id + (with_layout ? "+layout" : "");
     {
       std::lock_guard lock(cached_bodies_mutex);
-      if (auto it = cached_bodies.find(doc.id); it != cached_bodies.end()) return it->second;
+      if (auto it = cached_bodies.find(key); it != cached_bodies.end()) return it->second;
     }
-    std::string body = document_json(doc, true).dump();
+    std::string body = dump(document_json(doc, with_layout));
     std::lock_guard lock(cached_bodies_mutex);
-    if (cached_bodies.size() >= 64) cached_bodies.clear();
-    cached_bodies.emplace(doc.id, body);
+    if (body.size() > kCachedBodiesBytes / 4) return body;
+    if (cached_bodies_bytes + body.size() > kCachedBodiesBytes) {
+      cached_bodies.clear();
+      cached_bodies_bytes = 0;
+    }
+    if (cached_bodies.emplace(key, body).second) cached_bodies_bytes += body.size();
     return body;
   }
 
-  // Text → rendered document (or the cached one); `progress` gets 0..1.
+  IngestOptions ingest_options() const {
+    // A document may not inflate past what its text limit needs: a zip bomb stops at this many
+    // bytes of XML, not after it filled the memory.
+    IngestOptions o;
+    o.limits.max_input_bytes = options.limits.max_body_bytes;
+    std::size_t xml = std::max<std::size_t>(std::size_t{16} << 20, 4 * options.max_text_chars);
+    o.limits.max_entry_bytes = std::min(o.limits.max_entry_bytes, xml);
+    o.limits.max_uncompressed_bytes = std::min(o.limits.max_uncompressed_bytes, 2 * xml);
+    return o;
+  }
+
+  void check_text_size(std::string_view text) const {
+    std::size_t chars = count_code_points(text);
+    if (chars > options.max_text_chars)
+      throw Error(ErrorCode::limit_exceeded, "the document has " + std::to_string(chars) +
+                                                 " characters; this server renders " +
+                                                 std::to_string(options.max_text_chars) +
+                                                 " at most (--max-text-chars): split it");
+  }
+
+  void check_page_size(const RenderConfig& config) const {
+    double w = std::ceil(config.page_width_pt * config.dpi / 72.0);
+    double h = std::ceil(config.page_height_pt * config.dpi / 72.0);
+    if (w * h > static_cast<double>(options.max_page_pixels))
+      throw Error(ErrorCode::limit_exceeded,
+                  "a page of " + std::to_string(static_cast<long>(w)) + "x" +
+                      std::to_string(static_cast<long>(h)) + " pixels is over this server's " +
+                      std::to_string(options.max_page_pixels) +
+                      " pixels per page (--max-page-pixels): lower \"dpi\" or \"page-size\"");
+  }
+
+  // Text → rendered document (or the cached one); `progress` gets 0..1; `cancelled` stops it
+  // between two pages. `wait_ms` bounds the wait for a render slot (<0: no bound).
   std::shared_ptr<const RenderedDocument> render(const ServiceRequest& r,
-                                                 const std::function<void(double)>& progress) {
+                                                 const std::function<void(double)>& progress,
+                                                 const std::function<bool()>& cancelled,
+                                                 int wait_ms) {
     if (!r.document_id.empty()) return store->open(r.document_id);
     std::vector<std::string> warnings;
     std::string text;
     if (r.has_upload) {
-      Document doc = ingest_bytes(r.upload, r.upload_name, IngestOptions{});
+      Document doc = ingest_bytes(r.upload, r.upload_name, ingest_options());
       text = std::move(doc.text);
       warnings = std::move(doc.warnings);
     } else {
       text = r.text;
     }
     if (text.empty()) bad_request("the document has no text to render");
+    check_text_size(text);
     RenderConfig config = resolve_config(r.config, text, warnings);
+    check_page_size(config);
     PreparedText prepared = prepare_text(std::string_view(text), config);
+    std::string().swap(text);
     if (prepared.invalid_utf8)
       warnings.push_back(std::to_string(prepared.invalid_utf8) +
                          " ill-formed UTF-8 sequences replaced by U+FFFD (first at byte " +
@@ -385,10 +537,21 @@ struct Service::Impl {
     if (prepared.made_visible)
       warnings.push_back(std::to_string(prepared.made_visible) +
                          " invisible formatting characters written as <U+XXXX>");
-    return store->render(encode_utf8(prepared.text), config, std::move(warnings),
-                         [&](std::size_t done, std::size_t total) {
-                           if (progress && total) progress(double(done) / double(total));
-                         });
+    std::string utf8 = encode_utf8(prepared.text);
+    std::u32string().swap(prepared.text);
+    RenderSlot slot(*this, wait_ms, cancelled);
+    try {
+      return store->render(
+          utf8, config, std::move(warnings), [&](std::size_t done, std::size_t total) {
+            if (cancelled && cancelled())
+              throw Error(ErrorCode::cancelled, "the render was cancelled (the client went away)");
+            if (progress && total) progress(double(done) / double(total));
+          });
+    } catch (const Error& e) {
+      // A font (or face index) that the config names and the system lacks is a bad config.
+      if (e.code() == ErrorCode::not_found) throw Error(ErrorCode::invalid_config, e.what());
+      throw;
+    }
   }
 
   // Runs a job from its stored request: the worker pool's runner.
@@ -397,12 +560,15 @@ struct Service::Impl {
     read_json_fields(parse_json_text(claim.request, "job " + claim.id + " request"), r);
     // The renderer calls back between pages on its writing thread; what that throws stops the
     // render (workers joined, nothing stored), so a cancelled job stops at the next page.
-    auto doc = render(r, [&](double f) {
-      progress.report(0.4 * f, "rendering");
-      progress.check();
-    });
+    auto doc = render(
+        r,
+        [&](double f) {
+          progress.report(0.4 * f, "rendering");
+          progress.check();
+        },
+        [&] { return progress.cancelled(); }, -1);
     progress.check();
-    if (r.mode == "render") return document_json(*doc, false).dump();
+    if (r.mode == "render") return dump(document_json(*doc, false));
     progress.report(0.4, "reading");
     AskMode mode = parse_ask_mode(r.mode);
     AskCallbacks callbacks;
@@ -410,7 +576,7 @@ struct Service::Impl {
     callbacks.on_progress = [&](double f) { progress.report(0.4 + 0.6 * f, "reading"); };
     AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
     progress.check();
-    return answer_json(*doc, mode, a).dump();
+    return dump(answer_json(*doc, mode, a));
   }
 
   json stored_request(const ServiceRequest& r, std::string text) {
@@ -462,16 +628,25 @@ struct Service::Impl {
     });
 
     h.route("POST", "/v1/render", [this](const HttpRequest& http) {
+      bool with_layout = query_flag(http, "layout");
       ServiceRequest r = parse_request(http);
-      auto doc = render(r, {});
+      for (const char* field : {"mode", "question", "fields", "stream"})
+        if (r.has(field))
+          bad_request(std::string("\"") + field +
+                      "\" does not apply to /v1/render (use /v1/ask or /v1/jobs)");
+      auto doc = render(
+          r, {}, [&http] { return http.client_gone(); }, options.render_wait_ms);
       HttpResponse response;
-      response.body = document_body(*doc);
+      response.body = document_body(*doc, with_layout);
       return response;
     });
 
     h.route("GET", "/v1/documents/([0-9a-f]{32})", [this](const HttpRequest& http) {
+      bool with_layout = query_flag(http, "layout");
       auto doc = store->open(http.captures[0]);
-      return json_response(document_json(*doc, true));
+      HttpResponse response;
+      response.body = document_body(*doc, with_layout);
+      return response;
     });
 
     h.route("GET", R"(/v1/documents/([0-9a-f]{32})/pages/([0-9]{1,6})\.png)",
@@ -493,9 +668,13 @@ struct Service::Impl {
       ServiceRequest r = parse_request(http);
       validate_task(r, false);
       AskMode mode = parse_ask_mode(r.mode);
-      auto doc = render(r, {});
+      auto gone = http.cancelled;
+      auto client_gone = [gone] { return gone && gone->load(); };
+      auto doc = render(r, {}, client_gone, options.render_wait_ms);
       if (!r.stream) {
-        AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, {});
+        AskCallbacks callbacks;
+        callbacks.is_cancelled = client_gone;
+        AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
         return json_response(answer_json(*doc, mode, a));
       }
       HttpResponse response;
@@ -505,17 +684,20 @@ struct Service::Impl {
       ReaderSettings reader = options.reader;
       DocumentStore* documents = store.get();
       ServiceRequest request = r;
-      response.stream = [doc, mode, request, reader, documents](const StreamWriter& write) {
-        std::atomic<bool> gone{false};
+      response.stream = [doc, mode, request, reader, documents,
+                         client_gone](const StreamWriter& write) {
+        std::atomic<bool> failed{false};
         auto send = [&](std::string_view event, const json& data) {
-          if (!gone && !write(sse_event(event, data))) gone = true;
+          if (!failed && !write(sse_event(event, data))) failed = true;
         };
         send("document", document_json(*doc, false));
         AskCallbacks callbacks;
         callbacks.on_content = [&](std::string_view t) { send("content", {{"text", t}}); };
         callbacks.on_reasoning = [&](std::string_view t) { send("reasoning", {{"text", t}}); };
         callbacks.on_restart = [&] { send("restart", json::object()); };
-        callbacks.is_cancelled = [&] { return gone.load(); };
+        // The loop watching the socket raises client_gone as soon as the client hangs up, even
+        // while the reader has nothing to write.
+        callbacks.is_cancelled = [&] { return failed.load() || client_gone(); };
         try {
           AskResult a =
               run_ask(*doc, *documents, mode, request.question, request.fields, reader, callbacks);
@@ -535,13 +717,20 @@ struct Service::Impl {
       ServiceRequest r = parse_request(http);
       validate_task(r, true);
       if (r.stream) bad_request("\"stream\" does not apply to jobs; poll GET /v1/jobs/{id}");
+      if (queue->pending() >= options.max_queued_jobs)
+        throw HttpStatusError(429, ErrorCode::limit_exceeded,
+                              "the queue holds " + std::to_string(options.max_queued_jobs) +
+                                  " jobs waiting or running (--max-queued-jobs); try again later",
+                              10);
       std::string text = r.text;
       if (r.has_upload) {
         // Read the upload now so a bad file is refused at once; the job stores its text.
-        text = ingest_bytes(r.upload, r.upload_name, IngestOptions{}).text;
+        text = ingest_bytes(r.upload, r.upload_name, ingest_options()).text;
       }
+      if (!text.empty()) check_text_size(text);
+      if (!is_valid_utf8(text)) text = encode_utf8(decode_utf8(text).text);
       if (!r.document_id.empty()) store->open(r.document_id);  // not_found now, not later
-      std::string id = queue->enqueue(r.mode, stored_request(r, std::move(text)).dump());
+      std::string id = queue->enqueue(r.mode, dump(stored_request(r, std::move(text))));
       pool->notify();
       auto record = queue->get(id);
       return json_response(job_json(*record, true), 202);
@@ -560,12 +749,14 @@ struct Service::Impl {
         if (!state) bad_request("\"state\" must be queued, running, done, failed or cancelled");
       }
       std::size_t limit = 50;
-      if (auto l = http.query_value("limit"); !l.empty()) {
-        try {
-          limit = std::clamp<std::size_t>(std::stoul(l), 1, 1000);
-        } catch (const std::exception&) {
-          bad_request("\"limit\" must be a number from 1 to 1000");
-        }
+      if (http.query.end() != std::find_if(http.query.begin(), http.query.end(),
+                                           [](const auto& kv) { return kv.first == "limit"; })) {
+        auto l = http.query_value("limit");
+        bool digits = !l.empty() && l.size() <= 4 &&
+                      std::all_of(l.begin(), l.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || std::stoul(l) < 1 || std::stoul(l) > 1000)
+          bad_request("\"limit\" must be a number from 1 to 1000, not \"" + l + "\"");
+        limit = std::stoul(l);
       }
       json jobs = json::array();
       for (const auto& r : queue->list(limit, state)) jobs.push_back(job_json(r, false));
@@ -593,7 +784,8 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   if (s.options.reader.cache_dir.empty())
     s.options.reader.cache_dir = s.options.data_dir + "/ocr-cache";
   s.queue = std::make_unique<JobQueue>(s.options.data_dir + "/queue.db", s.options.queue);
-  s.store = std::make_unique<DocumentStore>(s.options.data_dir + "/documents");
+  s.store =
+      std::make_unique<DocumentStore>(s.options.data_dir + "/documents", s.options.cache_max_bytes);
   s.http = std::make_unique<HttpServer>(s.options.limits, s.options.http_threads);
   if (!s.options.api_key.empty()) s.http->require_api_key(s.options.api_key, {"/health"});
   s.add_routes();
