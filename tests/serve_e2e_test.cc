@@ -15,6 +15,7 @@
 #include "support/fake_vlm_server.h"
 #include "support/http_client.h"
 #include "support/paths.h"
+#include "support/server_process.h"
 
 namespace glyph {
 namespace {
@@ -23,66 +24,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using test::http_request;
-
-// A `glyph serve` child process on a free port.
-class ServerProcess {
- public:
-  explicit ServerProcess(const std::string& data_dir, std::vector<std::string> extra = {}) {
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args = {
-        test::binary_dir() + "/glyph", "serve", "--port", "0", "--data", data_dir};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      std::_Exit(127);
-    }
-    ::close(out[1]);
-    // The first line says where it listens.
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    char c;
-    while (std::chrono::steady_clock::now() < deadline && ::read(out[0], &c, 1) == 1) {
-      if (c == '\n') break;
-      line += c;
-    }
-    stdout_fd_ = out[0];
-    auto colon = line.rfind(':', line.find(" (data"));
-    if (line.find("listening on") == std::string::npos || colon == std::string::npos)
-      throw std::runtime_error("glyph serve did not start: '" + line + "'");
-    port_ = std::stoi(line.substr(colon + 1));
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      wait_exit();
-    }
-    if (stdout_fd_ >= 0) ::close(stdout_fd_);
-  }
-  void kill9() {
-    ::kill(pid_, SIGKILL);
-    wait_exit();
-  }
-  int port() const { return port_; }
-  int pid() const { return pid_; }
-
- private:
-  void wait_exit() {
-    int status;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int stdout_fd_ = -1;
-};
+using test::ServerProcess;
 
 json get_json(int port, const std::string& path, const std::vector<std::string>& headers = {}) {
   auto r = http_request(port, "GET", path, {}, headers);

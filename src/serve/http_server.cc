@@ -333,9 +333,9 @@ std::optional<std::pair<std::size_t, std::size_t>> parse_range(std::string_view 
   } else {
     if (!digits(a) || (!b.empty() && !digits(b))) return std::nullopt;
     first = std::stoull(std::string(a));
+    if (first >= size) return std::make_pair(size, size);
     last = b.empty() ? size - 1 : std::stoull(std::string(b));
     if (last < first) return std::nullopt;
-    if (first >= size) return std::make_pair(size, size);
     last = std::min(last, size - 1);
   }
   return std::make_pair(first, last + 1);

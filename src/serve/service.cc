@@ -418,44 +418,64 @@ struct Service::Impl {
   std::unordered_map<std::string, std::string> cached_bodies;
   std::size_t cached_bodies_bytes = 0;
 
-  // Render slots: at most options.max_renders renders at once, so that memory stays within the
-  // formula of docs/serve.md.
-  std::mutex slots_mutex;
-  std::condition_variable slot_freed;
-  int renders_running = 0;
+  // Slots: at most options.max_renders renders and options.max_asks reads at once, so that
+  // memory stays within the formula of docs/serve.md.
+  struct Slots {
+    std::mutex mutex;
+    std::condition_variable freed;
+    int running = 0;
+  };
+  Slots render_slots, ask_slots;
 
-  class RenderSlot {
+  class Slot {
    public:
-    // Waits for a slot up to wait_ms (<0: as long as it takes), polling `cancelled`.
-    RenderSlot(Impl& impl, int wait_ms, const std::function<bool()>& cancelled) : impl_(impl) {
-      std::unique_lock lock(impl_.slots_mutex);
+    // Waits for one of `limit` slots up to wait_ms (<0: as long as it takes), polling
+    // `cancelled`; past the wait, 503 with Retry-After.
+    Slot(Slots& slots, int limit, const char* doing, int wait_ms,
+         const std::function<bool()>& cancelled)
+        : slots_(slots) {
+      std::unique_lock lock(slots_.mutex);
       auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-      while (impl_.renders_running >= impl_.options.max_renders) {
+      while (slots_.running >= limit) {
         if (cancelled && cancelled())
-          throw Error(ErrorCode::cancelled, "cancelled while waiting to render");
+          throw Error(ErrorCode::cancelled, std::string("cancelled while waiting: ") + doing);
         if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline)
           throw HttpStatusError(503, ErrorCode::limit_exceeded,
-                                "the server is rendering " +
-                                    std::to_string(impl_.options.max_renders) +
-                                    " documents already; try again shortly",
+                                "the server is " + std::string(doing) + " " +
+                                    std::to_string(limit) + " documents already; try again shortly",
                                 5);
-        impl_.slot_freed.wait_for(lock, std::chrono::milliseconds(100));
+        slots_.freed.wait_for(lock, std::chrono::milliseconds(100));
       }
-      ++impl_.renders_running;
+      ++slots_.running;
     }
-    ~RenderSlot() {
+    ~Slot() {
       {
-        std::lock_guard lock(impl_.slots_mutex);
-        --impl_.renders_running;
+        std::lock_guard lock(slots_.mutex);
+        --slots_.running;
       }
-      impl_.slot_freed.notify_one();
+      slots_.freed.notify_one();
     }
-    RenderSlot(const RenderSlot&) = delete;
-    RenderSlot& operator=(const RenderSlot&) = delete;
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
 
    private:
-    Impl& impl_;
+    Slots& slots_;
   };
+
+  // An ask holds every page image of its document in memory: bounded per document, and by slots.
+  std::shared_ptr<Slot> ask_slot(const RenderedDocument& doc, int wait_ms,
+                                 const std::function<bool()>& cancelled) {
+    double pixels = 0;
+    for (const auto& p : doc.pages) pixels += double(p.width_px) * double(p.height_px);
+    if (pixels > double(options.max_ask_pixels))
+      throw Error(ErrorCode::limit_exceeded,
+                  "the document's " + std::to_string(doc.pages.size()) + " pages hold " +
+                      std::to_string(static_cast<long long>(pixels)) +
+                      " pixels; a question reads at most " +
+                      std::to_string(options.max_ask_pixels) +
+                      " (--max-ask-pixels): lower \"dpi\" or ask about a part");
+    return std::make_shared<Slot>(ask_slots, options.max_asks, "reading", wait_ms, cancelled);
+  }
 
   std::string document_body(const RenderedDocument& doc, bool with_layout) {
     if (!doc.cached) return dump(document_json(doc, with_layout));
@@ -539,7 +559,7 @@ struct Service::Impl {
                          " invisible formatting characters written as <U+XXXX>");
     std::string utf8 = encode_utf8(prepared.text);
     std::u32string().swap(prepared.text);
-    RenderSlot slot(*this, wait_ms, cancelled);
+    Slot slot(render_slots, options.max_renders, "rendering", wait_ms, cancelled);
     try {
       return store->render(
           utf8, config, std::move(warnings), [&](std::size_t done, std::size_t total) {
@@ -548,8 +568,10 @@ struct Service::Impl {
             if (progress && total) progress(double(done) / double(total));
           });
     } catch (const Error& e) {
-      // A font (or face index) that the config names and the system lacks is a bad config.
-      if (e.code() == ErrorCode::not_found) throw Error(ErrorCode::invalid_config, e.what());
+      // A font (or face index) that the config names and the system lacks or cannot read is a
+      // bad config value.
+      if (e.code() == ErrorCode::not_found || e.code() == ErrorCode::unsupported)
+        throw Error(ErrorCode::invalid_config, e.what());
       throw;
     }
   }
@@ -569,8 +591,9 @@ struct Service::Impl {
         [&] { return progress.cancelled(); }, -1);
     progress.check();
     if (r.mode == "render") return dump(document_json(*doc, false));
-    progress.report(0.4, "reading");
     AskMode mode = parse_ask_mode(r.mode);
+    auto slot = ask_slot(*doc, -1, [&] { return progress.cancelled(); });
+    progress.report(0.4, "reading");
     AskCallbacks callbacks;
     callbacks.is_cancelled = [&] { return progress.cancelled(); };
     callbacks.on_progress = [&](double f) { progress.report(0.4 + 0.6 * f, "reading"); };
@@ -671,6 +694,7 @@ struct Service::Impl {
       auto gone = http.cancelled;
       auto client_gone = [gone] { return gone && gone->load(); };
       auto doc = render(r, {}, client_gone, options.render_wait_ms);
+      auto slot = ask_slot(*doc, options.render_wait_ms, client_gone);
       if (!r.stream) {
         AskCallbacks callbacks;
         callbacks.is_cancelled = client_gone;
@@ -684,8 +708,8 @@ struct Service::Impl {
       ReaderSettings reader = options.reader;
       DocumentStore* documents = store.get();
       ServiceRequest request = r;
-      response.stream = [doc, mode, request, reader, documents,
-                         client_gone](const StreamWriter& write) {
+      response.stream = [doc, mode, request, reader, documents, client_gone,
+                         slot](const StreamWriter& write) {
         std::atomic<bool> failed{false};
         auto send = [&](std::string_view event, const json& data) {
           if (!failed && !write(sse_event(event, data))) failed = true;

@@ -57,6 +57,14 @@ void add_serve_command(CLI::App& app) {
                   "Renders running at once (a request waits for a slot, 503 after 10 s)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--max-asks", options->max_asks,
+                  "Documents read at once by /v1/ask and jobs (a request waits 10 s, then 503)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--max-ask-pixels", options->max_ask_pixels,
+                  "Pixels of all pages of a document that a question reads (413 past it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{10000}, std::size_t{1} << 40));
   cmd->add_option("--max-queued-jobs", options->max_queued_jobs,
                   "Jobs queued or running before POST /v1/jobs answers 429")
       ->capture_default_str()
