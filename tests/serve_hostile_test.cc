@@ -69,11 +69,12 @@ int open_with(int port, const std::string& bytes) {
 // Item 1: deep nesting is refused before anything recursive reads it.
 TEST(serve_hostile_e2e, nested_json_is_refused_not_a_crash) {
   ServerProcess server(test::scratch_dir() + "/data");
-  std::string deep(100000, '[');
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
   std::string body = R"({"text":"hello","config":{"x":)" + deep + "}}";
   expect_error(http_request(server.port(), "POST", "/v1/render", body), 400, "invalid_argument");
   expect_error(http_request(server.port(), "POST", "/v1/jobs", body), 400, "invalid_argument");
-  auto [type, multipart] = test::multipart_body({{"text", "hello"}, {"config", deep}}, "", "", "");
+  auto [type, multipart] =
+      test::multipart_body({{"text", "hello"}, {"config", R"({"x":)" + deep + "}"}}, "", "", "");
   expect_error(
       http_request(server.port(), "POST", "/v1/render", multipart, {"Content-Type: " + type}), 400,
       "invalid_argument");
@@ -195,7 +196,10 @@ TEST(serve_hostile_e2e, queue_and_request_limits) {
 }
 
 TEST(serve_hostile_e2e, empty_api_key_refuses_to_start) {
-  auto run = test::run_glyph("serve --port 0 --data " + test::scratch_dir() + "/data --api-key ''");
+  // Bounded: a server that starts anyway is stopped after 10 s (and the test fails).
+  auto run =
+      test::run_command("timeout 10 " + test::binary_dir() + "/glyph serve --port 0 --data " +
+                        test::scratch_dir() + "/data --api-key ''");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output().find("--api-key is empty"), std::string::npos) << run.output();
 }

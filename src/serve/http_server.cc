@@ -595,7 +595,7 @@ struct HttpServer::Impl {
       ev.data.fd = fd;
       ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
       if (connections.size() > limits.max_connections) {
-        refuse(ref, 503, "unavailable", "too many open connections; try again shortly",
+        refuse(ref, 503, "limit_exceeded", "too many open connections; try again shortly",
                {{"Retry-After", "1"}});
         continue;
       }
@@ -806,12 +806,12 @@ struct HttpServer::Impl {
     std::size_t expected =
         c.chunked ? std::min<std::size_t>(limits.max_body_bytes, 1u << 20) : c.content_length;
     if (expected > 0 && buffered_body_bytes + expected > limits.max_buffered_body_bytes) {
-      refuse(c, 503, "unavailable", "the server holds too many request bodies; try again shortly",
-             {{"Retry-After", "2"}});
+      refuse(c, 503, "limit_exceeded",
+             "the server holds too many request bodies; try again shortly", {{"Retry-After", "2"}});
       return false;
     }
     if (in_flight.load() >= limits.max_in_flight) {
-      refuse(c, 503, "unavailable", "the server is busy with other requests; try again shortly",
+      refuse(c, 503, "limit_exceeded", "the server is busy with other requests; try again shortly",
              {{"Retry-After", "1"}});
       return false;
     }
@@ -877,7 +877,7 @@ struct HttpServer::Impl {
         if (req.body.size() > c.body_budget) {
           std::size_t more = req.body.size() - c.body_budget;
           if (buffered_body_bytes + more > limits.max_buffered_body_bytes)
-            return refuse(c, 503, "unavailable",
+            return refuse(c, 503, "limit_exceeded",
                           "the server holds too many request bodies; try again shortly",
                           {{"Retry-After", "2"}});
           buffered_body_bytes += more;
