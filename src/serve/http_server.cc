@@ -186,10 +186,10 @@ bool compressible(std::string_view content_type) {
          content_type.find("svg") != std::string_view::npos;
 }
 
-// Fast levels: compression must cost a small share of the request (issue: an 8 MB answer at
-// brotli's default level 11 took 30 s). Measured in bench/serve_compress (docs/serve.md).
+// Fast levels: compression must cost a small share of the request (an 8 MB answer at brotli's
+// level 11 took 30 s). Measured figures in docs/serve.md ("The HTTP layer").
 std::optional<std::string> brotli(std::string_view in) {
-  int quality = in.size() > (1u << 20) ? 1 : 4;
+  int quality = in.size() > (2u << 20) ? 0 : in.size() > (1u << 20) ? 1 : 4;
   std::size_t size = BrotliEncoderMaxCompressedSize(in.size());
   if (size == 0) return std::nullopt;
   std::string out(size, '\0');
