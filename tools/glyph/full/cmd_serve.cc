@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "commands.h"
@@ -95,22 +97,26 @@ void add_serve_command(CLI::App& app) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    serve::Service service(*options);
-    int port = service.bind();
+    auto service = std::make_unique<serve::Service>(*options);
+    int port = service->bind();
     std::string reader = options->reader.url.empty() ? "ocr" : "openai at " + options->reader.url;
     std::printf("glyph serve: listening on http://%s:%d (data %s, %d workers, reader %s)\n",
                 options->host.c_str(), port, options->data_dir.c_str(), options->workers,
                 reader.c_str());
     std::fflush(stdout);
+    std::mutex service_mutex;  // guards `service` between the waiter and its destruction
     std::atomic<bool> finished{false};
-    std::thread waiter([&service, &finished, signals] {
+    std::thread waiter([&service, &service_mutex, &finished, signals] {
       int sig = 0;
       sigwait(&signals, &sig);
       if (finished) return;
       // Requests in flight are cancelled and drained (at most 3 s), running jobs handed back to
       // the queue. Whatever still runs after 4.5 s is abandoned: the queue is durable, so the
       // process ends within 5 s of the signal in any case.
-      service.stop();
+      {
+        std::lock_guard lock(service_mutex);
+        if (service) service->stop();
+      }
       for (int i = 0; i < 45 && !finished; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (!finished) {
@@ -119,7 +125,15 @@ void add_serve_command(CLI::App& app) {
         std::_Exit(0);
       }
     });
-    service.run();
+    service->run();
+    // Destroyed (handler threads joined, the queue closed) before the waiter is released, so
+    // that its deadline covers this too.
+    std::unique_ptr<serve::Service> done;
+    {
+      std::lock_guard lock(service_mutex);
+      done = std::move(service);
+    }
+    done.reset();
     finished = true;
     // run() returned: either a signal stopped it, or listening failed. Wake the waiter if needed.
     pthread_kill(waiter.native_handle(), SIGTERM);
