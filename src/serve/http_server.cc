@@ -160,9 +160,12 @@ bool is_token_char(char c) {
          std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
 }
 
-// Writes all of `data` to a non-blocking socket, waiting at most timeout_ms for each stall.
-bool write_all(int fd, std::string_view data, int timeout_ms) {
+// Writes all of `data` to a non-blocking socket, waiting at most timeout_ms for each stall and
+// giving up at `deadline` (a client reading slowly must not hold a handler thread for ever).
+bool write_all(int fd, std::string_view data, int timeout_ms,
+               Clock::time_point deadline = Clock::time_point::max()) {
   while (!data.empty()) {
+    if (Clock::now() > deadline) return false;
     ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n > 0) {
       data.remove_prefix(static_cast<std::size_t>(n));
@@ -1060,6 +1063,8 @@ struct HttpServer::Impl {
     HttpRequest& req = c.request;
     auto failed = finish_body(req);
     HttpResponse r = failed ? std::move(*failed) : run_handler(c.route->handler, req);
+    // A whole (not streamed) answer must be taken within the request timeout.
+    auto deadline = Clock::now() + milliseconds(limits.request_timeout_ms);
     bool keep = c.keep_alive && !failed && c.requests < 100;
     std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " +
                        std::string(reason_phrase(r.status)) + "\r\n";
@@ -1141,13 +1146,13 @@ struct HttpServer::Impl {
     }
     add("Content-Length", std::to_string(body.size()));
     head += "\r\n";
-    if (c.head_only) return write_all(c.fd, head, limits.write_timeout_ms) && keep;
+    if (c.head_only) return write_all(c.fd, head, limits.write_timeout_ms, deadline) && keep;
     if (body.size() <= 16 * 1024) {
       head.append(body);
-      return write_all(c.fd, head, limits.write_timeout_ms) && keep;
+      return write_all(c.fd, head, limits.write_timeout_ms, deadline) && keep;
     }
-    return write_all(c.fd, head, limits.write_timeout_ms) &&
-           write_all(c.fd, body, limits.write_timeout_ms) && keep;
+    return write_all(c.fd, head, limits.write_timeout_ms, deadline) &&
+           write_all(c.fd, body, limits.write_timeout_ms, deadline) && keep;
   }
 };
 
