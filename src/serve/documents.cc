@@ -302,7 +302,11 @@ std::shared_ptr<const RenderedDocument> DocumentStore::render(
   if (result.missing_glyph_chars > 0)
     d->warnings.push_back(std::to_string(result.missing_glyph_chars) +
                           " characters have no glyph in any configured font (drawn as boxes)");
-  json layout = json::parse(d->layout_json);
+  // Only the pages' sizes and offsets: the lines (most of the layout) are skipped, not parsed
+  // into a tree several times the text's size.
+  json layout = json::parse(d->layout_json, [](int, json::parse_event_t event, json& parsed) {
+    return !(event == json::parse_event_t::key && parsed == "lines");
+  });
   for (const auto& p : layout.at("pages")) {
     PageInfo info;
     info.number = p.at("page").get<int>();
