@@ -473,7 +473,7 @@ struct Service::Impl {
                       std::to_string(static_cast<long long>(pixels)) +
                       " pixels; a question reads at most " +
                       std::to_string(options.max_ask_pixels) +
-                      " (--max-ask-pixels): lower \"dpi\" or ask about a part");
+                      " (the server's --max-ask-pixels): lower \"dpi\" or ask about a part");
     return std::make_shared<Slot>(ask_slots, options.max_asks, "reading", wait_ms, cancelled);
   }
 
@@ -509,21 +509,22 @@ struct Service::Impl {
   void check_text_size(std::string_view text) const {
     std::size_t chars = count_code_points(text);
     if (chars > options.max_text_chars)
-      throw Error(ErrorCode::limit_exceeded, "the document has " + std::to_string(chars) +
-                                                 " characters; this server renders " +
-                                                 std::to_string(options.max_text_chars) +
-                                                 " at most (--max-text-chars): split it");
+      throw Error(ErrorCode::limit_exceeded,
+                  "the document has " + std::to_string(chars) +
+                      " characters; this server renders " + std::to_string(options.max_text_chars) +
+                      " at most (the server's --max-text-chars): split it");
   }
 
   void check_page_size(const RenderConfig& config) const {
     double w = std::ceil(config.page_width_pt * config.dpi / 72.0);
     double h = std::ceil(config.page_height_pt * config.dpi / 72.0);
     if (w * h > static_cast<double>(options.max_page_pixels))
-      throw Error(ErrorCode::limit_exceeded,
-                  "a page of " + std::to_string(static_cast<long>(w)) + "x" +
-                      std::to_string(static_cast<long>(h)) + " pixels is over this server's " +
-                      std::to_string(options.max_page_pixels) +
-                      " pixels per page (--max-page-pixels): lower \"dpi\" or \"page-size\"");
+      throw Error(
+          ErrorCode::limit_exceeded,
+          "a page of " + std::to_string(static_cast<long>(w)) + "x" +
+              std::to_string(static_cast<long>(h)) + " pixels is over this server's " +
+              std::to_string(options.max_page_pixels) +
+              " pixels per page (the server's --max-page-pixels): lower \"dpi\" or \"page-size\"");
   }
 
   // Text → rendered document (or the cached one); `progress` gets 0..1; `cancelled` stops it
@@ -742,10 +743,11 @@ struct Service::Impl {
       validate_task(r, true);
       if (r.stream) bad_request("\"stream\" does not apply to jobs; poll GET /v1/jobs/{id}");
       if (queue->pending() >= options.max_queued_jobs)
-        throw HttpStatusError(429, ErrorCode::limit_exceeded,
-                              "the queue holds " + std::to_string(options.max_queued_jobs) +
-                                  " jobs waiting or running (--max-queued-jobs); try again later",
-                              10);
+        throw HttpStatusError(
+            429, ErrorCode::limit_exceeded,
+            "the queue holds " + std::to_string(options.max_queued_jobs) +
+                " jobs waiting or running (the server's --max-queued-jobs); try again later",
+            10);
       std::string text = r.text;
       if (r.has_upload) {
         // Read the upload now so a bad file is refused at once; the job stores its text.
