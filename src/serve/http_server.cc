@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -580,12 +581,20 @@ struct HttpServer::Impl {
     arm(c, EPOLLIN | EPOLLRDHUP);
   }
 
+  // Out of descriptors: the listening socket stays readable, so it leaves the loop for a while
+  // rather than spin.
+  Clock::time_point accept_paused_until{};
+
   void accept_all() {
     while (true) {
       int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR) continue;
-        return;  // EAGAIN, or out of descriptors: try again at the next event
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
+          accept_paused_until = Clock::now() + milliseconds(100);
+        }
+        return;  // EAGAIN: all taken
       }
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -977,6 +986,14 @@ struct HttpServer::Impl {
       }
       take_returned();
       check_deadlines();
+      if (accept_paused_until != Clock::time_point{} && Clock::now() > accept_paused_until &&
+          !stopping.load()) {
+        accept_paused_until = {};
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = listen_fd;
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev);
+      }
       if (stopping.load()) {
         if (stop_started == Clock::time_point{}) {
           stop_started = Clock::now();
@@ -1179,6 +1196,13 @@ void HttpServer::require_api_key(std::string key, std::vector<std::string> exemp
 }
 
 int HttpServer::bind(const std::string& host, int port) {
+  // Room for max_connections sockets beside the files the service opens: raise the soft limit
+  // on descriptors to the hard one.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
