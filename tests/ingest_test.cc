@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -26,6 +27,29 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 Document ingest(const std::string& fixture, IngestOptions options = {}) {
   return ingest_file(ingest_fixture(fixture), options);
+}
+
+// "kind:text" for each block, and a check that blocks are in order, apart, and cover every
+// character of the text but the line breaks between them.
+std::vector<std::string> blocks_of(const Document& doc) {
+  static const char* const kNames[] = {"paragraph", "heading", "list_item", "code",
+                                       "table_row", "quote",   "rule"};
+  std::vector<std::string> out;
+  size_t covered = 0;
+  for (const TextBlock& b : doc.blocks) {
+    EXPECT_LE(covered, b.begin) << "blocks overlap or are out of order";
+    EXPECT_LT(b.begin, b.end);
+    EXPECT_LE(b.end, doc.text.size());
+    if (covered > b.begin || b.end > doc.text.size()) break;
+    EXPECT_EQ(doc.text.substr(covered, b.begin - covered).find_first_not_of('\n'),
+              std::string::npos)
+        << "text outside every block before " << doc.text.substr(b.begin, b.end - b.begin);
+    out.push_back(std::string(kNames[static_cast<int>(b.kind)]) + ":" +
+                  doc.text.substr(b.begin, b.end - b.begin));
+    covered = b.end;
+  }
+  EXPECT_EQ(covered, doc.text.size()) << "text after the last block";
+  return out;
 }
 
 struct Outcome {
@@ -378,6 +402,28 @@ TEST(ingest_docx, paragraphs_lists_tables_text_boxes_and_footnotes) {
             "Footnotes\n[1] The footnote text.");
 }
 
+TEST(ingest_docx, headings_by_style_and_blocks) {
+  const Document doc = ingest("structure.docx");
+  EXPECT_EQ(doc.text,
+            "# Report\nBody text here.\n## Part two\n1. First step\n### Third level\n\n"
+            "Item | Price\nPear | 2\n### Closing");
+  const std::vector<std::string> expected = {"heading:# Report",        "paragraph:Body text here.",
+                                             "heading:## Part two",     "list_item:1. First step",
+                                             "heading:### Third level", "table_row:Item | Price",
+                                             "table_row:Pear | 2",      "heading:### Closing"};
+  EXPECT_EQ(blocks_of(doc), expected);
+  // Notes, headers and footers are paragraphs, a line each.
+  IngestOptions options;
+  options.docx_headers_footers = true;
+  const std::vector<std::string> basic = blocks_of(ingest("basic.docx", options));
+  ASSERT_GE(basic.size(), 4u);
+  EXPECT_EQ(basic.front(), "paragraph:Page header");
+  EXPECT_EQ(basic[1], "paragraph:Title of the contract");
+  EXPECT_EQ(basic.back(), "paragraph:Page footer");
+  EXPECT_NE(std::find(basic.begin(), basic.end(), "list_item:  a) Detail a"), basic.end());
+  EXPECT_NE(std::find(basic.begin(), basic.end(), "paragraph:[1] The footnote text."), basic.end());
+}
+
 TEST(ingest_docx, headers_and_footers_when_asked) {
   IngestOptions options;
   options.docx_headers_footers = true;
@@ -471,29 +517,6 @@ TEST(ingest_markdown, keeps_the_structure_drops_the_markup) {
             "# Title\nA para with bold and a link.\n\n## Steps\n"
             "1. one\n2. two\n   \xE2\x80\xA2 nested code\n\n"
             "> quoted text\n\ncode  block\n  kept\n\n----------\n\nEndline\nbreak");
-}
-
-// "kind:text" for each block, and a check that blocks are in order, apart, and cover every
-// character of the text but the line breaks between them.
-std::vector<std::string> blocks_of(const Document& doc) {
-  static const char* const kNames[] = {"paragraph", "heading", "list_item", "code",
-                                       "table_row", "quote",   "rule"};
-  std::vector<std::string> out;
-  size_t covered = 0;
-  for (const TextBlock& b : doc.blocks) {
-    EXPECT_LE(covered, b.begin) << "blocks overlap or are out of order";
-    EXPECT_LT(b.begin, b.end);
-    EXPECT_LE(b.end, doc.text.size());
-    if (covered > b.begin || b.end > doc.text.size()) break;
-    EXPECT_EQ(doc.text.substr(covered, b.begin - covered).find_first_not_of('\n'),
-              std::string::npos)
-        << "text outside every block before " << doc.text.substr(b.begin, b.end - b.begin);
-    out.push_back(std::string(kNames[static_cast<int>(b.kind)]) + ":" +
-                  doc.text.substr(b.begin, b.end - b.begin));
-    covered = b.end;
-  }
-  EXPECT_EQ(covered, doc.text.size()) << "text after the last block";
-  return out;
 }
 
 TEST(ingest_markdown, blocks_give_each_block_its_range_and_kind) {
