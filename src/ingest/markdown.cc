@@ -44,7 +44,8 @@ class MarkdownWriter {
       case CMARK_NODE_HEADING:
         begin_block(node);
         block_begin_ = out_.size();
-        write(std::string(static_cast<size_t>(cmark_node_get_heading_level(node)), '#') + " ");
+        if (cmark_node_first_child(node))  // an empty heading gets no mark
+          write(std::string(static_cast<size_t>(cmark_node_get_heading_level(node)), '#') + " ");
         break;
       case CMARK_NODE_CODE_BLOCK:
         begin_block(node);
@@ -114,11 +115,12 @@ class MarkdownWriter {
         break;
       case CMARK_NODE_BLOCK_QUOTE:
       case CMARK_NODE_ITEM:
-        if (first_line_pending_) {  // an empty item still shows its marker
+        if (first_line_pending_) {  // an empty item (or quote) still shows its marker
           block_begin_ = out_.size();
           write("");
           while (out_.size() > block_begin_ && out_.back() == ' ') out_.pop_back();
-          add_block(BlockKind::list_item);
+          add_block(cmark_node_get_type(node) == CMARK_NODE_ITEM ? BlockKind::list_item
+                                                                 : BlockKind::quote);
         }
         prefixes_.pop_back();
         break;
