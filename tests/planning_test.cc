@@ -117,14 +117,15 @@ TEST(planning_integration, plan_reports_when_nothing_fits) {
 TEST(planning_cli_e2e, stats_json_and_plan_messages) {
   const auto stats = test::run_glyph("stats " + case1_path() + " -c en --json");
   EXPECT_EQ(stats.exit_code, 0) << stats.output();
-  for (const char* key : {"\"pages\": [", "\"text_tokens\": 3745",
-                          "\"visual_tokens\": ", "\"ratio\": 3.", "\"model\": \"glm-4.1v\""}) {
+  for (const char* key : {"\"pages\": [", "\"text_tokens\": 3745", "\"visual_tokens\": ",
+                          "\"saved_by_crop\": ", "\"ratio\": 3.", "\"model\": \"glm-4.1v\""}) {
     EXPECT_NE(stats.output().find(key), std::string::npos) << key << " in " << stats.output();
   }
   const auto table =
       test::run_glyph("stats " + case1_path() + " -c en --model qwen2.5-vl --dpi 96");
   EXPECT_EQ(table.exit_code, 0) << table.output();
   EXPECT_NE(table.output().find("total"), std::string::npos) << table.output();
+  EXPECT_NE(table.output().find("crop saved"), std::string::npos) << table.output();
   const auto plan = test::run_glyph("plan " + case1_path() + " -c en --model glyph --budget 1200");
   EXPECT_EQ(plan.exit_code, 0) << plan.output();
   EXPECT_NE(plan.output().find("fits: dpi "), std::string::npos) << plan.output();
