@@ -82,6 +82,9 @@ struct RenderConfig {
   ColorMode color_mode = ColorMode::automatic;
   int max_text_tokens_per_page = 0;              // 0 = no cap
   Normalization normalize = Normalization::nfc;  // "normalize": nfc (default), nfkc, none
+  // "auto-crop-height": crop every page a break leaves short (room for another line below its
+  // last line) below its last content row + margin-y, as auto-crop-last-page does the last page.
+  bool auto_crop_height = false;
 
   // True when the output may be 8-bit gray (color_mode, or automatic and every color gray).
   bool gray_output() const;
