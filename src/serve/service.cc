@@ -10,6 +10,7 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "ingest/ingest.h"
+#include "reflow/reflow.h"
 #include "serve/answer.h"
 #include "serve/documents.h"
 #include "serve/serve.h"
@@ -365,17 +366,20 @@ struct Service::Impl {
                                                  const std::function<void(double)>& progress) {
     if (!r.document_id.empty()) return store->open(r.document_id);
     std::vector<std::string> warnings;
-    std::string text;
+    Document doc;
     if (r.has_upload) {
-      Document doc = ingest_bytes(r.upload, r.upload_name, IngestOptions{});
-      text = std::move(doc.text);
+      doc = ingest_bytes(r.upload, r.upload_name, IngestOptions{});
       warnings = std::move(doc.warnings);
     } else {
-      text = r.text;
+      doc.text = r.text;
+      doc.format = "txt";
     }
+    const std::string& text = doc.text;
     if (text.empty()) bad_request("the document has no text to render");
     RenderConfig config = resolve_config(r.config, text, warnings);
-    PreparedText prepared = prepare_text(std::string_view(text), config);
+    // The config's "reflow" (auto for the presets): docs/reflow.md.
+    PreparedDocument prepared_document = prepare_document(doc, config);
+    const PreparedText& prepared = prepared_document.prepare;
     if (prepared.invalid_utf8)
       warnings.push_back(std::to_string(prepared.invalid_utf8) +
                          " ill-formed UTF-8 sequences replaced by U+FFFD (first at byte " +
@@ -385,7 +389,7 @@ struct Service::Impl {
     if (prepared.made_visible)
       warnings.push_back(std::to_string(prepared.made_visible) +
                          " invisible formatting characters written as <U+XXXX>");
-    return store->render(encode_utf8(prepared.text), config, std::move(warnings),
+    return store->render(encode_utf8(prepared_document.text), config, std::move(warnings),
                          [&](std::size_t done, std::size_t total) {
                            if (progress && total) progress(double(done) / double(total));
                          });
