@@ -97,6 +97,8 @@ function configOverrides() {
     ['margin-x', 'margin-x'], ['margin-y', 'margin-y']]) {
     if (num(id) !== null) c[key] = num(id);
   }
+  // A preset states its line height; a font size of one's own wants the default leading back.
+  if (c['font-size'] !== undefined && c['line-height'] === undefined) c['line-height'] = 0;
   if ($('page-size').value === 'custom') {
     const v = $('page-size-custom').value.replace(/\s+/g, '');
     if (v !== '') c['page-size'] = v;
@@ -564,8 +566,8 @@ function jobProgressText(job) {
   if (job.state === 'done') return 'done';
   if (job.state === 'queued') return 'waiting for a worker';
   if (job.state !== 'running') return '';
-  const pct = `${Math.floor((job.progress || 0) * 100)}%`;
-  return job.progress_note ? `${pct} · ${job.progress_note}` : pct;
+  // Until its first report (a heartbeat away) a claimed job is starting.
+  return `${Math.floor((job.progress || 0) * 100)}% · ${job.progress_note || 'starting'}`;
 }
 
 function drawJobs() {

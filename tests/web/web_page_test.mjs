@@ -321,6 +321,8 @@ item('7-progress-enter-file-labels-errors', async () => {
   await page.locator('#text').fill(otherText);
   await delay(page, '**/v1/render**', 1500);
   await page.getByLabel('Font size (pt)', { exact: true }).fill('10');
+  check(/11/.test(await page.getByLabel('Line height (pt)', { exact: true }).getAttribute('placeholder')), 'the line height in force follows the font size');
+  const rendered = page.waitForResponse((r) => r.url().includes('/v1/render'));
   await page.getByLabel('Font size (pt)', { exact: true }).press('Enter');
   await page.waitForSelector('#render-status:not([hidden])', { timeout: 1000 });
   check(await page.locator('#render-progress').isVisible(), 'Enter in a field renders, and a progress bar shows while it runs');
@@ -329,6 +331,8 @@ item('7-progress-enter-file-labels-errors', async () => {
   await page.screenshot({ path: join(artifactDir, '7-render-progress.png') });
   await waitForPages(page);
   check(await page.locator('#render-status').isHidden(), 'the progress goes away when the render ends');
+  const lineHeight = (await (await rendered).json()).config['line-height'];
+  check(lineHeight === 11, `and the render used it (line height ${lineHeight})`);
   await page.unroute('**/v1/render**');
 
   await delay(page, '**/v1/ask', 1200);
@@ -508,7 +512,7 @@ item('5-job-progress', async () => {
   check(back < 0, `the progress never goes back: ${[...new Set(values.map((v) => v.toFixed(2)))].join(' ')}`);
   const running = samples.filter((s) => s.state === 'running');
   const notes = [...new Set(running.map((s) => s.note))];
-  check(running.length > 0 && running.every((s) => /rendering|preparing|reading/.test(s.note)), `a running job names its stage: ${notes.join(' | ')}`);
+  check(running.length > 0 && running.every((s) => /starting|rendering|preparing|reading/.test(s.note)), `a running job names its stage: ${notes.join(' | ')}`);
   check(running.every((s) => s.value < 1), 'a running job is never shown at 100%');
   await page.screenshot({ path: join(artifactDir, '5-job-progress.png'), fullPage: true });
   await page.close();
