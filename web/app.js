@@ -573,6 +573,13 @@ function jobProgressText(job) {
 function drawJobs() {
   const body = $('job-list');
   body.replaceChildren();
+  if (!state.jobs.size) {
+    const tr = document.createElement('tr');
+    const td = cell('No jobs yet: Queue runs a request in the background; its result stays here.', 'note');
+    td.colSpan = 6;
+    tr.append(td);
+    body.append(tr);
+  }
   for (const job of [...state.jobs.values()].sort((a, b) => b.created_ms - a.created_ms)) {
     const short = job.id.slice(0, 8);
     const tr = document.createElement('tr');
