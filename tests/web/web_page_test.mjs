@@ -325,13 +325,13 @@ item('1-failed-render-marked', async () => {
 item('7-progress-enter-file-labels-errors', async () => {
   const page = await openTab();
   await page.locator('#text').fill(otherText);
-  await delay(page, '**/v1/render**', 1500);
+  await delay(page, '**/v1/render**', 2500);
   await page.getByLabel('Font size (pt)', { exact: true }).fill('10');
   const rendered = page.waitForResponse((r) => r.url().includes('/v1/render'));
   await page.getByLabel('Font size (pt)', { exact: true }).press('Enter');
-  await page.waitForSelector('#render-status:not([hidden])', { timeout: 1000 });
+  await page.waitForSelector('#render-status:not([hidden])', { timeout: 2000 });
   check(await page.locator('#render-progress').isVisible(), 'Enter in a field renders, and a progress bar shows while it runs');
-  await page.waitForFunction(() => /\d+ s/.test(document.querySelector('#render-status-text').textContent), null, { timeout: 1500 });
+  await page.waitForFunction(() => /\d+ s/.test(document.querySelector('#render-status-text').textContent), null, { timeout: 2000 });
   check(true, `the render's status says what runs and for how long: "${await page.locator('#render-status-text').textContent()}"`);
   await page.screenshot({ path: join(artifactDir, '7-render-progress.png') });
   await waitForPages(page);
@@ -340,10 +340,10 @@ item('7-progress-enter-file-labels-errors', async () => {
   check(lineHeight === 11, `the render used a line height of font size + 1 (${lineHeight})`);
   await page.unroute('**/v1/render**');
 
-  await delay(page, '**/v1/ask', 1200);
+  await delay(page, '**/v1/ask', 2500);
   await page.getByLabel('Question', { exact: true }).fill('How many ships did the keeper count?');
   await page.getByLabel('Question', { exact: true }).press('Enter');
-  await page.waitForSelector('#ask-status:not([hidden])', { timeout: 1000 });
+  await page.waitForSelector('#ask-status:not([hidden])', { timeout: 2000 });
   check(await page.locator('#ask-progress').isVisible(), 'Enter in the question asks, and a progress bar shows while it runs');
   await waitForAnswer(page);
   check(await page.locator('#ask-status').isHidden(), 'the ask progress goes away with the answer');
