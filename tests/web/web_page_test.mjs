@@ -464,6 +464,7 @@ item('3-jobs-after-reload', async () => {
   await page.screenshot({ path: join(artifactDir, '3-job-citation.png') });
   await page.getByRole('button', { name: 'Close' }).click();
   await page.screenshot({ path: join(artifactDir, '3-jobs-after-reload.png'), fullPage: true });
+  await page.locator('#jobs').screenshot({ path: join(artifactDir, '3-jobs-table.png') });
   await page.close();
 });
 
