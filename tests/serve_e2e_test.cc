@@ -344,6 +344,12 @@ TEST(serve_e2e, what_the_web_page_asks_for) {
   EXPECT_EQ(http_request(port, "POST", "/v1/jobs", bad_name).status, 400);
   ask["file_name"] = 7;
   EXPECT_EQ(http_request(port, "POST", "/v1/jobs", ask.dump()).status, 400);
+  // An uploaded file's job is labelled with its name, without the client's folders.
+  auto [type, upload] = test::multipart_body(
+      {{"mode", "render"}}, "file", "C:\\Users\\me\\R\u00e9sum\u00e9.txt", "A short text.");
+  auto uploaded = http_request(port, "POST", "/v1/jobs", upload, {"Content-Type: " + type});
+  ASSERT_EQ(uploaded.status, 202) << uploaded.body;
+  EXPECT_EQ(json::parse(uploaded.body)["file_name"], "R\u00e9sum\u00e9.txt");
 
   // A streamed ask says which stage it is in.
   json streamed = {{"document_id", id}, {"mode", "summary"}, {"stream", true}};

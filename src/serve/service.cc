@@ -1,6 +1,8 @@
 // The routes of the service (docs/api.md): request JSON and multipart are parsed here into native
 // types, the library does the work, and the results become JSON here. Nothing below this file
 // sees JSON from a client.
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -144,9 +146,14 @@ ServiceRequest parse_request(const HttpRequest& http) {
         r.upload = part.content;
         r.upload_name = sanitize_filename(part.filename);
         r.has_upload = true;
-        if (r.file_name.empty())
-          r.file_name = part.filename.size() <= 255 && is_valid_utf8(part.filename) ? part.filename
-                                                                                    : r.upload_name;
+        if (r.file_name.empty()) {
+          // The label: the client's name without its folders, when it is short UTF-8.
+          std::string_view label = part.filename;
+          if (auto slash = label.find_last_of("/\\"); slash != std::string_view::npos)
+            label = label.substr(slash + 1);
+          r.file_name =
+              label.size() <= 255 && is_valid_utf8(label) ? std::string(label) : r.upload_name;
+        }
       } else if (part.name == "text") {
         r.text = part.content;
         r.has_text = true;
