@@ -1,6 +1,8 @@
 // The routes of the service (docs/api.md): request JSON and multipart are parsed here into native
 // types, the library does the work, and the results become JSON here. Nothing below this file
 // sees JSON from a client.
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -33,6 +35,7 @@ struct ServiceRequest {
   std::string upload_name;  // sanitized, only a hint of the format; never a path
   bool has_upload = false;
   std::string document_id;
+  std::string file_name;    // a label the client gives the document (jobs keep it); not a path
   std::string mode = "qa";  // qa | summary | extract | render (jobs only)
   std::string question;
   std::vector<std::string> fields;
@@ -58,6 +61,12 @@ std::string sanitize_filename(std::string_view name) {
 
 [[noreturn]] void bad_request(const std::string& message) {
   throw Error(ErrorCode::invalid_argument, message);
+}
+
+std::string checked_file_name(std::string name) {
+  if (name.size() > 255) bad_request("\"file_name\" is longer than 255 bytes");
+  if (!is_valid_utf8(name)) bad_request("\"file_name\" is not valid UTF-8");
+  return name;
 }
 
 std::vector<std::string> parse_fields(const json& value, const char* where) {
@@ -96,6 +105,9 @@ void read_json_fields(const json& body, ServiceRequest& r) {
     } else if (key == "document_id") {
       if (!value.is_string()) bad_request("\"document_id\" must be a string");
       r.document_id = value.get<std::string>();
+    } else if (key == "file_name") {
+      if (!value.is_string()) bad_request("\"file_name\" must be a string");
+      r.file_name = checked_file_name(value.get<std::string>());
     } else if (key == "mode") {
       if (!value.is_string()) bad_request("\"mode\" must be a string");
       r.mode = value.get<std::string>();
@@ -111,8 +123,9 @@ void read_json_fields(const json& body, ServiceRequest& r) {
       if (!value.is_boolean()) bad_request("\"stream\" must be true or false");
       r.stream = value.get<bool>();
     } else {
-      bad_request("unknown field \"" + key +
-                  "\" (expected text, document_id, mode, question, fields, config, stream)");
+      bad_request(
+          "unknown field \"" + key +
+          "\" (expected text, document_id, file_name, mode, question, fields, config, stream)");
     }
   }
 }
@@ -134,11 +147,21 @@ ServiceRequest parse_request(const HttpRequest& http) {
         r.upload = part.content;
         r.upload_name = sanitize_filename(part.filename);
         r.has_upload = true;
+        if (r.file_name.empty()) {
+          // The label: the client's name without its folders, when it is short UTF-8.
+          std::string_view label = part.filename;
+          if (auto slash = label.find_last_of("/\\"); slash != std::string_view::npos)
+            label = label.substr(slash + 1);
+          r.file_name =
+              label.size() <= 255 && is_valid_utf8(label) ? std::string(label) : r.upload_name;
+        }
       } else if (part.name == "text") {
         r.text = part.content;
         r.has_text = true;
       } else if (part.name == "document_id") {
         r.document_id = part.content;
+      } else if (part.name == "file_name") {
+        r.file_name = checked_file_name(part.content);
       } else if (part.name == "mode") {
         r.mode = part.content;
       } else if (part.name == "question") {
@@ -158,7 +181,8 @@ ServiceRequest parse_request(const HttpRequest& http) {
       } else {
         bad_request(
             "multipart: unknown part \"" + part.name +
-            "\" (expected file, text, document_id, mode, question, fields, config, stream)");
+            "\" (expected file, text, document_id, file_name, mode, question, fields, config, "
+            "stream)");
       }
     }
   } else {
@@ -181,8 +205,6 @@ void validate_task(const ServiceRequest& r, bool allow_render) {
   }
   AskMode mode = parse_ask_mode(r.mode);
   if (mode == AskMode::qa && r.question.empty()) bad_request("mode qa needs a \"question\"");
-  if (mode == AskMode::extract && r.fields.empty())
-    bad_request("mode extract needs \"fields\" (the keys to extract)");
   if (r.question.size() > 100000) bad_request("\"question\" is longer than 100000 bytes");
 }
 
@@ -229,6 +251,39 @@ RenderConfig resolve_config(const json& overrides, std::string_view utf8_text,
   if (config.dpi > 300)
     throw Error(ErrorCode::limit_exceeded, "config \"dpi\": at most 300 in the service");
   return config;
+}
+
+// `?layout=`: whether a document's answer carries the full layout (every line's box and
+// characters). Absent: the route's default.
+bool want_layout(const HttpRequest& http, bool by_default) {
+  std::string v = http.query_value("layout");
+  if (v.empty()) return by_default;
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  bad_request("\"layout\" must be 1, true, 0 or false");
+}
+
+// The fonts installed on the system (the only ones a client may name), as font-path values.
+json installed_fonts() {
+  json fonts = json::array();
+  std::vector<std::string> paths;
+  for (const char* root : {"/usr/share/fonts", "/usr/local/share/fonts"}) {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      auto ext = it->path().extension().string();
+      for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (ext == ".ttf" || ext == ".otf" || ext == ".ttc") paths.push_back(it->path().string());
+      if (paths.size() >= 5000) break;
+    }
+  }
+  std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
+    return fs::path(a).filename() < fs::path(b).filename();
+  });
+  for (const auto& p : paths)
+    if (is_valid_utf8(p)) fonts.push_back({{"path", p}, {"name", fs::path(p).stem().string()}});
+  return fonts;
 }
 
 // ---- responses ------------------------------------------------------------------------------
@@ -307,6 +362,41 @@ std::string sse_event(std::string_view event, const json& data) {
   return "event: " + std::string(event) + "\ndata: " + data.dump() + "\n\n";
 }
 
+// One progress over a whole job that never goes back, with its stage named: rendering the
+// pages, rasterizing them for the reader, reading them. Each stage has its share of 0..1; a
+// stage that runs again (the OCR reader reads the likely regions, then whole pages) holds the
+// progress where it is until it passes it. 1 is left to the finished job.
+class JobStages {
+ public:
+  JobStages(JobProgress& progress, bool render_only)
+      : progress_(progress), render_only_(render_only) {}
+
+  void report(std::string_view stage, std::size_t done, std::size_t total) {
+    double from = 0.5, to = 0.99;
+    std::string note;
+    std::string count = std::to_string(done) + " of " + std::to_string(total);
+    if (stage == "rendering") {
+      from = 0, to = render_only_ ? 0.99 : 0.3;
+      note = "rendering page " + count;
+    } else if (stage == "rasterizing") {
+      from = 0.3, to = 0.5;
+      note = done < total ? "preparing page images, " + count : "reading";
+    } else {
+      note = total ? "reading, image " + count : "reading";
+    }
+    double f = from + (to - from) * (total ? double(done) / double(total) : 0.0);
+    std::lock_guard lock(mutex_);
+    best_ = std::max(best_, f);
+    progress_.report(best_, note);
+  }
+
+ private:
+  JobProgress& progress_;
+  bool render_only_;
+  std::mutex mutex_;
+  double best_ = 0;
+};
+
 json job_json(const JobRecord& r, bool with_result) {
   json out = {{"id", r.id},
               {"state", to_string(r.state)},
@@ -318,13 +408,20 @@ json job_json(const JobRecord& r, bool with_result) {
               {"updated_ms", r.updated_ms},
               {"url", "/v1/jobs/" + r.id}};
   if (r.finished_ms) out["finished_ms"] = r.finished_ms;
+  // What the job was asked, so that a list of jobs can say which document and which question.
   try {
     json request = json::parse(r.request);
     out["mode"] = request.value("mode", "qa");
-    if (request.contains("question")) out["question"] = request["question"];
+    for (const char* key : {"question", "fields", "document_id", "file_name"})
+      if (request.contains(key)) out[key] = request[key];
   } catch (const json::exception&) {
   }
-  if (with_result) out["result"] = r.result ? json::parse(*r.result) : json(nullptr);
+  if (with_result) {
+    out["result"] = r.result ? json::parse(*r.result) : json(nullptr);
+    if (!out.contains("document_id") && out["result"].is_object() &&
+        out["result"].contains("document_id"))
+      out["document_id"] = out["result"]["document_id"];
+  }
   if (!r.error_code.empty() && r.state != JobState::done)
     out["error"] = {{"code", r.error_code}, {"message", r.error_message}};
   else
@@ -361,9 +458,9 @@ struct Service::Impl {
     return body;
   }
 
-  // Text → rendered document (or the cached one); `progress` gets 0..1.
-  std::shared_ptr<const RenderedDocument> render(const ServiceRequest& r,
-                                                 const std::function<void(double)>& progress) {
+  // Text → rendered document (or the cached one); `progress` gets (pages written, pages).
+  std::shared_ptr<const RenderedDocument> render(
+      const ServiceRequest& r, const std::function<void(std::size_t, std::size_t)>& progress) {
     if (!r.document_id.empty()) return store->open(r.document_id);
     std::vector<std::string> warnings;
     Document doc;
@@ -391,7 +488,7 @@ struct Service::Impl {
                          " invisible formatting characters written as <U+XXXX>");
     return store->render(encode_utf8(prepared_document.text), config, std::move(warnings),
                          [&](std::size_t done, std::size_t total) {
-                           if (progress && total) progress(double(done) / double(total));
+                           if (progress && total) progress(done, total);
                          });
   }
 
@@ -399,19 +496,23 @@ struct Service::Impl {
   std::string run_job(const JobClaim& claim, JobProgress& progress) {
     ServiceRequest r;
     read_json_fields(parse_json_text(claim.request, "job " + claim.id + " request"), r);
+    bool render_only = r.mode == "render";
+    JobStages stages(progress, render_only);
     // The renderer calls back between pages on its writing thread; what that throws stops the
     // render (workers joined, nothing stored), so a cancelled job stops at the next page.
-    auto doc = render(r, [&](double f) {
-      progress.report(0.4 * f, "rendering");
+    auto doc = render(r, [&](std::size_t done, std::size_t total) {
+      stages.report("rendering", done, total);
       progress.check();
     });
     progress.check();
-    if (r.mode == "render") return document_json(*doc, false).dump();
-    progress.report(0.4, "reading");
+    if (render_only) return document_json(*doc, false).dump();
+    stages.report("rasterizing", 0, doc->pages.size());
     AskMode mode = parse_ask_mode(r.mode);
     AskCallbacks callbacks;
     callbacks.is_cancelled = [&] { return progress.cancelled(); };
-    callbacks.on_progress = [&](double f) { progress.report(0.4 + 0.6 * f, "reading"); };
+    callbacks.on_progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
+      stages.report(stage, done, total);
+    };
     AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
     progress.check();
     return answer_json(*doc, mode, a).dump();
@@ -423,6 +524,7 @@ struct Service::Impl {
       j["document_id"] = r.document_id;
     else
       j["text"] = std::move(text);
+    if (!r.file_name.empty()) j["file_name"] = r.file_name;
     if (!r.question.empty()) j["question"] = r.question;
     if (!r.fields.empty()) j["fields"] = r.fields;
     if (!r.config.empty()) j["config"] = r.config;
@@ -465,17 +567,23 @@ struct Service::Impl {
            {"note", "\"auto\" picks zh when the text has CJK ideographs, else en"}});
     });
 
+    h.route("GET", "/v1/fonts", [](const HttpRequest&) {
+      return json_response({{"fonts", installed_fonts()}});
+    });
+
     h.route("POST", "/v1/render", [this](const HttpRequest& http) {
+      bool layout = want_layout(http, true);
       ServiceRequest r = parse_request(http);
       auto doc = render(r, {});
       HttpResponse response;
-      response.body = document_body(*doc);
+      response.body = layout ? document_body(*doc) : document_json(*doc, false).dump();
       return response;
     });
 
     h.route("GET", "/v1/documents/([0-9a-f]{32})", [this](const HttpRequest& http) {
+      bool layout = want_layout(http, true);
       auto doc = store->open(http.captures[0]);
-      return json_response(document_json(*doc, true));
+      return json_response(document_json(*doc, layout));
     });
 
     h.route("GET", R"(/v1/documents/([0-9a-f]{32})/pages/([0-9]{1,6})\.png)",
@@ -511,7 +619,9 @@ struct Service::Impl {
       ServiceRequest request = r;
       response.stream = [doc, mode, request, reader, documents](const StreamWriter& write) {
         std::atomic<bool> gone{false};
+        std::mutex writing;  // progress may come from a reader's thread
         auto send = [&](std::string_view event, const json& data) {
+          std::lock_guard lock(writing);
           if (!gone && !write(sse_event(event, data))) gone = true;
         };
         send("document", document_json(*doc, false));
@@ -520,6 +630,9 @@ struct Service::Impl {
         callbacks.on_reasoning = [&](std::string_view t) { send("reasoning", {{"text", t}}); };
         callbacks.on_restart = [&] { send("restart", json::object()); };
         callbacks.is_cancelled = [&] { return gone.load(); };
+        callbacks.on_progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
+          send("progress", {{"stage", stage}, {"done", done}, {"total", total}});
+        };
         try {
           AskResult a =
               run_ask(*doc, *documents, mode, request.question, request.fields, reader, callbacks);
