@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "core/error.h"
 #include "support/paths.h"
+#include "tokens/tokenizer.h"
 
 namespace glyph::eval {
 namespace {
@@ -172,6 +174,197 @@ TEST(mrcr_metric, zero_unless_the_answer_starts_with_the_prefix) {
   // An answer without the prefix is compared as it is; an empty prefix always matches.
   EXPECT_DOUBLE_EQ(mrcr_score("PREabcd", "bcde", "PRE"), 0.75);
   EXPECT_DOUBLE_EQ(mrcr_score("", "", ""), 1.0);
+}
+
+}  // namespace
+}  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+size_t count_of(std::string_view text, std::string_view needle) {
+  size_t count = 0;
+  for (size_t at = 0; (at = text.find(needle, at)) != std::string_view::npos; at += needle.size())
+    ++count;
+  return count;
+}
+
+TEST(ruler_generator, same_seed_same_items_other_seed_other_items) {
+  RulerOptions options;
+  options.lengths = {1024};
+  options.samples = 2;
+  const auto first = generate_ruler(options);
+  const auto again = generate_ruler(options);
+  ASSERT_EQ(first.size(), again.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(first[i].id, again[i].id);
+    EXPECT_EQ(first[i].context, again[i].context);
+    EXPECT_EQ(first[i].answers, again[i].answers);
+  }
+  options.seed = 7;
+  const auto other = generate_ruler(options);
+  size_t same = 0;
+  for (size_t i = 0; i < first.size(); ++i) same += first[i].context == other[i].context;
+  EXPECT_EQ(same, 0u);
+}
+
+TEST(ruler_generator, every_task_fills_the_length_and_holds_its_answers) {
+  RulerOptions options;
+  options.lengths = {2048};
+  options.samples = 1;
+  const auto items = generate_ruler(options);
+  ASSERT_EQ(items.size(), 11u);  // the synthetic tasks; qa needs records
+  const Tokenizer& tokenizer = shared_tokenizer();
+  for (const auto& item : items) {
+    SCOPED_TRACE(item.id);
+    const size_t tokens = tokenizer.count(item.text_prompt);
+    EXPECT_LE(static_cast<int>(tokens), 2048 - item.max_answer_tokens);
+    EXPECT_GT(static_cast<int>(tokens), 2048 - item.max_answer_tokens - 64);
+    EXPECT_FALSE(item.answers.empty());
+    EXPECT_NE(item.text_prompt.find(item.context), std::string::npos);
+    EXPECT_EQ(item.context.find(item.prompt), std::string::npos);
+    if (item.task == "fwe" || item.task == "cwe") continue;  // answers are repeated words
+    for (const auto& answer : item.answers) EXPECT_NE(item.context.find(answer), std::string::npos);
+  }
+  auto find = [&](std::string_view task) {
+    return *std::find_if(items.begin(), items.end(),
+                         [&](const EvalItem& i) { return i.task == task; });
+  };
+  EXPECT_TRUE(find("niah_single_3").uuid_task);
+  EXPECT_TRUE(find("niah_multikey_3").uuid_task);
+  EXPECT_FALSE(find("niah_single_1").uuid_task);
+  EXPECT_EQ(find("niah_multivalue").answers.size(), 4u);
+  EXPECT_EQ(find("niah_multiquery").answers.size(), 4u);
+  EXPECT_EQ(find("vt").answers.size(), 5u);
+  EXPECT_EQ(find("cwe").answers.size(), 10u);
+  EXPECT_EQ(find("fwe").answers.size(), 3u);
+  // Common words appear 30 times each in the numbered list.
+  // Common words appear 10 times each in the numbered list under 4K tokens (30 from 4K).
+  const std::string cwe = find("cwe").context + " ";
+  for (const auto& word : find("cwe").answers) EXPECT_EQ(count_of(cwe, ". " + word + " "), 10u);
+  EXPECT_EQ(find("niah_single_3").answers.front().size(), 36u);  // a UUID
+  EXPECT_EQ(find("niah_single_1").answers.front().size(), 7u);   // a 7-digit number
+}
+
+TEST(ruler_generator, qa_mixes_the_gold_documents_with_distractors) {
+  RulerOptions options;
+  options.tasks = {"qa"};
+  options.lengths = {1024};
+  options.samples = 2;
+  for (int r = 0; r < 40; ++r) {
+    options.qa.push_back({{"Passage number " + std::to_string(r) + " says the code word is w" +
+                           std::to_string(r) + " and nothing else of note happened there."},
+                          "What is the code word of passage " + std::to_string(r) + "?",
+                          {"w" + std::to_string(r)}});
+  }
+  const auto items = generate_ruler(options);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].metric, Metric::string_match_part);
+  EXPECT_NE(items[0].context.find("the code word is w0 "), std::string::npos);
+  EXPECT_NE(items[0].context.find("Document 2:\n"), std::string::npos);
+  EXPECT_NE(items[1].context.find("the code word is w1 "), std::string::npos);
+}
+
+TEST(ruler_generator, refuses_unknown_tasks_and_tiny_lengths) {
+  RulerOptions options;
+  options.tasks = {"niah_single_9"};
+  EXPECT_THROW(generate_ruler(options), Error);
+  options.tasks = {"qa"};
+  EXPECT_THROW(generate_ruler(options), Error);  // no records
+  options.tasks = {"vt"};
+  options.lengths = {100};
+  EXPECT_THROW(generate_ruler(options), Error);
+}
+
+}  // namespace
+}  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+std::string write_scratch(const std::string& name, const std::string& text) {
+  const std::string path = test::scratch_dir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+TEST(suite_readers, longbench_items_carry_prompts_metric_and_length_bin) {
+  const std::string path = write_scratch(
+      "lb.jsonl",
+      R"({"input": "Who wrote it?", "context": "  The book was written by Ann.  ", "answers": ["Ann"], "length": 5200, "dataset": "hotpotqa", "language": "en", "all_classes": null, "_id": "x1"})"
+      "\n\n"
+      R"({"input": "What type?", "context": "Q: a? Type: Location", "answers": ["Location"], "length": 100, "dataset": "trec_e", "all_classes": ["Location", "Person"], "_id": "x2"})"
+      "\n");
+  const auto items = read_longbench(path);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].id, "hotpotqa/x1");
+  EXPECT_EQ(items[0].context, "The book was written by Ann.");
+  EXPECT_EQ(items[0].metric, Metric::qa_f1);
+  EXPECT_EQ(items[0].length_bin, "4-8k");
+  EXPECT_EQ(items[0].max_answer_tokens, 32);
+  EXPECT_EQ(items[0].prompt,
+            "Answer the question based on the given passages. Only give me the answer and do not "
+            "output any other words.\n\nQuestion: Who wrote it?\nAnswer:");
+  EXPECT_NE(items[0].text_prompt.find("The following are given passages.\nThe book was written "
+                                      "by Ann.\n\n"),
+            std::string::npos);
+  EXPECT_EQ(items[1].task, "trec");  // LongBench-E's suffix dropped
+  EXPECT_TRUE(items[1].first_line_only);
+  EXPECT_EQ(items[1].metric, Metric::classification);
+  EXPECT_DOUBLE_EQ(score_answer(items[1], "Location\nPerson"), 1.0);
+}
+
+TEST(suite_readers, longbench_names_the_line_and_field_at_fault) {
+  const std::string path = write_scratch(
+      "bad.jsonl", R"({"input": "q", "context": "c", "answers": ["a"], "dataset": "hotpotqa"})"
+                   "\n"
+                   R"({"input": "q", "answers": ["a"], "dataset": "hotpotqa"})"
+                   "\n");
+  try {
+    read_longbench(path);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("\"context\""), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_longbench(write_scratch("unknown.jsonl", R"({"dataset": "nope"})")), Error);
+  EXPECT_THROW(read_longbench(write_scratch("notjson.jsonl", "{oops\n")), Error);
+  EXPECT_THROW(read_longbench(test::scratch_dir() + "/missing.jsonl"), Error);
+}
+
+TEST(suite_readers, mrcr_reads_the_openai_and_the_glyph_forms) {
+  const std::string path = write_scratch(
+      "mrcr.jsonl",
+      R"({"prompt": "[{\"role\": \"user\", \"content\": \"write a poem about tapirs\"}, {\"role\": \"assistant\", \"content\": \"Tapirs roam.\"}, {\"role\": \"user\", \"content\": \"Prepend aB3 to the 1st poem about tapirs.\"}]", "answer": "aB3Tapirs roam.", "random_string_to_prepend": "aB3", "n_needles": 2})"
+      "\n"
+      R"({"context": "User: hi\nAssistant: hello", "question": "Prepend zz to the greeting.", "answer": "zzhello", "random_string_to_prepend": "zz", "unique_id": "4needle_0k_8k_17"})"
+      "\n");
+  const auto items = read_mrcr(path);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].context, "User: write a poem about tapirs\nAssistant: Tapirs roam.");
+  EXPECT_EQ(items[0].question, "Prepend aB3 to the 1st poem about tapirs.");
+  EXPECT_EQ(items[0].prompt, "\nPrepend aB3 to the 1st poem about tapirs.");
+  EXPECT_EQ(items[0].task, "mrcr_2needle");
+  EXPECT_DOUBLE_EQ(score_answer(items[0], "aB3Tapirs roam."), 1.0);
+  EXPECT_DOUBLE_EQ(score_answer(items[0], "Tapirs roam."), 0.0);
+  EXPECT_EQ(items[1].task, "mrcr_4needle");
+  EXPECT_EQ(items[1].id, "mrcr_4needle/4needle_0k_8k_17");
+  EXPECT_TRUE(items[1].length_bin.empty());  // binned by text tokens when run
+}
+
+TEST(suite_readers, limit_keeps_the_first_items_of_each_task_and_length) {
+  std::vector<EvalItem> items(6);
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].task = i < 4 ? "a" : "b";
+    items[i].length_bin = i < 2 ? "1" : "2";
+    items[i].id = std::to_string(i);
+  }
+  const auto kept = limit_items(items, 1);
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[0].id, "0");
+  EXPECT_EQ(kept[1].id, "2");
+  EXPECT_EQ(kept[2].id, "4");
+  EXPECT_EQ(limit_items(items, 0).size(), 6u);
 }
 
 }  // namespace
