@@ -5,10 +5,19 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
+#include "core/file.h"
+#include "image/image.h"
+#include "read/vlm_reader.h"
+#include "support/fake_vlm_server.h"
 #include "support/paths.h"
+#include "support/run.h"
 #include "tokens/tokenizer.h"
 
 namespace glyph::eval {
@@ -365,6 +374,245 @@ TEST(suite_readers, limit_keeps_the_first_items_of_each_task_and_length) {
   EXPECT_EQ(kept[1].id, "2");
   EXPECT_EQ(kept[2].id, "4");
   EXPECT_EQ(limit_items(items, 0).size(), 6u);
+}
+
+}  // namespace
+}  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+std::vector<EvalItem> small_ruler(std::vector<std::string> tasks, int samples = 1) {
+  RulerOptions options;
+  options.tasks = std::move(tasks);
+  options.lengths = {1024};
+  options.samples = samples;
+  return generate_ruler(options);
+}
+
+ReaderFactory vlm_factory(const test::FakeVlmServer& server) {
+  return [&server]() -> std::unique_ptr<Reader> {
+    VlmReaderOptions options;
+    options.base_url = server.url();
+    options.max_retries = 1;
+    options.backoff_initial_ms = 10;
+    return std::make_unique<VlmReader>(options);
+  };
+}
+
+TEST(eval_run_integration, sends_the_pages_and_the_prompt_and_scores_the_answer) {
+  const auto items = small_ruler({"niah_single_1"});
+  test::FakeServerOptions server_options;
+  server_options.answer.content = "The number is " + items[0].answers[0] + ".";
+  test::FakeVlmServer server(server_options);
+  RunOptions options;
+  options.out_dir = test::scratch_dir() + "/run";
+  options.dpis = {72, 96};
+  const RunReport report = run_eval(items, vlm_factory(server), vlm_factory(server), options);
+  EXPECT_EQ(report.done, 3u);  // two dpi and the text baseline
+  EXPECT_EQ(report.errors, 0u);
+  const auto results = read_results(report.results_path);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) {
+    SCOPED_TRACE(r.key);
+    EXPECT_DOUBLE_EQ(r.score, 1.0);
+    EXPECT_GT(r.text_tokens, 800);
+    if (r.mode == "text") {
+      EXPECT_EQ(r.visual_tokens, 0);
+    } else {
+      EXPECT_GT(r.visual_tokens, 0);
+      EXPECT_GT(r.compression, 1.0);
+      EXPECT_GE(r.pages, 1);
+    }
+  }
+  // 72 dpi costs fewer visual tokens than 96 dpi.
+  auto by_mode = [&](std::string_view mode) {
+    return *std::find_if(results.begin(), results.end(),
+                         [&](const ItemResult& r) { return r.mode == mode; });
+  };
+  EXPECT_GT(by_mode("72dpi").compression, by_mode("96dpi").compression);
+  int with_images = 0, text_only = 0;
+  for (const auto& request : server.requests()) {
+    if (request.path != "/v1/chat/completions") continue;
+    if (request.images.empty()) {
+      ++text_only;
+      EXPECT_EQ(request.text, items[0].text_prompt);
+    } else {
+      ++with_images;
+      EXPECT_EQ(request.text, items[0].prompt);
+      EXPECT_NE(request.body.find("\"max_tokens\":128"), std::string::npos);
+      for (const auto& image : request.images) EXPECT_TRUE(image.valid_png) << image.error;
+    }
+  }
+  EXPECT_EQ(with_images, 2);
+  EXPECT_EQ(text_only, 1);
+  const std::string markdown = report.summary_markdown;
+  EXPECT_NE(markdown.find("| 72dpi | 1 | 0 | 100.00 |"), std::string::npos) << markdown;
+  const PageImage plot = decode_png(read_file(report.plot_path));
+  EXPECT_EQ(plot.width_px, 960);
+}
+
+TEST(eval_run_integration, resume_skips_done_items_and_cuts_a_torn_line) {
+  const auto items = small_ruler({"niah_single_1", "niah_single_2"}, 2);  // 4 items
+  test::FakeVlmServer server;
+  RunOptions options;
+  options.out_dir = test::scratch_dir() + "/resume";
+  const RunReport first = run_eval({items[0], items[1]}, vlm_factory(server), {}, options);
+  EXPECT_EQ(first.done, 2u);
+  // Without --resume the folder is not reused.
+  EXPECT_THROW(run_eval(items, vlm_factory(server), {}, options), Error);
+  // A process killed mid-write leaves a torn last line.
+  std::ofstream(first.results_path, std::ios::app) << R"({"key":"niah_single_2/1024/0@72d)";
+  options.resume = true;
+  const int requests_before = server.chat_requests();
+  const RunReport second = run_eval(items, vlm_factory(server), {}, options);
+  EXPECT_EQ(second.skipped, 2u);
+  EXPECT_EQ(second.done, 2u);
+  EXPECT_EQ(server.chat_requests() - requests_before, 2);
+  const auto lines = lines_of(first.results_path);
+  ASSERT_EQ(lines.size(), 4u);
+  std::set<std::string> keys;
+  for (const auto& line : lines) keys.insert(nlohmann::json::parse(line)["key"]);
+  EXPECT_EQ(keys.size(), 4u);
+}
+
+TEST(eval_run_integration, a_failed_item_is_recorded_and_redone_on_resume) {
+  const auto items = small_ruler({"niah_single_1"});
+  test::FakeVlmServer server;
+  test::FakeFault fault;
+  fault.status = 400;  // not retried
+  fault.message = "bad request for this test";
+  server.push_fault(fault);
+  RunOptions options;
+  options.out_dir = test::scratch_dir() + "/failed";
+  const RunReport first = run_eval(items, vlm_factory(server), {}, options);
+  EXPECT_EQ(first.errors, 1u);
+  EXPECT_NE(read_results(first.results_path)[0].error.find("bad request for this test"),
+            std::string::npos);
+  options.resume = true;
+  const RunReport second = run_eval(items, vlm_factory(server), {}, options);
+  EXPECT_EQ(second.skipped, 0u);
+  EXPECT_EQ(second.done, 1u);
+  EXPECT_EQ(second.errors, 0u);
+  EXPECT_TRUE(read_results(first.results_path)[0].error.empty());
+}
+
+TEST(eval_summary, mean_over_tasks_keeps_uuid_tasks_apart) {
+  std::vector<ItemResult> results;
+  auto add = [&](std::string task, double score, bool uuid, std::string error = "") {
+    ItemResult r;
+    r.key = task + std::to_string(results.size());
+    r.suite = "ruler";
+    r.task = task;
+    r.mode = "72dpi";
+    r.dpi = 72;
+    r.length_bin = "4096";
+    r.score = score;
+    r.uuid_task = uuid;
+    r.compression = 4;
+    r.error = std::move(error);
+    results.push_back(r);
+  };
+  add("a", 1.0, false);
+  add("a", 0.0, false);             // task a: 50
+  add("b", 1.0, false);             // task b: 100
+  add("c", 0.2, true);              // UUID: apart
+  add("b", 0.0, false, "timeout");  // errors do not count in the mean
+  const Summary summary = summarize(results);
+  ASSERT_EQ(summary.modes.size(), 1u);
+  EXPECT_DOUBLE_EQ(summary.modes[0].score, 75.0);
+  EXPECT_DOUBLE_EQ(summary.modes[0].uuid_score, 20.0);
+  EXPECT_EQ(summary.modes[0].errors, 1u);
+  EXPECT_EQ(summary.modes[0].items, 5u);
+  ASSERT_EQ(summary.rows.size(), 3u);
+  EXPECT_NE(summary_json(summary).find("\"uuid_score\": 20.0"), std::string::npos);
+}
+
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
+
+TEST(eval_e2e, a_ruler_subset_through_the_ocr_reader) {
+  const std::string out = test::scratch_dir() + "/ocr";
+  const test::CommandRun run = test::run_glyph(
+      "eval ruler --reader ocr --no-cache --tasks niah_single_1,niah_single_2 --lengths 1024 "
+      "--limit 1 --dpi 72,120 --concurrency 2 --out " +
+      quoted(out));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto results = read_results(out + "/results.jsonl");
+  ASSERT_EQ(results.size(), 4u);
+  double score = 0;
+  for (const auto& r : results) {
+    EXPECT_TRUE(r.error.empty()) << r.error;
+    EXPECT_GT(r.visual_tokens, 0);
+    EXPECT_NE(r.answer.find("special magic numbers"), std::string::npos) << r.answer;
+    score += r.score;
+  }
+  EXPECT_GE(score, 3.0);  // the OCR reader finds a single needle in a short haystack
+  EXPECT_NE(run.out.find("| 72dpi | 2 | 0 |"), std::string::npos) << run.out;
+  EXPECT_TRUE(std::filesystem::exists(out + "/summary.json"));
+  EXPECT_TRUE(std::filesystem::exists(out + "/plot.png"));
+}
+
+TEST(eval_e2e, through_the_fake_server_with_a_text_baseline) {
+  const auto items = small_ruler({"niah_single_2"});
+  test::FakeServerOptions server_options;
+  server_options.answer.content = items[0].answers[0];
+  test::FakeVlmServer server(server_options);
+  const std::string out = test::scratch_dir() + "/vlm";
+  const test::CommandRun run =
+      test::run_glyph("eval ruler --url " + server.url() + " --text-baseline " + server.url() +
+                      " --tasks niah_single_2 --lengths 1024 --limit 1 --out " + quoted(out));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto results = read_results(out + "/results.jsonl");
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) EXPECT_DOUBLE_EQ(r.score, 1.0) << r.key;
+  EXPECT_EQ(server.chat_requests(), 2);
+  // Bad input is named.
+  const test::CommandRun bad =
+      test::run_glyph("eval longbench --url " + server.url() + " --out " + quoted(out + "2"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--data"), std::string::npos) << bad.err;
+}
+
+TEST(eval_e2e, resume_after_kill_9_loses_no_item_and_repeats_none) {
+  test::FakeServerOptions server_options;
+  server_options.answer.content = "no needle here, just a slow answer";
+  server_options.answer.chunk_delay_ms = 20;  // ~0.15 s per item
+  test::FakeVlmServer server(server_options);
+  const std::string out = test::scratch_dir() + "/killed";
+  const std::string args = "eval ruler --url " + server.url() +
+                           " --tasks niah_single_1,niah_single_2,vt,fwe --lengths 1024 --limit 5 "
+                           "--concurrency 2 --out " +
+                           quoted(out);
+  const std::string results = out + "/results.jsonl";
+  // Start, wait for 4 finished items, kill -9.
+  const test::CommandRun killed = test::run_command(
+      "sh -c '" + test::binary_dir() + "/glyph-full " + args + " 2>/dev/null & pid=$!; " +
+      "while [ \"$(cat " + results + " 2>/dev/null | wc -l)\" -lt 4 ]; do sleep 0.02; done; " +
+      "kill -9 $pid; wait $pid; exit 0'");
+  ASSERT_EQ(killed.exit_code, 0) << killed.err;
+  const size_t done_before = read_results(results).size();
+  ASSERT_GE(done_before, 4u);
+  ASSERT_LT(done_before, 20u) << "the run finished before it was killed";
+  const int requests_before = server.chat_requests();
+  const test::CommandRun resumed = test::run_glyph(args + " --resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto lines = lines_of(results);
+  std::map<std::string, int> seen;
+  for (const auto& line : lines) ++seen[nlohmann::json::parse(line)["key"].get<std::string>()];
+  EXPECT_EQ(seen.size(), 20u);
+  for (const auto& [key, count] : seen) EXPECT_EQ(count, 1) << key;
+  // Only the items not finished before the kill were asked again.
+  EXPECT_EQ(server.chat_requests() - requests_before, static_cast<int>(20 - done_before));
 }
 
 }  // namespace

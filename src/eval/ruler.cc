@@ -491,8 +491,9 @@ std::vector<EvalItem> generate_ruler(const RulerOptions& options) {
   }
   const Tokenizer& tokenizer = shared_tokenizer(options.tokenizer_path);
   std::vector<EvalItem> items;
-  for (const auto& task : tasks) {
-    for (int length : options.lengths) {
+  // Lengths outermost: a run stopped early has every task at the lengths it finished.
+  for (int length : options.lengths) {
+    for (const auto& task : tasks) {
       for (int index = 0; index < options.samples; ++index) {
         EvalItem item;
         item.suite = "ruler";
