@@ -617,3 +617,27 @@ TEST(eval_e2e, resume_after_kill_9_loses_no_item_and_repeats_none) {
 
 }  // namespace
 }  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+// The 1,000-item measurement (docs/eval.md) runs the fake server without recording: a recording
+// server slows down with every request it keeps.
+TEST(fake_vlm_server, answers_without_keeping_requests_when_not_recording) {
+  test::FakeServerOptions server_options;
+  server_options.record_requests = false;
+  server_options.answer.content = "kept nothing";
+  test::FakeVlmServer server(server_options);
+  const ReadResult result = vlm_factory(server)()->read(
+      [] {
+        ReadRequest request;
+        request.prompt = "hello";
+        return request;
+      }(),
+      {});
+  EXPECT_EQ(result.content, "kept nothing");
+  EXPECT_TRUE(server.requests().empty());
+}
+
+}  // namespace
+}  // namespace glyph::eval
