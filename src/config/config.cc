@@ -125,8 +125,8 @@ constexpr const char* kOfficialKeys[] = {"page-size",         "dpi",
                                          "auto-crop-width",   "auto-crop-last-page",
                                          "newline-markup"};
 constexpr const char* kExtensionKeys[] = {
-    "fallback-fonts", "fallback-metrics",         "wrap",     "antialias", "page-markers",
-    "color-mode",     "max-text-tokens-per-page", "normalize"};
+    "fallback-fonts", "fallback-metrics",         "wrap",      "antialias",        "page-markers",
+    "color-mode",     "max-text-tokens-per-page", "normalize", "auto-crop-height", "reflow"};
 
 std::string resolve_font_path(const std::string& spec, const std::string& base_dir) {
   FontFileRef ref = parse_font_ref(spec);
@@ -376,7 +376,28 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   config.normalize = in.choice(
       "normalize", Normalization::nfc,
       {{"none", Normalization::none}, {"nfc", Normalization::nfc}, {"nfkc", Normalization::nfkc}});
+  config.auto_crop_height = in.boolean("auto-crop-height", false);
+  config.reflow = in.choice(
+      "reflow", ReflowMode::off,
+      {{"off", ReflowMode::off}, {"auto", ReflowMode::automatic}, {"on", ReflowMode::on}});
   return config;
+}
+
+ReflowMode parse_reflow_mode(std::string_view name, std::string_view what) {
+  if (name == "off") return ReflowMode::off;
+  if (name == "auto") return ReflowMode::automatic;
+  if (name == "on") return ReflowMode::on;
+  throw Error(ErrorCode::invalid_argument,
+              std::string(what) + ": expected auto, on or off, got \"" + std::string(name) + "\"");
+}
+
+std::string_view reflow_mode_name(ReflowMode mode) {
+  switch (mode) {
+    case ReflowMode::off: return "off";
+    case ReflowMode::automatic: return "auto";
+    case ReflowMode::on: return "on";
+  }
+  return "off";
 }
 
 RenderConfig load_config(const std::string& path, std::vector<std::string>* warnings) {
@@ -387,8 +408,13 @@ RenderConfig load_config(const std::string& path, std::vector<std::string>* warn
 }
 
 RenderConfig preset_config(std::string_view name) {
-  if (name == "en") return parse_config_json(detail::kPresetEnJson, "", nullptr, "preset en");
-  if (name == "zh") return parse_config_json(detail::kPresetZhJson, "", nullptr, "preset zh");
+  RenderConfig config;
+  if (name == "en" || name == "zh") {
+    config = parse_config_json(name == "en" ? detail::kPresetEnJson : detail::kPresetZhJson, "",
+                               nullptr, name == "en" ? "preset en" : "preset zh");
+    config.reflow = ReflowMode::automatic;
+    return config;
+  }
   throw Error(ErrorCode::invalid_argument,
               "unknown preset \"" + std::string(name) + "\" (expected \"en\" or \"zh\")");
 }
@@ -444,6 +470,8 @@ std::string config_to_json(const RenderConfig& c) {
   out["max-text-tokens-per-page"] = c.max_text_tokens_per_page;
   static const char* norms[] = {"none", "nfc", "nfkc"};
   out["normalize"] = norms[static_cast<int>(c.normalize)];
+  out["auto-crop-height"] = c.auto_crop_height;
+  out["reflow"] = reflow_mode_name(c.reflow);
   return out.dump(2);
 }
 

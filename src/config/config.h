@@ -36,6 +36,14 @@ enum class Normalization { none, nfc, nfkc };
 // measures it (lines break as in the reference; the fallback glyph is centered in it, narrowed if
 // wider), or the fallback glyph's own advance.
 enum class FallbackMetrics { reference, natural };
+// What the reflow stage (src/reflow, docs/reflow.md) does with the document's line structure:
+// off (the text as given, the Glyph release's behaviour), automatic ("auto": joins what it detects
+// as hard-wrapped, packs short lines where that saves rendered lines, flows PDF pages) or on (as
+// auto, and also joins every line of a prose paragraph and packs every run of kept lines).
+enum class ReflowMode { off, automatic, on };
+// "off" / "auto" / "on" → ReflowMode; throws Error(invalid_argument) naming `what` otherwise.
+ReflowMode parse_reflow_mode(std::string_view name, std::string_view what = "--reflow");
+std::string_view reflow_mode_name(ReflowMode mode);  // "off", "auto", "on"
 
 // How a newline of the text is drawn, decoded from the "newline-markup" key.
 struct NewlineStyle {
@@ -82,6 +90,12 @@ struct RenderConfig {
   ColorMode color_mode = ColorMode::automatic;
   int max_text_tokens_per_page = 0;              // 0 = no cap
   Normalization normalize = Normalization::nfc;  // "normalize": nfc (default), nfkc, none
+  // "auto-crop-height": crop every page a break leaves short (room for another line below its
+  // last line) below its last content row + margin-y, as auto-crop-last-page does the last page.
+  bool auto_crop_height = false;
+  // "reflow": off when absent (a Glyph config renders as the reference does); the built-in
+  // presets (preset_config, config_for_text) set auto.
+  ReflowMode reflow = ReflowMode::off;
 
   // True when the output may be 8-bit gray (color_mode, or automatic and every color gray).
   bool gray_output() const;
@@ -95,7 +109,9 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
                                std::vector<std::string>* warnings = nullptr,
                                std::string_view source = "config");
 // The built-in presets "en" (DejaVu Sans) and "zh" (Noto Sans CJK SC); the same as configs/*.json,
-// embedded so that the binary works from any folder. Throws Error(invalid_argument) on other names.
+// embedded so that the binary works from any folder, with "reflow": "auto" (the files leave it
+// off, so that `-c configs/en.json` still renders as the reference renderer does). Throws
+// Error(invalid_argument) on other names.
 RenderConfig preset_config(std::string_view name);
 // The preset the Glyph demo would pick: "zh" when the text has a CJK ideograph U+4E00..U+9FFF.
 RenderConfig config_for_text(std::u32string_view text);

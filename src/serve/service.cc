@@ -2,6 +2,7 @@
 // types, the library does the work, and the results become JSON here. Nothing below this file
 // sees JSON from a client.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "ingest/ingest.h"
+#include "reflow/reflow.h"
 #include "serve/answer.h"
 #include "serve/documents.h"
 #include "serve/serve.h"
@@ -35,6 +37,7 @@ struct ServiceRequest {
   std::string upload_name;  // sanitized, only a hint of the format; never a path
   bool has_upload = false;
   std::string document_id;
+  std::string file_name;    // a label the client gives the document (jobs keep it); not a path
   std::string mode = "qa";  // qa | summary | extract | render (jobs only)
   std::string question;
   std::vector<std::string> fields;
@@ -68,6 +71,12 @@ std::string sanitize_filename(std::string_view name) {
 
 [[noreturn]] void bad_request(const std::string& message) {
   throw Error(ErrorCode::invalid_argument, message);
+}
+
+std::string checked_file_name(std::string name) {
+  if (name.size() > 255) bad_request("\"file_name\" is longer than 255 bytes");
+  if (!is_valid_utf8(name)) bad_request("\"file_name\" is not valid UTF-8");
+  return name;
 }
 
 std::vector<std::string> parse_fields(const json& value, const char* where) {
@@ -107,6 +116,9 @@ void read_json_fields(const json& body, ServiceRequest& r) {
     } else if (key == "document_id") {
       if (!value.is_string()) bad_request("\"document_id\" must be a string");
       r.document_id = value.get<std::string>();
+    } else if (key == "file_name") {
+      if (!value.is_string()) bad_request("\"file_name\" must be a string");
+      r.file_name = checked_file_name(value.get<std::string>());
     } else if (key == "mode") {
       if (!value.is_string()) bad_request("\"mode\" must be a string");
       r.mode = value.get<std::string>();
@@ -122,8 +134,9 @@ void read_json_fields(const json& body, ServiceRequest& r) {
       if (!value.is_boolean()) bad_request("\"stream\" must be true or false");
       r.stream = value.get<bool>();
     } else {
-      bad_request("unknown field \"" + key +
-                  "\" (expected text, document_id, mode, question, fields, config, stream)");
+      bad_request(
+          "unknown field \"" + key +
+          "\" (expected text, document_id, file_name, mode, question, fields, config, stream)");
     }
   }
 }
@@ -183,11 +196,21 @@ ServiceRequest parse_request(const HttpRequest& http) {
         r.upload = part.content;
         r.upload_name = sanitize_filename(part.filename);
         r.has_upload = true;
+        if (r.file_name.empty()) {
+          // The label: the client's name without its folders, when it is short UTF-8.
+          std::string_view label = part.filename;
+          if (auto slash = label.find_last_of("/\\"); slash != std::string_view::npos)
+            label = label.substr(slash + 1);
+          r.file_name =
+              label.size() <= 255 && is_valid_utf8(label) ? std::string(label) : r.upload_name;
+        }
       } else if (part.name == "text") {
         r.text = part.content;
         r.has_text = true;
       } else if (part.name == "document_id") {
         r.document_id = part.content;
+      } else if (part.name == "file_name") {
+        r.file_name = checked_file_name(part.content);
       } else if (part.name == "mode") {
         r.mode = part.content;
       } else if (part.name == "question") {
@@ -207,7 +230,8 @@ ServiceRequest parse_request(const HttpRequest& http) {
       } else {
         bad_request(
             "multipart: unknown part \"" + part.name +
-            "\" (expected file, text, document_id, mode, question, fields, config, stream)");
+            "\" (expected file, text, document_id, file_name, mode, question, fields, config, "
+            "stream)");
       }
     }
   } else {
@@ -230,8 +254,6 @@ void validate_task(const ServiceRequest& r, bool allow_render) {
   }
   AskMode mode = parse_ask_mode(r.mode);
   if (mode == AskMode::qa && r.question.empty()) bad_request("mode qa needs a \"question\"");
-  if (mode == AskMode::extract && r.fields.empty())
-    bad_request("mode extract needs \"fields\" (the keys to extract)");
   if (r.question.size() > 100000) bad_request("\"question\" is longer than 100000 bytes");
 }
 
@@ -280,6 +302,39 @@ RenderConfig resolve_config(const json& overrides, std::string_view utf8_text,
   return config;
 }
 
+// `?layout=`: whether a document's answer carries the full layout (every line's box and
+// characters). Absent: the route's default.
+bool want_layout(const HttpRequest& http, bool by_default) {
+  std::string v = http.query_value("layout");
+  if (v.empty()) return by_default;
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  bad_request("\"layout\" must be 1, true, 0 or false");
+}
+
+// The fonts installed on the system (the only ones a client may name), as font-path values.
+json installed_fonts() {
+  json fonts = json::array();
+  std::vector<std::string> paths;
+  for (const char* root : {"/usr/share/fonts", "/usr/local/share/fonts"}) {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      auto ext = it->path().extension().string();
+      for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (ext == ".ttf" || ext == ".otf" || ext == ".ttc") paths.push_back(it->path().string());
+      if (paths.size() >= 5000) break;
+    }
+  }
+  std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
+    return fs::path(a).filename() < fs::path(b).filename();
+  });
+  for (const auto& p : paths)
+    if (is_valid_utf8(p)) fonts.push_back({{"path", p}, {"name", fs::path(p).stem().string()}});
+  return fonts;
+}
+
 // ---- responses ------------------------------------------------------------------------------
 
 // Invalid UTF-8 can only come from a bug here (the edges validate); never a 500 for it.
@@ -292,14 +347,6 @@ HttpResponse json_response(const json& body, int status = 200) {
   r.status = status;
   r.body = dump(body);
   return r;
-}
-
-// "true"/"1" or "false"/"0"/absent for a query flag; anything else is refused.
-bool query_flag(const HttpRequest& http, const char* name) {
-  auto v = http.query_value(name);
-  if (v.empty() || v == "false" || v == "0") return false;
-  if (v == "true" || v == "1") return true;
-  bad_request(std::string("query \"") + name + "\" must be true or false");
 }
 
 std::size_t count_code_points(std::string_view utf8) {
@@ -375,6 +422,41 @@ std::string sse_event(std::string_view event, const json& data) {
   return "event: " + std::string(event) + "\ndata: " + dump(data) + "\n\n";
 }
 
+// One progress over a whole job that never goes back, with its stage named: rendering the
+// pages, rasterizing them for the reader, reading them. Each stage has its share of 0..1; a
+// stage that runs again (the OCR reader reads the likely regions, then whole pages) holds the
+// progress where it is until it passes it. 1 is left to the finished job.
+class JobStages {
+ public:
+  JobStages(JobProgress& progress, bool render_only)
+      : progress_(progress), render_only_(render_only) {}
+
+  void report(std::string_view stage, std::size_t done, std::size_t total) {
+    double from = 0.5, to = 0.99;
+    std::string note;
+    std::string count = std::to_string(done) + " of " + std::to_string(total);
+    if (stage == "rendering") {
+      from = 0, to = render_only_ ? 0.99 : 0.3;
+      note = "rendering page " + count;
+    } else if (stage == "rasterizing") {
+      from = 0.3, to = 0.5;
+      note = done < total ? "preparing page images, " + count : "reading";
+    } else {
+      note = total ? "reading, image " + count : "reading";
+    }
+    double f = from + (to - from) * (total ? double(done) / double(total) : 0.0);
+    std::lock_guard lock(mutex_);
+    best_ = std::max(best_, f);
+    progress_.report(best_, note);
+  }
+
+ private:
+  JobProgress& progress_;
+  bool render_only_;
+  std::mutex mutex_;
+  double best_ = 0;
+};
+
 json job_json(const JobRecord& r, bool with_result) {
   json out = {{"id", r.id},
               {"state", to_string(r.state)},
@@ -386,13 +468,20 @@ json job_json(const JobRecord& r, bool with_result) {
               {"updated_ms", r.updated_ms},
               {"url", "/v1/jobs/" + r.id}};
   if (r.finished_ms) out["finished_ms"] = r.finished_ms;
+  // What the job was asked, so that a list of jobs can say which document and which question.
   try {
     json request = json::parse(r.request);
     out["mode"] = request.value("mode", "qa");
-    if (request.contains("question")) out["question"] = request["question"];
+    for (const char* key : {"question", "fields", "document_id", "file_name"})
+      if (request.contains(key)) out[key] = request[key];
   } catch (const json::exception&) {
   }
-  if (with_result) out["result"] = r.result ? json::parse(*r.result) : json(nullptr);
+  if (with_result) {
+    out["result"] = r.result ? json::parse(*r.result) : json(nullptr);
+    if (!out.contains("document_id") && out["result"].is_object() &&
+        out["result"].contains("document_id"))
+      out["document_id"] = out["result"]["document_id"];
+  }
   if (!r.error_code.empty() && r.state != JobState::done)
     out["error"] = {{"code", r.error_code}, {"message", r.error_message}};
   else
@@ -527,28 +616,30 @@ struct Service::Impl {
               " pixels per page (the server's --max-page-pixels): lower \"dpi\" or \"page-size\"");
   }
 
-  // Text → rendered document (or the cached one); `progress` gets 0..1; `cancelled` stops it
-  // between two pages. `wait_ms` bounds the wait for a render slot (<0: no bound).
-  std::shared_ptr<const RenderedDocument> render(const ServiceRequest& r,
-                                                 const std::function<void(double)>& progress,
-                                                 const std::function<bool()>& cancelled,
-                                                 int wait_ms) {
+  // Text → rendered document (or the cached one); `progress` gets (pages written, pages);
+  // `cancelled` stops it between two pages. `wait_ms` bounds the wait for a render slot (<0: no
+  // bound).
+  std::shared_ptr<const RenderedDocument> render(
+      const ServiceRequest& r, const std::function<void(std::size_t, std::size_t)>& progress,
+      const std::function<bool()>& cancelled, int wait_ms) {
     if (!r.document_id.empty()) return store->open(r.document_id);
     std::vector<std::string> warnings;
-    std::string text;
+    Document doc;
     if (r.has_upload) {
-      Document doc = ingest_bytes(r.upload, r.upload_name, ingest_options());
-      text = std::move(doc.text);
+      doc = ingest_bytes(r.upload, r.upload_name, ingest_options());
       warnings = std::move(doc.warnings);
     } else {
-      text = r.text;
+      doc.text = r.text;
+      doc.format = "txt";
     }
+    const std::string& text = doc.text;
     if (text.empty()) bad_request("the document has no text to render");
     check_text_size(text);
     RenderConfig config = resolve_config(r.config, text, warnings);
     check_page_size(config);
-    PreparedText prepared = prepare_text(std::string_view(text), config);
-    std::string().swap(text);
+    // The config's "reflow" (auto for the presets): docs/reflow.md.
+    PreparedDocument prepared_document = prepare_document(doc, config);
+    const PreparedText& prepared = prepared_document.prepare;
     if (prepared.invalid_utf8)
       warnings.push_back(std::to_string(prepared.invalid_utf8) +
                          " ill-formed UTF-8 sequences replaced by U+FFFD (first at byte " +
@@ -558,15 +649,14 @@ struct Service::Impl {
     if (prepared.made_visible)
       warnings.push_back(std::to_string(prepared.made_visible) +
                          " invisible formatting characters written as <U+XXXX>");
-    std::string utf8 = encode_utf8(prepared.text);
-    std::u32string().swap(prepared.text);
+    std::string utf8 = encode_utf8(prepared_document.text);
     Slot slot(render_slots, options.max_renders, "rendering", wait_ms, cancelled);
     try {
       return store->render(
           utf8, config, std::move(warnings), [&](std::size_t done, std::size_t total) {
             if (cancelled && cancelled())
               throw Error(ErrorCode::cancelled, "the render was cancelled (the client went away)");
-            if (progress && total) progress(double(done) / double(total));
+            if (progress && total) progress(done, total);
           });
     } catch (const Error& e) {
       // A font (or face index) that the config names and the system lacks or cannot read is a
@@ -581,23 +671,27 @@ struct Service::Impl {
   std::string run_job(const JobClaim& claim, JobProgress& progress) {
     ServiceRequest r;
     read_json_fields(parse_json_text(claim.request, "job " + claim.id + " request"), r);
+    bool render_only = r.mode == "render";
+    JobStages stages(progress, render_only);
     // The renderer calls back between pages on its writing thread; what that throws stops the
     // render (workers joined, nothing stored), so a cancelled job stops at the next page.
     auto doc = render(
         r,
-        [&](double f) {
-          progress.report(0.4 * f, "rendering");
+        [&](std::size_t done, std::size_t total) {
+          stages.report("rendering", done, total);
           progress.check();
         },
         [&] { return progress.cancelled(); }, -1);
     progress.check();
-    if (r.mode == "render") return dump(document_json(*doc, false));
+    if (render_only) return dump(document_json(*doc, false));
+    stages.report("rasterizing", 0, doc->pages.size());
     AskMode mode = parse_ask_mode(r.mode);
     auto slot = ask_slot(*doc, -1, [&] { return progress.cancelled(); });
-    progress.report(0.4, "reading");
     AskCallbacks callbacks;
     callbacks.is_cancelled = [&] { return progress.cancelled(); };
-    callbacks.on_progress = [&](double f) { progress.report(0.4 + 0.6 * f, "reading"); };
+    callbacks.on_progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
+      stages.report(stage, done, total);
+    };
     AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
     progress.check();
     return dump(answer_json(*doc, mode, a));
@@ -609,6 +703,7 @@ struct Service::Impl {
       j["document_id"] = r.document_id;
     else
       j["text"] = std::move(text);
+    if (!r.file_name.empty()) j["file_name"] = r.file_name;
     if (!r.question.empty()) j["question"] = r.question;
     if (!r.fields.empty()) j["fields"] = r.fields;
     if (!r.config.empty()) j["config"] = r.config;
@@ -651,8 +746,12 @@ struct Service::Impl {
            {"note", "\"auto\" picks zh when the text has CJK ideographs, else en"}});
     });
 
+    h.route("GET", "/v1/fonts", [](const HttpRequest&) {
+      return json_response({{"fonts", installed_fonts()}});
+    });
+
     h.route("POST", "/v1/render", [this](const HttpRequest& http) {
-      bool with_layout = query_flag(http, "layout");
+      bool with_layout = want_layout(http, false);
       ServiceRequest r = parse_request(http);
       for (const char* field : {"mode", "question", "fields", "stream"})
         if (r.has(field))
@@ -666,7 +765,7 @@ struct Service::Impl {
     });
 
     h.route("GET", "/v1/documents/([0-9a-f]{32})", [this](const HttpRequest& http) {
-      bool with_layout = query_flag(http, "layout");
+      bool with_layout = want_layout(http, false);
       auto doc = store->open(http.captures[0]);
       HttpResponse response;
       response.body = document_body(*doc, with_layout);
@@ -712,7 +811,9 @@ struct Service::Impl {
       response.stream = [doc, mode, request, reader, documents, client_gone,
                          slot](const StreamWriter& write) {
         std::atomic<bool> failed{false};
+        std::mutex writing;  // progress may come from a reader's thread
         auto send = [&](std::string_view event, const json& data) {
+          std::lock_guard lock(writing);
           if (!failed && !write(sse_event(event, data))) failed = true;
         };
         send("document", document_json(*doc, false));
@@ -723,6 +824,9 @@ struct Service::Impl {
         // The loop watching the socket raises client_gone as soon as the client hangs up, even
         // while the reader has nothing to write.
         callbacks.is_cancelled = [&] { return failed.load() || client_gone(); };
+        callbacks.on_progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
+          send("progress", {{"stage", stage}, {"done", done}, {"total", total}});
+        };
         try {
           AskResult a =
               run_ask(*doc, *documents, mode, request.question, request.fields, reader, callbacks);

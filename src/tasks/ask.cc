@@ -80,6 +80,7 @@ std::vector<Citation> cite_passages(const RenderedDocument& document,
             detail::align_quote(document.text(), *range, decode_utf8(passage.text).text);
         citation.char_start = aligned.start;
         citation.char_end = aligned.end;
+        citation.source_page = document.source_page(aligned.start);
       }
     }
     citations.push_back(std::move(citation));

@@ -88,6 +88,7 @@ Citation citation_for_range(const RenderedDocument& document, CharRange range, s
   const size_t page_index = page_of_char(layout, range.start);
   const auto& page = layout.pages[page_index];
   citation.page = page.number;
+  citation.source_page = document.source_page(range.start);
   const double scale_y = document.dpi() / 72.0;
   const double scale_x = scale_y * document.config().horizontal_scale;
   bool any = false;

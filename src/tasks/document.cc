@@ -19,6 +19,8 @@ namespace glyph {
 struct RenderedDocument::Impl {
   std::unique_ptr<Renderer> renderer;
   std::u32string text;
+  SourceMap map;
+  ReflowReport reflow;
   Layout layout;
   mutable std::mutex mutex;
   mutable std::vector<std::shared_ptr<const PageImage>> images;
@@ -38,10 +40,33 @@ RenderedDocument::RenderedDocument(std::string_view utf8_text, RenderConfig conf
   const auto start = Clock::now();
   impl_->renderer = std::make_unique<Renderer>(std::move(config));
   impl_->text = prepare_text(utf8_text, impl_->renderer->config()).text;
+  impl_->map = SourceMap::identity(impl_->text.size());
   impl_->layout = impl_->renderer->lay_out(impl_->text);
   impl_->images.resize(impl_->layout.pages.size());
   impl_->line_boxes.resize(impl_->layout.pages.size());
   impl_->render_seconds = seconds_since(start);
+}
+
+RenderedDocument::RenderedDocument(const Document& document, RenderConfig config)
+    : impl_(std::make_unique<Impl>()) {
+  const auto start = Clock::now();
+  impl_->renderer = std::make_unique<Renderer>(std::move(config));
+  PreparedDocument prepared = prepare_document(document, impl_->renderer->config());
+  impl_->text = std::move(prepared.text);
+  impl_->map = std::move(prepared.map);
+  impl_->reflow = std::move(prepared.reflow);
+  impl_->layout = impl_->renderer->lay_out(impl_->text);
+  impl_->images.resize(impl_->layout.pages.size());
+  impl_->line_boxes.resize(impl_->layout.pages.size());
+  impl_->render_seconds = seconds_since(start);
+}
+
+int RenderedDocument::source_page(size_t char_index) const {
+  return impl_->map.source_page(char_index);
+}
+
+const ReflowReport& RenderedDocument::reflow() const {
+  return impl_->reflow;
 }
 
 RenderedDocument::~RenderedDocument() = default;

@@ -24,6 +24,7 @@
 #include "config/config.h"
 #include "read/ocr_reader.h"
 #include "read/reader.h"
+#include "reflow/reflow.h"
 
 namespace glyph {
 
@@ -35,6 +36,8 @@ struct Citation {
   PixelBox bbox_px;                     // pixels of the page image at the document's dpi
   size_t char_start = 0, char_end = 0;  // [start, end) in code points of the rendered text
   std::string quote;                    // the words as the reader gave them
+  // The page of the source document (PDF) the cited text begins on; 0 when it has no pages.
+  int source_page = 0;
 };
 
 struct AnswerTimings {
@@ -104,8 +107,12 @@ struct TaskOptions {
 // Thread-safe after construction.
 class RenderedDocument {
  public:
-  // prepare_text + lay_out with the config. Throws what they throw (fonts, config).
+  // prepare_text + lay_out with the config (no reflow: the text is laid out as given). Throws
+  // what they throw (fonts, config).
   RenderedDocument(std::string_view utf8_text, RenderConfig config);
+  // A document as ingest read it: prepare_document (the config's reflow), then lay_out; the
+  // source map says which source page each character comes from.
+  RenderedDocument(const Document& document, RenderConfig config);
   ~RenderedDocument();
   RenderedDocument(const RenderedDocument&) = delete;
   RenderedDocument& operator=(const RenderedDocument&) = delete;
@@ -125,6 +132,11 @@ class RenderedDocument {
   double render_seconds() const;
   // UTF-8 text of [start, end) of the rendered text.
   std::string slice(size_t char_start, size_t char_end) const;
+  // 1-based page of the source document (PDF) a character of the rendered text comes from; 0
+  // when the source has no pages.
+  int source_page(size_t char_index) const;
+  // What the reflow stage did (mode off: nothing).
+  const ReflowReport& reflow() const;
 
  private:
   struct Impl;

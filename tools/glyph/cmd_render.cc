@@ -13,7 +13,7 @@
 #include "core/utf8.h"
 #include "input.h"
 #include "raster/renderer.h"
-#include "text/prepare.h"
+#include "reflow/reflow.h"
 #include "tokens/page_tokens.h"
 
 namespace glyph::cli {
@@ -35,7 +35,8 @@ struct RenderArgs {
 
 void run_render(const RenderArgs& args) {
   const auto started = std::chrono::steady_clock::now();
-  std::string bytes = read_input(args.input, args.input_flags).text;
+  Document document = read_input(args.input, args.input_flags);
+  const std::string& bytes = document.text;
 
   std::vector<std::string> warnings;
   RenderConfig config;
@@ -51,10 +52,12 @@ void run_render(const RenderArgs& args) {
     if (!(*args.dpi > 0)) throw Error(ErrorCode::invalid_argument, "--dpi: must be positive");
     config.dpi = *args.dpi;
   }
+  apply_reflow_flag(args.input_flags, config);
   for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
 
-  const PreparedText prepared = prepare_text(bytes, config);
-  std::string().swap(bytes);  // the rendered text is all that is needed from here on
+  const PreparedDocument prepared_document = prepare_document(document, config);
+  const PreparedText& prepared = prepared_document.prepare;
+  std::string().swap(document.text);  // the rendered text is all that is needed from here on
   if (prepared.invalid_utf8) {
     std::fprintf(
         stderr, "warning: %s: %zu invalid UTF-8 sequences replaced by U+FFFD (first at byte %zu)\n",
@@ -76,7 +79,8 @@ void run_render(const RenderArgs& args) {
       }
     };
   }
-  const RenderResult result = renderer.render_to_directory(prepared.text, args.outdir, options);
+  const RenderResult result =
+      renderer.render_to_directory(prepared_document.text, args.outdir, options);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

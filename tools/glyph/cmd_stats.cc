@@ -1,5 +1,6 @@
 // glyph stats INPUT [-c CONFIG] [--model NAME] [--json]: what the render of INPUT costs a model.
 // glyph plan INPUT --model NAME --budget N: the most legible render that fits N visual tokens.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
@@ -14,7 +15,7 @@
 #include "core/utf8.h"
 #include "input.h"
 #include "planning/planning.h"
-#include "text/prepare.h"
+#include "reflow/reflow.h"
 #include "tokens/tokenizer.h"
 
 namespace glyph::cli {
@@ -52,6 +53,9 @@ struct Prepared {
   RenderConfig config;
   std::u32string text;
   VisualTokenOptions options;
+  ReflowReport reflow;
+  SourceMap map;
+  std::u32string source_text;  // with reflow: the document's text before it
 };
 
 Prepared prepare(const CostFlags& f) {
@@ -69,10 +73,39 @@ Prepared prepare(const CostFlags& f) {
     if (!(*f.dpi > 0)) throw Error(ErrorCode::invalid_argument, "--dpi: must be positive");
     p.config.dpi = *f.dpi;
   }
-  p.text = prepare_text(document.text, p.config).text;
+  apply_reflow_flag(f.input_flags, p.config);
+  PreparedDocument prepared = prepare_document(document, p.config);
+  p.text = std::move(prepared.text);
+  p.reflow = std::move(prepared.reflow);
+  p.map = std::move(prepared.map);
+  p.source_text = std::move(prepared.source_text);
   if (f.min_pixels >= 0) p.options.min_pixels = f.min_pixels;
   if (f.max_pixels >= 0) p.options.max_pixels = f.max_pixels;
   return p;
+}
+
+// With reflow, text tokens are those of the document's text (without the reflow's markers and
+// joins): what the document costs a model as text. A page's are those of the source stretch its
+// characters come from.
+void count_source_tokens(RenderMeasure& m, const Prepared& p, const Tokenizer& tokenizer) {
+  const std::u32string_view source = p.source_text;
+  for (std::size_t i = 0; i < m.stats.pages.size() && i < m.layout.pages.size(); ++i) {
+    const PageLayout& page = m.layout.pages[i];
+    const std::size_t start = std::min(p.map.source_offset(page.char_start), source.size());
+    std::size_t end = i + 1 < m.layout.pages.size()
+                          ? p.map.source_offset(m.layout.pages[i + 1].char_start)
+                          : source.size();
+    end = std::clamp(end, start, source.size());
+    PageTokenStats& stats = m.stats.pages[i];
+    stats.text_tokens = tokenizer.count(encode_utf8(source.substr(start, end - start)));
+    stats.ratio = stats.visual.tokens > 0 ? static_cast<double>(stats.text_tokens) /
+                                                static_cast<double>(stats.visual.tokens)
+                                          : 0;
+  }
+  m.stats.text_tokens = tokenizer.count(encode_utf8(source));
+  m.stats.ratio = m.stats.visual_tokens > 0 ? static_cast<double>(m.stats.text_tokens) /
+                                                  static_cast<double>(m.stats.visual_tokens)
+                                            : 0;
 }
 
 std::string fixed(double value, int decimals) {
@@ -81,13 +114,41 @@ std::string fixed(double value, int decimals) {
   return buf;
 }
 
-void print_stats(const TokenStats& s, const Tokenizer& tokenizer, bool json) {
+// {"mode": "auto", "joined": {"prose": 3}, "packed": {...}, "kept": {...}, "lines_joined": ...}
+std::string reflow_json(const ReflowReport& r) {
+  std::string out = "{\"mode\": \"" + std::string(reflow_mode_name(r.mode)) + "\"";
+  for (ReflowAction action : {ReflowAction::joined, ReflowAction::packed, ReflowAction::kept}) {
+    out += ", \"" + std::string(reflow_action_name(action)) + "\": {";
+    bool first = true;
+    for (int k = 0; k <= static_cast<int>(ReflowKind::lines); ++k) {
+      const std::size_t n = r.count(static_cast<ReflowKind>(k), action);
+      if (n == 0) continue;
+      out += std::string(first ? "" : ", ") + "\"" +
+             std::string(reflow_kind_name(static_cast<ReflowKind>(k))) + "\": " + std::to_string(n);
+      first = false;
+    }
+    out += "}";
+  }
+  out += ", \"lines_joined\": " + std::to_string(r.lines_joined) +
+         ", \"lines_packed\": " + std::to_string(r.lines_packed) +
+         ", \"words_dehyphenated\": " + std::to_string(r.words_dehyphenated) +
+         ", \"page_markers\": " + std::to_string(r.page_markers) +
+         ", \"paragraphs_flowed\": " + std::to_string(r.paragraphs_flowed) +
+         ", \"blank_lines_dropped\": " + std::to_string(r.blank_lines_dropped) +
+         ", \"leaders_collapsed\": " + std::to_string(r.leaders_collapsed) + "}";
+  return out;
+}
+
+void print_stats(const TokenStats& s, const ReflowReport& reflow, const Tokenizer& tokenizer,
+                 bool json) {
   if (json) {
     std::string out = "{\"model\": \"" + s.model + "\", \"chars\": " + std::to_string(s.chars) +
                       ", \"text_tokens\": " + std::to_string(s.text_tokens) +
                       ", \"visual_tokens\": " + std::to_string(s.visual_tokens) +
                       ", \"wrapper_tokens\": " + std::to_string(s.wrapper_tokens) +
-                      ", \"ratio\": " + fixed(s.ratio, 4) + ", \"pages\": [";
+                      ", \"saved_by_crop\": " + std::to_string(s.saved_by_crop) +
+                      ", \"ratio\": " + fixed(s.ratio, 4) + ", \"reflow\": " + reflow_json(reflow) +
+                      ", \"pages\": [";
     for (std::size_t i = 0; i < s.pages.size(); ++i) {
       const PageTokenStats& p = s.pages[i];
       if (i) out += ", ";
@@ -98,26 +159,32 @@ void print_stats(const TokenStats& s, const Tokenizer& tokenizer, bool json) {
              ", \"resized_width\": " + std::to_string(p.visual.resized_width_px) +
              ", \"resized_height\": " + std::to_string(p.visual.resized_height_px) +
              ", \"visual_tokens\": " + std::to_string(p.visual.tokens) +
+             ", \"saved_by_crop\": " + std::to_string(p.saved_by_crop) +
              ", \"ratio\": " + fixed(p.ratio, 4) + "}";
     }
     std::cout << out << "]}\n";
     return;
   }
-  std::printf("%5s %9s %12s %11s %11s %8s %7s\n", "page", "chars", "text tokens", "image px",
-              "model px", "visual", "ratio");
+  std::printf("%5s %9s %12s %11s %11s %8s %10s %7s\n", "page", "chars", "text tokens", "image px",
+              "model px", "visual", "crop saved", "ratio");
   for (const PageTokenStats& p : s.pages) {
     const std::string image = std::to_string(p.width_px) + "x" + std::to_string(p.height_px);
     const std::string resized = std::to_string(p.visual.resized_width_px) + "x" +
                                 std::to_string(p.visual.resized_height_px);
-    std::printf("%5d %9zu %12zu %11s %11s %8lld %6.2fx\n", p.page, p.chars, p.text_tokens,
-                image.c_str(), resized.c_str(), static_cast<long long>(p.visual.tokens), p.ratio);
+    std::printf("%5d %9zu %12zu %11s %11s %8lld %10lld %6.2fx\n", p.page, p.chars, p.text_tokens,
+                image.c_str(), resized.c_str(), static_cast<long long>(p.visual.tokens),
+                static_cast<long long>(p.saved_by_crop), p.ratio);
   }
-  std::printf("%5s %9zu %12zu %11s %11s %8lld %6.2fx\n", "total", s.chars, s.text_tokens, "", "",
-              static_cast<long long>(s.visual_tokens), s.ratio);
+  std::printf("%5s %9zu %12zu %11s %11s %8lld %10lld %6.2fx\n", "total", s.chars, s.text_tokens, "",
+              "", static_cast<long long>(s.visual_tokens), static_cast<long long>(s.saved_by_crop),
+              s.ratio);
   std::printf(
       "model %s; text tokens by %s; ratio = text tokens / visual tokens (+%lld image start/end "
-      "tokens)\n",
+      "tokens); crop saved = visual tokens the height crops saved\n",
       s.model.c_str(), tokenizer.source().c_str(), static_cast<long long>(s.wrapper_tokens));
+  std::printf("%s\n", reflow.summary().c_str());
+  if (reflow.mode != ReflowMode::off)
+    std::printf("text tokens: of the document's text before reflow (its markers not counted)\n");
 }
 
 std::string describe(const PlanStep& s) {
@@ -136,8 +203,9 @@ void add_stats_command(CLI::App& app) {
   cmd->callback([flags] {
     const Prepared p = prepare(*flags);
     const Tokenizer& tokenizer = shared_tokenizer(flags->tokenizer);
-    const RenderMeasure m = measure_render(p.text, p.config, tokenizer, flags->model, p.options);
-    print_stats(m.stats, tokenizer, flags->json);
+    RenderMeasure m = measure_render(p.text, p.config, tokenizer, flags->model, p.options);
+    if (!p.source_text.empty()) count_source_tokens(m, p, tokenizer);
+    print_stats(m.stats, p.reflow, tokenizer, flags->json);
   });
 }
 

@@ -13,7 +13,7 @@
 #include "font/font.h"
 #include "input.h"
 #include "layout/layout.h"
-#include "text/prepare.h"
+#include "reflow/reflow.h"
 
 namespace glyph::cli {
 namespace {
@@ -41,8 +41,11 @@ void run_text(const TextOptions& options) {
     config = config_for_text(decode_utf8(bytes).text);
   }
   if (!options.font.empty()) config.font_path = options.font;
+  apply_reflow_flag(options.input_flags, config);
   for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  const PreparedText prepared = prepare_text(bytes, config);
+  const PreparedDocument document_prepared = prepare_document(document, config);
+  const PreparedText& prepared = document_prepared.prepare;
+  const std::u32string& text = document_prepared.text;
   if (options.verbose) {
     std::fprintf(stderr,
                  "text: %zu characters; invalid UTF-8 replaced: %zu; line breaks normalized: %zu; "
@@ -50,26 +53,27 @@ void run_text(const TextOptions& options) {
                  "(to %d spaces); page breaks: %zu; controls dropped: %zu; invisible characters "
                  "removed: %zu; "
                  "made visible: %zu\n",
-                 prepared.text.size(), prepared.invalid_utf8, prepared.line_breaks_normalized,
+                 text.size(), prepared.invalid_utf8, prepared.line_breaks_normalized,
                  prepared.tabs_expanded, PreparedText::tab_width, prepared.page_breaks,
                  prepared.controls_dropped, prepared.invisible_removed, prepared.made_visible);
     if (prepared.invalid_utf8 > 0)
       std::fprintf(stderr, "text: first invalid UTF-8 at byte %zu\n",
                    prepared.first_invalid_offset);
+    std::fprintf(stderr, "%s\n", document_prepared.reflow.summary().c_str());
   }
   if (!options.lines && !options.json) {
-    std::cout << encode_utf8(prepared.text);
+    std::cout << encode_utf8(text);
     return;
   }
   const FontSet fonts(config);
-  const Layout layout = lay_out(prepared.text, config, fonts);
+  const Layout layout = lay_out(text, config, fonts);
   if (options.verbose)
     std::fprintf(
         stderr,
         "layout: %zu pages; characters from fallback fonts: %zu; characters no font has: %zu\n",
         layout.pages.size(), layout.fallback_chars, layout.missing_glyph_chars);
   auto line_text = [&](const LineLayout& line) {
-    return encode_utf8(drawn_text(line, prepared.text, config));
+    return encode_utf8(drawn_text(line, text, config));
   };
   if (options.json) {
     nlohmann::json out = {{"chars", layout.char_count}, {"pages", nlohmann::json::array()}};

@@ -24,7 +24,7 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_option("input", options->input,
                   "Document (txt in any encoding, pdf, docx, md, html), or - for stdin")
       ->required();
-  add_input_flags(cmd, options->input_flags);
+  add_input_flags(cmd, options->input_flags, false);
   cmd->add_option(
       "--tokenizer", options->tokenizer,
       "A Hugging Face tokenizer.json (byte-level BPE); default: Qwen3's, or $GLYPH_TOKENIZER");

@@ -4,7 +4,7 @@
 
 namespace glyph::cli {
 
-void add_input_flags(CLI::App* command, InputFlags& flags) {
+void add_input_flags(CLI::App* command, InputFlags& flags, bool with_reflow) {
   command->add_option(
       "--format", flags.format,
       "Input format: txt, pdf, docx, markdown, html (default: detected by content)");
@@ -19,6 +19,18 @@ void add_input_flags(CLI::App* command, InputFlags& flags) {
       ->capture_default_str();
   command->add_flag("--docx-headers", flags.docx_headers_footers,
                     "Include DOCX headers and footers");
+  if (with_reflow) {
+    command
+        ->add_option("--reflow", flags.reflow,
+                     "Join hard-wrapped lines, pack short lines, flow PDF pages: auto, on or off "
+                     "(default: the config's \"reflow\"; auto for the presets, off for a config "
+                     "file without the key; see docs/reflow.md)")
+        ->check(CLI::IsMember({"auto", "on", "off"}));
+  }
+}
+
+void apply_reflow_flag(const InputFlags& flags, RenderConfig& config) {
+  if (!flags.reflow.empty()) config.reflow = parse_reflow_mode(flags.reflow);
 }
 
 Document read_input(const std::string& path, const InputFlags& flags, bool verbose) {

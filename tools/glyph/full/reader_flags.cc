@@ -106,7 +106,8 @@ std::unique_ptr<RenderedDocument> load_document(const ReaderFlags& flags) {
     config = config_for_text(decode_utf8(document.text).text);
   }
   if (flags.dpi > 0) config.dpi = flags.dpi;
-  return std::make_unique<RenderedDocument>(document.text, std::move(config));
+  apply_reflow_flag(flags.input_flags, config);
+  return std::make_unique<RenderedDocument>(document, std::move(config));
 }
 
 OcrOptions ocr_options(const ReaderFlags& flags, const RenderedDocument& document) {
@@ -205,6 +206,7 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
                            {"char_start", c.char_start},
                            {"char_end", c.char_end},
                            {"quote", c.quote}});
+      if (c.source_page > 0) citations.back()["source_page"] = c.source_page;
     }
     j["citations"] = std::move(citations);
     if (!answer.extraction_json.empty()) {
@@ -239,9 +241,11 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
       std::string quote = c.quote;
       if (decode_utf8(quote).text.size() > 100)
         quote = encode_utf8(decode_utf8(quote).text.substr(0, 97)) + "...";
-      std::cout << "  [" << i + 1 << "] page " << c.page << ", box (" << c.bbox_px.left_px << ", "
-                << c.bbox_px.top_px << ")-(" << c.bbox_px.right_px << ", " << c.bbox_px.bottom_px
-                << ") px, chars " << c.char_start << "-" << c.char_end << ": \"" << quote << "\"\n";
+      std::cout << "  [" << i + 1 << "] page " << c.page;
+      if (c.source_page > 0) std::cout << " (source page " << c.source_page << ")";
+      std::cout << ", box (" << c.bbox_px.left_px << ", " << c.bbox_px.top_px << ")-("
+                << c.bbox_px.right_px << ", " << c.bbox_px.bottom_px << ") px, chars "
+                << c.char_start << "-" << c.char_end << ": \"" << quote << "\"\n";
     }
   }
   std::cout << std::flush;
