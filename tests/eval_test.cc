@@ -681,3 +681,23 @@ TEST(eval_run_integration, longbench_and_mrcr_items_through_the_fake_server) {
 
 }  // namespace
 }  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+TEST(ruler_generator, qa_with_too_few_records_takes_them_all_and_stays_short) {
+  RulerOptions options;
+  options.tasks = {"qa"};
+  options.lengths = {4096};
+  options.samples = 1;
+  options.qa = {{{"Alpha is first."}, "What is first?", {"Alpha"}},
+                {{"Beta is second."}, "What is second?", {"Beta"}}};
+  const auto items = generate_ruler(options);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_NE(items[0].context.find("Alpha is first."), std::string::npos);
+  EXPECT_NE(items[0].context.find("Beta is second."), std::string::npos);
+  EXPECT_LT(shared_tokenizer().count(items[0].text_prompt), 200u);
+}
+
+}  // namespace
+}  // namespace glyph::eval
