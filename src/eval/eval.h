@@ -223,6 +223,7 @@ struct RunReport {
   double seconds = 0;
   std::string results_path, summary_markdown_path, summary_json_path, plot_path;
   std::string summary_markdown;  // the table as written
+  std::string first_error;       // the first item error of this run, empty when none
 };
 
 // Runs every item at every dpi through `reader` (and through `text_reader` as text, when given),

@@ -392,6 +392,7 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
       std::lock_guard lock(progress_mutex);
       ++progress.done;
       if (!result.error.empty()) {
+        if (report.first_error.empty()) report.first_error = result.key + ": " + result.error;
         ++progress.errors;
       } else {
         score_sum += result.score;

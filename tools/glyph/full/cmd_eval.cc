@@ -191,6 +191,9 @@ void run_eval_command(const EvalFlags& flags) {
                report.done, report.skipped, report.errors, report.seconds,
                report.results_path.c_str(), report.summary_markdown_path.c_str(),
                report.summary_json_path.c_str(), report.plot_path.c_str());
+  if (report.done > 0 && report.errors == report.done) {
+    throw Error(ErrorCode::server, "every item failed; the first: " + report.first_error);
+  }
   if (report.cancelled) {
     throw Error(ErrorCode::cancelled,
                 "interrupted: run the same command with --resume to finish the remaining items");
