@@ -701,3 +701,34 @@ TEST(ruler_generator, qa_with_too_few_records_takes_them_all_and_stays_short) {
 
 }  // namespace
 }  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+TEST(eval_run_integration, the_newline_marker_joins_short_lines_into_fewer_pages) {
+  std::string context;
+  for (int i = 0; i < 300; ++i) context += "Line " + std::to_string(i) + " is short.\n";
+  EvalItem item;
+  item.suite = "longbench";
+  item.task = "hotpotqa";
+  item.id = "hotpotqa/1";
+  item.context = context;
+  item.prompt = item.question = "Which line?";
+  item.answers = {"Line 7"};
+  item.metric = Metric::qa_f1;
+  item.newline_marker_suggested = true;
+  test::FakeVlmServer server;
+  RunOptions options;
+  options.out_dir = test::scratch_dir() + "/plain";
+  const auto plain = read_results(run_eval({item}, vlm_factory(server), {}, options).results_path);
+  options.out_dir += "-marked";
+  options.newline_marker = RunOptions::NewlineMarker::suggested;
+  const auto marked = read_results(run_eval({item}, vlm_factory(server), {}, options).results_path);
+  ASSERT_EQ(plain.size(), 1u);
+  ASSERT_EQ(marked.size(), 1u);
+  EXPECT_GT(plain[0].pages, marked[0].pages);
+  EXPECT_GT(marked[0].compression, plain[0].compression);
+}
+
+}  // namespace
+}  // namespace glyph::eval
