@@ -641,3 +641,94 @@ TEST(fake_vlm_server, answers_without_keeping_requests_when_not_recording) {
 
 }  // namespace
 }  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+TEST(eval_run_integration, longbench_and_mrcr_items_through_the_fake_server) {
+  const std::string longbench = write_scratch(
+      "lb_run.jsonl",
+      R"({"input": "Which paragraph?", "context": "Paragraph 1: cats. Paragraph 2: dogs.", "answers": ["Paragraph 2"], "length": 9000, "dataset": "passage_retrieval_en", "_id": "r1"})"
+      "\n");
+  std::vector<EvalItem> items = read_longbench(longbench);  // scratch_dir() empties the folder
+  const std::string mrcr = write_scratch(
+      "mrcr_run.jsonl",
+      R"({"prompt": [{"role": "user", "content": "write a haiku about rain"}, {"role": "assistant", "content": "Rain taps the window."}, {"role": "user", "content": "Prepend Zq9 to the haiku about rain."}], "answer": "Zq9Rain taps the window.", "random_string_to_prepend": "Zq9", "n_needles": 2})"
+      "\n");
+  for (auto& item : read_mrcr(mrcr)) items.push_back(std::move(item));
+  test::FakeServerOptions server_options;
+  server_options.answer.content = "Zq9Rain taps the window. Paragraph 2";
+  test::FakeVlmServer server(server_options);
+  RunOptions options;
+  options.out_dir = test::scratch_dir() + "/suites";
+  const RunReport report = run_eval(items, vlm_factory(server), {}, options);
+  ASSERT_EQ(report.errors, 0u);
+  const auto results = read_results(report.results_path);
+  ASSERT_EQ(results.size(), 2u);
+  // retrieval: the answer's numbers are 2 and 9 (of "Zq9"): one of two is right.
+  EXPECT_EQ(results[0].task, "passage_retrieval_en");
+  EXPECT_EQ(results[0].length_bin, "8k+");
+  EXPECT_DOUBLE_EQ(results[0].score, 0.5);
+  // mrcr: the prefix is there; the rest matches the expected answer's first 19 characters.
+  EXPECT_EQ(results[1].task, "mrcr_2needle");
+  EXPECT_EQ(results[1].length_bin, "0-8k");
+  EXPECT_DOUBLE_EQ(results[1].score, sequence_matcher_ratio("Rain taps the window. Paragraph 2",
+                                                            "Rain taps the window."));
+  const auto requests = server.requests();
+  ASSERT_GE(requests.size(), 2u);
+  EXPECT_EQ(requests.back().text, "\nPrepend Zq9 to the haiku about rain.");
+}
+
+}  // namespace
+}  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+TEST(ruler_generator, qa_with_too_few_records_takes_them_all_and_stays_short) {
+  RulerOptions options;
+  options.tasks = {"qa"};
+  options.lengths = {4096};
+  options.samples = 1;
+  options.qa = {{{"Alpha is first."}, "What is first?", {"Alpha"}},
+                {{"Beta is second."}, "What is second?", {"Beta"}}};
+  const auto items = generate_ruler(options);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_NE(items[0].context.find("Alpha is first."), std::string::npos);
+  EXPECT_NE(items[0].context.find("Beta is second."), std::string::npos);
+  EXPECT_LT(shared_tokenizer().count(items[0].text_prompt), 200u);
+}
+
+}  // namespace
+}  // namespace glyph::eval
+
+namespace glyph::eval {
+namespace {
+
+TEST(eval_run_integration, the_newline_marker_joins_short_lines_into_fewer_pages) {
+  std::string context;
+  for (int i = 0; i < 300; ++i) context += "Line " + std::to_string(i) + " is short.\n";
+  EvalItem item;
+  item.suite = "longbench";
+  item.task = "hotpotqa";
+  item.id = "hotpotqa/1";
+  item.context = context;
+  item.prompt = item.question = "Which line?";
+  item.answers = {"Line 7"};
+  item.metric = Metric::qa_f1;
+  item.newline_marker_suggested = true;
+  test::FakeVlmServer server;
+  RunOptions options;
+  options.out_dir = test::scratch_dir() + "/plain";
+  const auto plain = read_results(run_eval({item}, vlm_factory(server), {}, options).results_path);
+  options.out_dir += "-marked";
+  options.newline_marker = RunOptions::NewlineMarker::suggested;
+  const auto marked = read_results(run_eval({item}, vlm_factory(server), {}, options).results_path);
+  ASSERT_EQ(plain.size(), 1u);
+  ASSERT_EQ(marked.size(), 1u);
+  EXPECT_GT(plain[0].pages, marked[0].pages);
+  EXPECT_GT(marked[0].compression, plain[0].compression);
+}
+
+}  // namespace
+}  // namespace glyph::eval

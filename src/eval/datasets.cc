@@ -320,6 +320,20 @@ std::vector<EvalItem> read_longbench(const std::string& path) {
     item.first_line_only =
         dataset == "trec" || dataset == "triviaqa" || dataset == "samsum" || dataset == "lsht";
     item.max_answer_tokens = it->max_answer_tokens;
+    static constexpr std::string_view kNewlineMarked[] = {"passage_retrieval_en",
+                                                          "hotpotqa",
+                                                          "narrativeqa",
+                                                          "qmsum",
+                                                          "gov_report",
+                                                          "vcsum",
+                                                          "triviaqa",
+                                                          "multi_news",
+                                                          "dureader",
+                                                          "qasper",
+                                                          "samsum",
+                                                          "trec"};
+    item.newline_marker_suggested = std::find(std::begin(kNewlineMarked), std::end(kNewlineMarked),
+                                              dataset) != std::end(kNewlineMarked);
     item.prompt = strip(replace_all(std::string(it->image_prompt), "{input}", input));
     item.text_prompt = strip(replace_all(
         replace_all(std::string(it->text_prompt), "{context}", item.context), "{input}", input));

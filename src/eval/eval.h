@@ -119,6 +119,9 @@ struct EvalItem {
   bool first_line_only = false;
   int max_answer_tokens = 0;  // 0 = the reader's default
   bool uuid_task = false;     // RULER tasks with UUIDs: reported apart, not in the mean
+  // One of the 12 LongBench datasets the Glyph release renders with a visible newline marker
+  // when asked to (its --chose-newline).
+  bool newline_marker_suggested = false;
 };
 
 // The score of one answer for the item: the best over its answers, 0..1.
@@ -196,6 +199,9 @@ struct RunOptions {
   std::string tokenizer_path;
   SamplingOptions sampling;  // max_tokens unset = the item's max_answer_tokens
   int ocr_threads = 1;       // rasterization and OCR threads per item (OCR reader)
+  // The Glyph release's visible newline marker (a red " \n " drawn where the text breaks):
+  // never, for the items that suggest it (LongBench's 12 datasets), or for every item.
+  enum class NewlineMarker { none, suggested, all } newline_marker = NewlineMarker::none;
 };
 
 // Makes a reader for one worker thread (a Reader serves one thread at a time).
@@ -223,6 +229,7 @@ struct RunReport {
   double seconds = 0;
   std::string results_path, summary_markdown_path, summary_json_path, plot_path;
   std::string summary_markdown;  // the table as written
+  std::string first_error;       // the first item error of this run, empty when none
 };
 
 // Runs every item at every dpi through `reader` (and through `text_reader` as text, when given),

@@ -90,10 +90,12 @@ std::string essay_sentence(Random& random) {
   }
 }
 
-// The largest n in [0, upper] for which count(build(n)) <= budget (build(0) must fit). Counts
-// exactly: a guess from the tokens of a small build, then bisection.
+// The largest n in [0, max_units] for which count(build(n)) <= budget (build(0) must fit).
+// Counts exactly: a guess from the tokens of a small build, a bracket around it, bisection.
+constexpr int kNoCap = 1 << 28;
 template <typename Build>
-int fit_units(const Tokenizer& tokenizer, int budget, int probe, const Build& build) {
+int fit_units(const Tokenizer& tokenizer, int budget, int probe, const Build& build,
+              int max_units = kNoCap) {
   const std::string empty = build(0);
   const int base = static_cast<int>(tokenizer.count(empty));
   if (base > budget) {
@@ -103,18 +105,36 @@ int fit_units(const Tokenizer& tokenizer, int budget, int probe, const Build& bu
   }
   const int probe_tokens = static_cast<int>(tokenizer.count(build(probe)));
   const double per_unit = std::max(0.5, static_cast<double>(probe_tokens - base) / probe);
-  int guess = std::max(1, static_cast<int>((budget - base) / per_unit));
-  int low = 0, high = guess + guess / 8 + 8;
-  while (static_cast<int>(tokenizer.count(build(high))) <= budget) {
-    low = high;
-    high *= 2;
+  const int guess =
+      std::clamp(static_cast<int>((budget - base) / per_unit), 1, std::max(1, max_units));
+  auto fits = [&](int n) { return static_cast<int>(tokenizer.count(build(n))) <= budget; };
+  if (max_units <= 0) return 0;
+  if (max_units < kNoCap && fits(max_units)) return max_units;
+  // Bracket the answer around the guess with steps of 1/64 of it, doubling, then bisect.
+  int step = std::max(4, guess / 64);
+  int low = 0, high = 0;
+  if (fits(guess)) {
+    low = guess;
+    high = guess + step;
+    high = std::min(high, max_units);  // build(max_units) does not fit
+    while (high < max_units && fits(high)) {
+      low = high;
+      step *= 2;
+      high = std::min(low + step, max_units);
+    }
+  } else {
+    high = guess;
+    low = std::max(0, guess - step);
+    while (low > 0 && !fits(low)) {
+      high = low;
+      step *= 2;
+      low = std::max(0, high - step);
+    }
   }
   // Invariant: build(low) fits, build(high) does not.
-  if (guess > low && guess < high && static_cast<int>(tokenizer.count(build(guess))) <= budget)
-    low = guess;
   while (high - low > 1) {
     const int mid = low + (high - low) / 2;
-    if (static_cast<int>(tokenizer.count(build(mid))) <= budget)
+    if (fits(mid))
       low = mid;
     else
       high = mid;
@@ -439,9 +459,10 @@ void make_qa(EvalItem& item, const Tokenizer& tokenizer, int budget, uint64_t se
   t.answer_tokens = 32;
   item.question = record.question;
   item.answers = record.answers;
-  int n = fit_units(tokenizer, budget, 4,
-                    [&](int count) { return t.head + context_of(count) + t.tail; });
-  n = std::min<int>(n, static_cast<int>(distractors.size()));
+  // With too few records for the length, every distractor goes in and the prompt stays shorter.
+  const int n = fit_units(
+      tokenizer, budget, 4, [&](int count) { return t.head + context_of(count) + t.tail; },
+      static_cast<int>(distractors.size()));
   finish_item(item, t, context_of(n));
 }
 

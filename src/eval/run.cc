@@ -176,6 +176,13 @@ SamplingOptions sampling_for(const EvalItem& item, const RunOptions& options) {
   return sampling;
 }
 
+// The config drawing newlines as the Glyph release's marker: " \n " in red, in the running text.
+RenderConfig with_newline_marker(const RenderConfig& config) {
+  json j = json::parse(config_to_json(config));
+  j["newline-markup"] = "<font color=\"#FF0000\"> \\n </font>";
+  return parse_config_json(j.dump(), "", nullptr, "eval newline marker");
+}
+
 ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
                    const std::function<bool()>& is_cancelled) {
   const auto start = Clock::now();
@@ -213,6 +220,11 @@ ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
       RenderConfig config =
           options.config ? *options.config : config_for_text(decode_utf8(item.context).text);
       config.dpi = work.dpi;
+      if (options.newline_marker == RunOptions::NewlineMarker::all ||
+          (options.newline_marker == RunOptions::NewlineMarker::suggested &&
+           item.newline_marker_suggested)) {
+        config = with_newline_marker(config);
+      }
       const RenderedDocument document(item.context, config);
       r.pages = static_cast<int>(document.page_count());
       if (auto* ocr = dynamic_cast<OcrReader*>(worker.reader.get())) {
@@ -392,6 +404,7 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
       std::lock_guard lock(progress_mutex);
       ++progress.done;
       if (!result.error.empty()) {
+        if (report.first_error.empty()) report.first_error = result.key + ": " + result.error;
         ++progress.errors;
       } else {
         score_sum += result.score;

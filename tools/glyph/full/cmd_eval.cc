@@ -46,6 +46,7 @@ struct EvalFlags {
   int ocr_threads = 1;
   std::string ocr_language = "eng";
   bool no_cache = false;
+  std::string newline_marker = "none";
 };
 
 std::string env_or_empty(const char* name) {
@@ -125,6 +126,10 @@ void run_eval_command(const EvalFlags& flags) {
   options.visual_token_model = flags.visual_model;
   options.tokenizer_path = flags.tokenizer;
   options.ocr_threads = flags.ocr_threads;
+  options.newline_marker = flags.newline_marker == "all" ? eval::RunOptions::NewlineMarker::all
+                           : flags.newline_marker == "chosen"
+                               ? eval::RunOptions::NewlineMarker::suggested
+                               : eval::RunOptions::NewlineMarker::none;
   if (flags.glyph_sampling) {
     // The Glyph release's request settings (its stop ids are GLM-4.1V's and are not sent).
     options.sampling.temperature = 1e-4;
@@ -191,6 +196,9 @@ void run_eval_command(const EvalFlags& flags) {
                report.done, report.skipped, report.errors, report.seconds,
                report.results_path.c_str(), report.summary_markdown_path.c_str(),
                report.summary_json_path.c_str(), report.plot_path.c_str());
+  if (report.done > 0 && report.errors == report.done) {
+    throw Error(ErrorCode::server, "every item failed; the first: " + report.first_error);
+  }
   if (report.cancelled) {
     throw Error(ErrorCode::cancelled,
                 "interrupted: run the same command with --resume to finish the remaining items");
@@ -261,6 +269,10 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--ocr-lang", flags->ocr_language,
                   "OCR reader: Tesseract language(s) (default eng; chi_sim+eng for Chinese)");
   cmd->add_flag("--no-cache", flags->no_cache, "OCR reader: do not read or write the page cache");
+  cmd->add_option("--newline-marker", flags->newline_marker,
+                  "Draw newlines as a red \" \\n \" marker: none, chosen (the Glyph release's 12 "
+                  "LongBench datasets) or all (default none)")
+      ->check(CLI::IsMember({"none", "chosen", "all"}));
   cmd->callback([flags] { run_eval_command(*flags); });
 }
 
