@@ -1,11 +1,12 @@
 // What each ingest fuzz target does with one input, shared with the test that replays the seed
 // corpus and past crashers (tests/ingest_fuzz_replay_test.cc). Every input must end in a
 // Document or a glyph::Error; anything else (a crash, a sanitizer report, another exception,
-// a hang past the per-input time limit) is a bug.
+// a hang past the per-input time limit, blocks that do not fit the text) is a bug.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
 
 #include "core/error.h"
@@ -25,10 +26,19 @@ inline IngestOptions fuzz_options(const char* format) {
   return options;
 }
 
+// Blocks out of order, overlapping, empty or past the text are a bug as much as a crash.
+inline void check_blocks(const Document& doc) {
+  std::size_t covered = 0;
+  for (const TextBlock& b : doc.blocks) {
+    if (b.begin < covered || b.end <= b.begin || b.end > doc.text.size()) std::abort();
+    covered = b.end;
+  }
+}
+
 inline void read_as(const uint8_t* data, size_t size, const char* format, std::string_view name) {
   try {
-    ingest_bytes(std::string_view(reinterpret_cast<const char*>(data), size), name,
-                 fuzz_options(format));
+    check_blocks(ingest_bytes(std::string_view(reinterpret_cast<const char*>(data), size), name,
+                              fuzz_options(format)));
   } catch (const Error&) {
   }
 }

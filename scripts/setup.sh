@@ -17,7 +17,7 @@ packages=(
   # readers
   libcurl4-openssl-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-chi-sim
   # service
-  libsqlite3-dev libcpp-httplib-dev libssl-dev redis-server libhiredis-dev wrk
+  libsqlite3-dev libbrotli-dev libssl-dev redis-server libhiredis-dev wrk
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev valgrind
   # fonts

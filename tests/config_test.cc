@@ -37,6 +37,7 @@ TEST(config, official_files_load_as_they_are) {
     EXPECT_EQ(config.alignment, Alignment::left);
     EXPECT_TRUE(config.auto_crop_width);
     EXPECT_TRUE(config.auto_crop_last_page);
+    EXPECT_FALSE(config.auto_crop_height);  // the extension stays off: pages as the reference's
     EXPECT_TRUE(config.newline.line_break);
     // font-path is relative to the config's folder.
     const std::string expected_dir =
@@ -133,6 +134,17 @@ TEST(config, presets_equal_the_files_in_configs) {
   EXPECT_NE(preset_config("en").font_path.find("DejaVuSans.ttf"), std::string::npos);
   EXPECT_NE(preset_config("zh").font_path.find("NotoSansCJK"), std::string::npos);
   EXPECT_THROW(preset_config("fr"), Error);
+}
+
+TEST(config, auto_crop_height_is_on_in_the_presets_and_round_trips) {
+  EXPECT_TRUE(preset_config("en").auto_crop_height);
+  EXPECT_TRUE(preset_config("zh").auto_crop_height);
+  RenderConfig config = parse_config_json(R"({"auto-crop-height": true})", "");
+  EXPECT_TRUE(config.auto_crop_height);
+  EXPECT_TRUE(parse_config_json(config_to_json(config), "").auto_crop_height);
+  config.auto_crop_height = false;
+  EXPECT_FALSE(parse_config_json(config_to_json(config), "").auto_crop_height);
+  EXPECT_NE(error_of(R"({"auto-crop-height": "yes"})").find("auto-crop-height"), std::string::npos);
 }
 
 TEST(config, chooses_preset_by_content) {

@@ -1,8 +1,10 @@
 #include "serve/http_server.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -47,6 +49,16 @@ class RunningServer {
       };
       return r;
     });
+    // Waits until its client goes (or 5 s), then says how long it waited.
+    server_.route("GET", "/v1/wait", [this](const HttpRequest& req) {
+      auto start = std::chrono::steady_clock::now();
+      while (!req.client_gone() && std::chrono::steady_clock::now() - start < 5s)
+        std::this_thread::sleep_for(10ms);
+      saw_gone_ = req.client_gone();
+      HttpResponse r;
+      r.body = "{}";
+      return r;
+    });
     server_.route("DELETE", "/v1/items/([a-z0-9]+)", [](const HttpRequest&) {
       HttpResponse r;
       r.body = "{}";
@@ -70,6 +82,8 @@ class RunningServer {
     thread_.join();
   }
   int port() const { return port_; }
+  HttpServer& server() { return server_; }
+  std::atomic<bool> saw_gone_{false};
 
  private:
   HttpServer server_;
@@ -211,14 +225,14 @@ TEST(http_server, slow_client_is_cut_off) {
   auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_LT(waited, 4s);
   EXPECT_TRUE(r.status == 0 || (r.status >= 400 && r.status < 500)) << r.status;
-  // A body that stops halfway: 400 after the read timeout, not a hang.
+  // A body that stops halfway: 408 after the read timeout, not a hang.
   start = std::chrono::steady_clock::now();
   auto partial = send_raw(s.port(),
                           "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
                           "Content-Length: 1000\r\n\r\nonly a little",
                           5000);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);
-  EXPECT_EQ(partial.status, 400);
+  EXPECT_EQ(partial.status, 408);
 }
 
 TEST(http_server, api_key_guards_every_route_but_health) {
@@ -251,6 +265,65 @@ TEST(http_server, api_key_guards_every_route_but_health) {
   EXPECT_EQ(signin.status, 303);
   EXPECT_NE(signin.header("set-cookie").find("SameSite=Strict"), std::string::npos);
   EXPECT_EQ(http_request(s.port(), "GET", "/?api_key=nope").status, 401);
+}
+
+TEST(http_server, keep_alive_pipelining_head_and_gzip_bodies) {
+  RunningServer s(small_limits());
+  // Two requests in one write on one connection: two answers, in order.
+  auto r = send_raw(s.port(),
+                    "GET /v1/items/one HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /v1/items/two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"id\":\"one\"}");
+  int fd = test::connect_local(s.port());
+  std::string both =
+      "GET /v1/items/one HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /v1/items/two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(fd, both.data(), both.size(), 0), static_cast<ssize_t>(both.size()));
+  std::string in;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) in.append(buf, n);
+  ::close(fd);
+  EXPECT_NE(in.find("{\"id\":\"one\"}"), std::string::npos) << in;
+  EXPECT_NE(in.find("{\"id\":\"two\"}"), std::string::npos) << in;
+  EXPECT_LT(in.find("one"), in.find("two"));
+  // HEAD: the GET route's headers, no body.
+  auto head = send_raw(s.port(), "HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("content-length"), "15");
+  // A method the path does not have: 405 in the error shape.
+  auto wrong = http_request(s.port(), "DELETE", "/health");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_NE(wrong.body.find("method_not_allowed"), std::string::npos);
+  // A gzip body is inflated, counted against the limit as it inflates.
+  std::string gz(
+      "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xcb\x48\xcd\xc9\xc9\x07\x00\x86\xa6\x10\x36\x05\x00"
+      "\x00\x00",
+      25);  // "hello"
+  auto inflated = http_request(s.port(), "POST", "/v1/echo", gz,
+                               {"Content-Type: text/plain", "Content-Encoding: gzip"});
+  EXPECT_EQ(inflated.body, "5:0");
+  auto bad = http_request(s.port(), "POST", "/v1/echo", "not gzip",
+                          {"Content-Type: text/plain", "Content-Encoding: gzip"});
+  EXPECT_EQ(bad.status, 400);
+  auto unknown = http_request(s.port(), "POST", "/v1/echo", "x",
+                              {"Content-Type: text/plain", "Content-Encoding: zstd"});
+  EXPECT_EQ(unknown.status, 415);
+}
+
+TEST(http_server, a_hang_up_raises_the_cancel_flag) {
+  RunningServer s(small_limits());
+  int fd = test::connect_local(s.port());
+  std::string req = "GET /v1/wait HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(s.server().in_flight(), 1u);
+  auto start = std::chrono::steady_clock::now();
+  ::close(fd);
+  while (s.server().in_flight() > 0 && std::chrono::steady_clock::now() - start < 3s)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "the handler saw the hang-up";
+  EXPECT_TRUE(s.saw_gone_);
 }
 
 TEST(http_server, constant_time_equal_compares) {

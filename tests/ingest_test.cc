@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -26,6 +27,29 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 Document ingest(const std::string& fixture, IngestOptions options = {}) {
   return ingest_file(ingest_fixture(fixture), options);
+}
+
+// "kind:text" for each block, and a check that blocks are in order, apart, and cover every
+// character of the text but the line breaks between them.
+std::vector<std::string> blocks_of(const Document& doc) {
+  static const char* const kNames[] = {"paragraph", "heading", "list_item", "code",
+                                       "table_row", "quote",   "rule"};
+  std::vector<std::string> out;
+  size_t covered = 0;
+  for (const TextBlock& b : doc.blocks) {
+    EXPECT_LE(covered, b.begin) << "blocks overlap or are out of order";
+    EXPECT_LT(b.begin, b.end);
+    EXPECT_LE(b.end, doc.text.size());
+    if (covered > b.begin || b.end > doc.text.size()) break;
+    EXPECT_EQ(doc.text.substr(covered, b.begin - covered).find_first_not_of('\n'),
+              std::string::npos)
+        << "text outside every block before " << doc.text.substr(b.begin, b.end - b.begin);
+    out.push_back(std::string(kNames[static_cast<int>(b.kind)]) + ":" +
+                  doc.text.substr(b.begin, b.end - b.begin));
+    covered = b.end;
+  }
+  EXPECT_EQ(covered, doc.text.size()) << "text after the last block";
+  return out;
 }
 
 struct Outcome {
@@ -378,6 +402,28 @@ TEST(ingest_docx, paragraphs_lists_tables_text_boxes_and_footnotes) {
             "Footnotes\n[1] The footnote text.");
 }
 
+TEST(ingest_docx, headings_by_style_and_blocks) {
+  const Document doc = ingest("structure.docx");
+  EXPECT_EQ(doc.text,
+            "# Report\nBody text here.\n## Part two\n1. First step\n### Third level\n\n"
+            "Item | Price\nPear | 2\n### Closing");
+  const std::vector<std::string> expected = {"heading:# Report",        "paragraph:Body text here.",
+                                             "heading:## Part two",     "list_item:1. First step",
+                                             "heading:### Third level", "table_row:Item | Price",
+                                             "table_row:Pear | 2",      "heading:### Closing"};
+  EXPECT_EQ(blocks_of(doc), expected);
+  // Notes, headers and footers are paragraphs, a line each.
+  IngestOptions options;
+  options.docx_headers_footers = true;
+  const std::vector<std::string> basic = blocks_of(ingest("basic.docx", options));
+  ASSERT_GE(basic.size(), 4u);
+  EXPECT_EQ(basic.front(), "paragraph:Page header");
+  EXPECT_EQ(basic[1], "paragraph:Title of the contract");
+  EXPECT_EQ(basic.back(), "paragraph:Page footer");
+  EXPECT_NE(std::find(basic.begin(), basic.end(), "list_item:  a) Detail a"), basic.end());
+  EXPECT_NE(std::find(basic.begin(), basic.end(), "paragraph:[1] The footnote text."), basic.end());
+}
+
 TEST(ingest_docx, headers_and_footers_when_asked) {
   IngestOptions options;
   options.docx_headers_footers = true;
@@ -468,9 +514,46 @@ TEST(ingest_markdown, keeps_the_structure_drops_the_markup) {
   const Document doc = ingest_bytes(md, "notes.md", {});
   EXPECT_EQ(doc.format, "markdown");
   EXPECT_EQ(doc.text,
-            "Title\n\nA para with bold and a link.\n\nSteps\n\n"
+            "# Title\nA para with bold and a link.\n\n## Steps\n"
             "1. one\n2. two\n   \xE2\x80\xA2 nested code\n\n"
             "> quoted text\n\ncode  block\n  kept\n\n----------\n\nEndline\nbreak");
+}
+
+TEST(ingest_markdown, blocks_give_each_block_its_range_and_kind) {
+  const std::string md =
+      "# Title\n\nSome *text*\nwrapped.\n\n- one\n- two\n  more\n\n"
+      "```\nx = 1\n  y\n```\n\n| A | B |\n|---|:--:|\n|  1 | 2 |\n\n> quote\n\n---\n";
+  const Document doc = ingest_bytes(md, "x.md", {});
+  EXPECT_EQ(doc.text,
+            "# Title\nSome text wrapped.\n\n\xE2\x80\xA2 one\n\xE2\x80\xA2 two more\n\n"
+            "x = 1\n  y\n\nA | B\n1 | 2\n\n> quote\n\n----------");
+  const std::vector<std::string> expected = {"heading:# Title",
+                                             "paragraph:Some text wrapped.",
+                                             "list_item:\xE2\x80\xA2 one",
+                                             "list_item:\xE2\x80\xA2 two more",
+                                             "code:x = 1\n  y",
+                                             "table_row:A | B",
+                                             "table_row:1 | 2",
+                                             "quote:> quote",
+                                             "rule:----------"};
+  EXPECT_EQ(blocks_of(doc), expected);
+}
+
+TEST(ingest_markdown, pipes_without_a_delimiter_row_stay_a_paragraph) {
+  const Document doc = ingest_bytes("a | b\nc | d\n\n| x |\n|---|---|\n", "x.md", {});
+  EXPECT_EQ(doc.text, "a | b c | d\n\n| x | |---|---|");  // the cell counts differ
+  const std::vector<std::string> expected = {"paragraph:a | b c | d", "paragraph:| x | |---|---|"};
+  EXPECT_EQ(blocks_of(doc), expected);
+}
+
+TEST(ingest_markdown, blocks_inside_lists_and_raw_html) {
+  const Document doc = ingest_bytes(
+      "- item\n\n  second para\n-\n\n<div><h2>Raw</h2><p>html</p></div>\n", "x.md", {});
+  EXPECT_EQ(doc.text, "\xE2\x80\xA2 item\n\n  second para\n\n\xE2\x80\xA2\n\n## Raw\nhtml");
+  const std::vector<std::string> expected = {"list_item:\xE2\x80\xA2 item",
+                                             "paragraph:  second para", "list_item:\xE2\x80\xA2",
+                                             "heading:## Raw", "paragraph:html"};
+  EXPECT_EQ(blocks_of(doc), expected);
 }
 
 TEST(ingest_markdown, loose_lists_and_empty_items) {
@@ -499,9 +582,42 @@ TEST(ingest_html, visible_text_with_block_structure) {
   const Document doc = ingest_bytes(html, "page.html", {});
   EXPECT_EQ(doc.format, "html");
   EXPECT_EQ(doc.text,
-            "Heading & more\n\nFirst para graph with bold.\n\n"
-            "\xE2\x80\xA2 one\n\xE2\x80\xA2 two\n\n  3. three\n\n"
+            "# Heading & more\nFirst para graph with bold.\n\n"
+            "\xE2\x80\xA2 one\n\xE2\x80\xA2 two\n  3. three\n\n"
             "A | B\n1 | 2\n\n  keep\n    this\n\nline\nbreak \xC3\xA9中");
+}
+
+TEST(ingest_html, blocks_give_each_block_its_range_and_kind) {
+  const std::string html =
+      "<html><body><h2>Intro</h2><p>Some <i>text</i>\nwrapped.</p>\n"
+      "<ul>\n <li>one</li>\n <li><p>two</p>\n<p>more</p></li>\n</ul>\n<pre>x = 1\n  y</pre>"
+      "<table>\n<tr> <th> A </th> <th>B</th> </tr>\n"
+      "<tr><td><p>1</p><p>x</p></td>\n<td>2<br>3</td></tr></table>"
+      "<blockquote><p>quote</p></blockquote><hr><h3></h3><p>end</p></body></html>";
+  const Document doc = ingest_bytes(html, "page.html", {});
+  EXPECT_EQ(doc.text,
+            "## Intro\nSome text wrapped.\n\n\xE2\x80\xA2 one\n\xE2\x80\xA2 two\nmore\n\n"
+            "x = 1\n  y\n\nA | B\n1 x | 2 3\n\nquote\n\n----------\n\nend");
+  const std::vector<std::string> expected = {"heading:## Intro",
+                                             "paragraph:Some text wrapped.",
+                                             "list_item:\xE2\x80\xA2 one",
+                                             "list_item:\xE2\x80\xA2 two",
+                                             "list_item:more",
+                                             "code:x = 1\n  y",
+                                             "table_row:A | B",
+                                             "table_row:1 x | 2 3",
+                                             "quote:quote",
+                                             "rule:----------",
+                                             "paragraph:end"};
+  EXPECT_EQ(blocks_of(doc), expected);
+}
+
+TEST(ingest_html, a_layout_table_keeps_the_lines_of_its_cells) {
+  const Document doc = ingest_bytes(
+      "<html><body><table><tr><td><p>nav</p><table><tr><td>a</td><td>b</td></tr></table>"
+      "<p>body</p></td></tr></table></body></html>",
+      "page.html", {});
+  EXPECT_EQ(doc.text, "nav\n\na | b\n\nbody");
 }
 
 TEST(ingest_html, deep_nesting_is_refused_quickly) {

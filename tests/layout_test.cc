@@ -140,6 +140,34 @@ TEST(layout, form_feed_starts_a_new_page) {
   expect_contiguous(layout, text.size());
 }
 
+TEST(layout, pages_a_break_leaves_short_are_cut_short_and_full_pages_are_not) {
+  std::u32string text;
+  for (int i = 0; i < 200; ++i) text += U"line\n";
+  text += U"last of the run\fa page of its own\fend";
+  const Layout layout = lay_out(text, en(), en_fonts());
+  // 81 lines a page: two full pages, the run's 38 other lines ended by a form feed, one line
+  // ended by a form feed, and the last page.
+  ASSERT_EQ(layout.pages.size(), 5u);
+  EXPECT_EQ(layout.pages[0].lines.size(), 81u);
+  EXPECT_EQ(layout.pages[1].lines.size(), 81u);
+  EXPECT_FALSE(layout.pages[0].cut_short);
+  EXPECT_FALSE(layout.pages[1].cut_short);
+  EXPECT_TRUE(layout.pages[2].cut_short);
+  EXPECT_TRUE(layout.pages[3].cut_short);
+  EXPECT_TRUE(layout.pages[4].cut_short);
+  // A page its lines fill is not; one line short of full, it is.
+  std::u32string full;
+  for (int i = 0; i < 81; ++i) full += U"line\n";
+  const Layout filled = lay_out(full + U"\fnext", en(), en_fonts());
+  ASSERT_EQ(filled.pages.size(), 2u);
+  EXPECT_EQ(filled.pages[0].lines.size(), 81u);
+  EXPECT_FALSE(filled.pages[0].cut_short);
+  const Layout one_short = lay_out(full.substr(5) + U"\fnext", en(), en_fonts());
+  ASSERT_EQ(one_short.pages.size(), 2u);
+  EXPECT_EQ(one_short.pages[0].lines.size(), 80u);
+  EXPECT_TRUE(one_short.pages[0].cut_short);
+}
+
 // Found by the layout fuzz target: a text of blanks made a page without lines, so its characters
 // belonged to no line.
 TEST(layout, a_text_of_blanks_still_has_a_line_holding_every_character) {

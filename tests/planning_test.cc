@@ -48,6 +48,33 @@ TEST(planning_integration, measure_counts_cropped_pages_as_rendered) {
   EXPECT_EQ(m96.stats.model, "qwen2.5-vl");
 }
 
+TEST(planning_integration, cropped_pages_cost_the_visual_tokens_of_their_real_size) {
+  std::u32string text;
+  for (int i = 0; i < 100; ++i) text += U"A line of text on a page.\n";
+  text += U"One short page\fand the last";
+  RenderConfig config = preset_config("en");
+  ASSERT_TRUE(config.auto_crop_height);  // on in the presets
+  const RenderMeasure m = measure_render(text, config, qwen3(), "qwen2.5-vl");
+  ASSERT_EQ(m.stats.pages.size(), 3u);
+  const PageTokenStats& full = m.stats.pages[0];
+  const PageTokenStats& cut = m.stats.pages[1];
+  EXPECT_EQ(full.height_px, 842);
+  EXPECT_EQ(full.saved_by_crop, 0);
+  EXPECT_LT(cut.height_px, 842 / 2);  // 20 lines of 81
+  EXPECT_EQ(cut.visual.tokens,
+            count_visual_tokens("qwen2.5-vl", cut.width_px, cut.height_px).tokens);
+  EXPECT_EQ(cut.saved_by_crop,
+            count_visual_tokens("qwen2.5-vl", cut.width_px, 842).tokens - cut.visual.tokens);
+  EXPECT_GT(cut.saved_by_crop, cut.visual.tokens);
+  EXPECT_EQ(m.stats.saved_by_crop, cut.saved_by_crop + m.stats.pages[2].saved_by_crop);
+  config.auto_crop_height = false;
+  const RenderMeasure off = measure_render(text, config, qwen3(), "qwen2.5-vl");
+  EXPECT_EQ(off.stats.pages[1].height_px, 842);
+  EXPECT_EQ(off.stats.pages[1].saved_by_crop, 0);
+  EXPECT_EQ(off.stats.visual_tokens - m.stats.visual_tokens,
+            cut.saved_by_crop);  // the last page is cropped either way (auto-crop-last-page)
+}
+
 TEST(planning_integration, measure_honours_the_token_cap) {
   RenderConfig config = preset_config("en");
   config.max_text_tokens_per_page = 1000;
@@ -90,14 +117,15 @@ TEST(planning_integration, plan_reports_when_nothing_fits) {
 TEST(planning_cli_e2e, stats_json_and_plan_messages) {
   const auto stats = test::run_glyph("stats " + case1_path() + " -c en --json");
   EXPECT_EQ(stats.exit_code, 0) << stats.output();
-  for (const char* key : {"\"pages\": [", "\"text_tokens\": 3745",
-                          "\"visual_tokens\": ", "\"ratio\": 3.", "\"model\": \"glm-4.1v\""}) {
+  for (const char* key : {"\"pages\": [", "\"text_tokens\": 3745", "\"visual_tokens\": ",
+                          "\"saved_by_crop\": ", "\"ratio\": 3.", "\"model\": \"glm-4.1v\""}) {
     EXPECT_NE(stats.output().find(key), std::string::npos) << key << " in " << stats.output();
   }
   const auto table =
       test::run_glyph("stats " + case1_path() + " -c en --model qwen2.5-vl --dpi 96");
   EXPECT_EQ(table.exit_code, 0) << table.output();
   EXPECT_NE(table.output().find("total"), std::string::npos) << table.output();
+  EXPECT_NE(table.output().find("crop saved"), std::string::npos) << table.output();
   const auto plan = test::run_glyph("plan " + case1_path() + " -c en --model glyph --budget 1200");
   EXPECT_EQ(plan.exit_code, 0) << plan.output();
   EXPECT_NE(plan.output().find("fits: dpi "), std::string::npos) << plan.output();

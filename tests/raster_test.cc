@@ -194,6 +194,7 @@ RenderConfig small_config() {
   config.page_height_pt = 120;
   config.auto_crop_width = false;
   config.auto_crop_last_page = false;
+  config.auto_crop_height = false;
   return config;
 }
 
@@ -294,6 +295,68 @@ TEST(renderer, crops_and_scales_like_the_reference) {
   EXPECT_EQ(scaled.height_px, cropped.height_px);
   const auto boxes = half.line_boxes_px(half.lay_out(U"abc"), 0, scaled);
   EXPECT_NEAR(boxes[0].x0_px, 8.0, 0.01);  // 16 px × 0.5
+}
+
+// small_config() pages hold 8 lines. Page 1 is full, page 2 holds the paragraph's last two lines
+// (after the empty line ReportLab starts a continued paragraph with) and a form feed, page 3 is
+// the last.
+std::u32string full_short_last_text() {
+  std::u32string text;
+  for (int i = 1; i <= 10; ++i) text += U"line " + std::u32string(1, U'0' + i % 10) + U"\n";
+  text.back() = U'\f';
+  return text + U"after";
+}
+
+TEST(renderer, auto_crop_height_crops_the_pages_a_break_leaves_short) {
+  RenderConfig config = small_config();
+  const std::u32string text = full_short_last_text();
+  const Renderer off(config);
+  const Layout layout = off.lay_out(text);
+  ASSERT_EQ(layout.pages.size(), 3u);
+  ASSERT_EQ(layout.pages[0].lines.size(), 8u);
+  ASSERT_EQ(layout.pages[1].lines.size(), 3u);
+  config.auto_crop_height = true;
+  const Renderer on(config);
+  for (size_t i = 0; i < 3; ++i) {
+    const PageImage uncropped = off.rasterize(layout, i);
+    const RasterPage cropped = on.rasterize_page(layout, i);
+    EXPECT_EQ(uncropped.height_px, 120) << "page " << i + 1;  // off: every page at full height
+    EXPECT_EQ(cropped.image.width_px, uncropped.width_px);
+    if (i == 0) {
+      EXPECT_EQ(cropped.image.pixels, uncropped.pixels);  // a full page is left as it is
+      continue;
+    }
+    // The last content row + margin-y (10 rows): three lines, or one.
+    EXPECT_LE(cropped.image.height_px, i == 1 ? 60 : 40) << "page " << i + 1;
+    EXPECT_GT(cropped.image.height_px, 20) << "page " << i + 1;
+    // The crop only cuts rows off: what is kept is the uncropped page's top.
+    const size_t kept = static_cast<size_t>(cropped.image.height_px) * uncropped.width_px;
+    ASSERT_EQ(cropped.image.pixels.size(), kept);
+    EXPECT_TRUE(std::equal(cropped.image.pixels.begin(), cropped.image.pixels.end(),
+                           uncropped.pixels.begin()));
+    for (const PixelRect& box : cropped.line_boxes)
+      EXPECT_LE(box.y1_px, cropped.image.height_px) << "page " << i + 1;
+  }
+}
+
+TEST(render_to_directory, layout_map_gives_the_cropped_page_sizes) {
+  RenderConfig config = small_config();
+  config.auto_crop_height = true;
+  const Renderer renderer(config);
+  const std::string dir = test::scratch_dir();
+  const RenderResult result = renderer.render_to_directory(full_short_last_text(), dir);
+  ASSERT_EQ(result.pages, 3u);
+  const std::string json = read_file(result.layout_json_path);
+  size_t at = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const PageImage image = decode_png(read_file(result.page_files[i]));
+    if (i == 0) EXPECT_EQ(image.height_px, 120);
+    if (i > 0) EXPECT_LT(image.height_px, 60);
+    const std::string size = "\"width\": " + std::to_string(image.width_px) +
+                             ", \"height\": " + std::to_string(image.height_px);
+    at = json.find(size, at);
+    EXPECT_NE(at, std::string::npos) << size << " for page " << i + 1 << " in " << json;
+  }
 }
 
 TEST(renderer, antialias_off_gives_two_levels) {

@@ -15,6 +15,7 @@
 #include "support/fake_vlm_server.h"
 #include "support/http_client.h"
 #include "support/paths.h"
+#include "support/server_process.h"
 
 namespace glyph {
 namespace {
@@ -23,66 +24,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using test::http_request;
-
-// A `glyph serve` child process on a free port.
-class ServerProcess {
- public:
-  explicit ServerProcess(const std::string& data_dir, std::vector<std::string> extra = {}) {
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe");
-    std::vector<std::string> args = {
-        test::binary_dir() + "/glyph", "serve", "--port", "0", "--data", data_dir};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      ::close(out[1]);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      std::_Exit(127);
-    }
-    ::close(out[1]);
-    // The first line says where it listens.
-    std::string line;
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    char c;
-    while (std::chrono::steady_clock::now() < deadline && ::read(out[0], &c, 1) == 1) {
-      if (c == '\n') break;
-      line += c;
-    }
-    stdout_fd_ = out[0];
-    auto colon = line.rfind(':', line.find(" (data"));
-    if (line.find("listening on") == std::string::npos || colon == std::string::npos)
-      throw std::runtime_error("glyph serve did not start: '" + line + "'");
-    port_ = std::stoi(line.substr(colon + 1));
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      wait_exit();
-    }
-    if (stdout_fd_ >= 0) ::close(stdout_fd_);
-  }
-  void kill9() {
-    ::kill(pid_, SIGKILL);
-    wait_exit();
-  }
-  int port() const { return port_; }
-  int pid() const { return pid_; }
-
- private:
-  void wait_exit() {
-    int status;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int stdout_fd_ = -1;
-};
+using test::ServerProcess;
 
 json get_json(int port, const std::string& path, const std::vector<std::string>& headers = {}) {
   auto r = http_request(port, "GET", path, {}, headers);
@@ -223,16 +165,17 @@ TEST(serve_e2e, render_cache_pages_and_errors) {
   int port = server.port();
   json body = {{"text", read_file(test::shared_dir() + "/data/examples/case1.txt")},
                {"config", {{"preset", "en"}}}};
-  auto first = http_request(port, "POST", "/v1/render", body.dump());
+  auto first = http_request(port, "POST", "/v1/render?layout=true", body.dump());
   ASSERT_EQ(first.status, 200) << first.body;
   json d = json::parse(first.body);
   EXPECT_FALSE(d["cached"].get<bool>());
   EXPECT_EQ(d["pages"].size(), 2u);
-  EXPECT_EQ(d["layout"]["pages"].size(), 2u);
+  EXPECT_EQ(d["layout"]["pages"].size(), 2u) << "the layout is sent when asked for";
   EXPECT_GT(d["stats"]["text_tokens"].get<int>(), 3000);
   EXPECT_GT(d["stats"]["compression_ratio"].get<double>(), 2.0);
   auto again = json::parse(http_request(port, "POST", "/v1/render", body.dump()).body);
   EXPECT_TRUE(again["cached"].get<bool>()) << "the repeat is served from the cache";
+  EXPECT_FALSE(again.contains("layout")) << "and only then";
   EXPECT_TRUE(again["stats"]["cached"].get<bool>());
   EXPECT_EQ(again["document_id"], d["document_id"]);
   body["config"]["font-size"] = 10;
@@ -289,6 +232,79 @@ TEST(serve_e2e, render_cache_pages_and_errors) {
   EXPECT_EQ(cancel.status, 200);
 }
 
+// What the web page relies on: renders without the layout when it says so, the installed fonts,
+// jobs that keep their document, file name and request, extraction without fields, and the
+// stages of a streamed ask.
+TEST(serve_e2e, what_the_web_page_asks_for) {
+  std::string data = test::scratch_dir() + "/data";
+  ServerProcess server(data, {"--workers", "1"});
+  int port = server.port();
+  json body = {{"text", "Invoice number: 4711\nDate: 12 March 2024\nAmount due: 1,250.00 EUR\n"}};
+  auto lean = http_request(port, "POST", "/v1/render?layout=0", body.dump());
+  ASSERT_EQ(lean.status, 200) << lean.body;
+  json d = json::parse(lean.body);
+  EXPECT_FALSE(d.contains("layout"));
+  EXPECT_EQ(d["pages"].size(), 1u);
+  std::string id = d["document_id"];
+  EXPECT_TRUE(json::parse(http_request(port, "POST", "/v1/render?layout=1", body.dump()).body)
+                  .contains("layout"));
+  EXPECT_FALSE(get_json(port, "/v1/documents/" + id + "?layout=false").contains("layout"));
+  EXPECT_EQ(http_request(port, "POST", "/v1/render?layout=some", body.dump()).status, 400);
+
+  json fonts = get_json(port, "/v1/fonts")["fonts"];
+  ASSERT_TRUE(fonts.is_array());
+  bool dejavu = false;
+  for (const auto& f : fonts) {
+    std::string path = f["path"];
+    EXPECT_EQ(path.rfind("/usr/", 0), 0u) << path;
+    dejavu = dejavu || path.ends_with("/DejaVuSans.ttf");
+  }
+  EXPECT_TRUE(dejavu) << fonts.dump();
+
+  // A job keeps what it was asked for; extraction needs no fields.
+  json ask = {{"document_id", id}, {"mode", "extract"}, {"file_name", "Facture été.txt"}};
+  auto queued = http_request(port, "POST", "/v1/jobs", ask.dump());
+  ASSERT_EQ(queued.status, 202) << queued.body;
+  json job = json::parse(queued.body);
+  EXPECT_EQ(job["document_id"], id);
+  EXPECT_EQ(job["file_name"], "Facture été.txt");
+  EXPECT_EQ(job["mode"], "extract");
+  json listed = get_json(port, "/v1/jobs?limit=1")["jobs"][0];
+  EXPECT_EQ(listed["file_name"], job["file_name"]);
+  EXPECT_EQ(listed["document_id"], id);
+  json done;
+  for (int i = 0; i < 600; ++i) {
+    done = get_json(port, "/v1/jobs/" + job["id"].get<std::string>());
+    if (done["state"] != "queued" && done["state"] != "running") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(done["state"], "done") << done.dump();
+  EXPECT_EQ(done["result"]["document_id"], id);
+  EXPECT_NE(done["result"]["answer"].get<std::string>().find("12 March 2024"), std::string::npos);
+  // Not UTF-8: refused, never stored (it would make every later answer about the job invalid).
+  std::string bad_name =
+      R"({"document_id":")" + id + R"(","mode":"extract","file_name":")" + "\xff\xfe" + R"("})";
+  EXPECT_EQ(http_request(port, "POST", "/v1/jobs", bad_name).status, 400);
+  ask["file_name"] = 7;
+  EXPECT_EQ(http_request(port, "POST", "/v1/jobs", ask.dump()).status, 400);
+  // An uploaded file's job is labelled with its name, without the client's folders.
+  auto [type, upload] = test::multipart_body(
+      {{"mode", "render"}}, "file", "C:\\Users\\me\\R\u00e9sum\u00e9.txt", "A short text.");
+  auto uploaded = http_request(port, "POST", "/v1/jobs", upload, {"Content-Type: " + type});
+  ASSERT_EQ(uploaded.status, 202) << uploaded.body;
+  EXPECT_EQ(json::parse(uploaded.body)["file_name"], "R\u00e9sum\u00e9.txt");
+
+  // A streamed ask says which stage it is in.
+  json streamed = {{"document_id", id}, {"mode", "summary"}, {"stream", true}};
+  auto events = http_request(port, "POST", "/v1/ask", streamed.dump());
+  ASSERT_EQ(events.status, 200) << events.body;
+  EXPECT_NE(
+      events.body.find("event: progress\ndata: {\"done\":1,\"stage\":\"reading\",\"total\":1}"),
+      std::string::npos)
+      << events.body;
+  EXPECT_LT(events.body.find("event: progress"), events.body.find("event: done"));
+}
+
 // The VLM path: /v1/ask streams reasoning, content, usage and done as SSE events, in order, from
 // an OpenAI-compatible server (the tests' fake; it records what the service sent).
 TEST(serve_e2e, ask_streams_events_from_a_vlm_server) {
@@ -324,8 +340,9 @@ TEST(serve_e2e, ask_streams_events_from_a_vlm_server) {
     if (event == "reasoning") reasoning += payload["text"].get<std::string>();
     if (event == "done") done = payload;
   }
-  EXPECT_EQ(events,
-            (std::vector<std::string>{"document", "reasoning", "content", "usage", "done"}));
+  // "progress": the page images being prepared for the model (the web page shows it).
+  EXPECT_EQ(events, (std::vector<std::string>{"document", "progress", "reasoning", "content",
+                                              "usage", "done"}));
   EXPECT_EQ(content, fake_options.answer.content);
   EXPECT_EQ(reasoning, fake_options.answer.reasoning);
   EXPECT_EQ(done["answer"], fake_options.answer.content);

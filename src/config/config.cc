@@ -125,8 +125,8 @@ constexpr const char* kOfficialKeys[] = {"page-size",         "dpi",
                                          "auto-crop-width",   "auto-crop-last-page",
                                          "newline-markup"};
 constexpr const char* kExtensionKeys[] = {
-    "fallback-fonts", "fallback-metrics",         "wrap",      "antialias", "page-markers",
-    "color-mode",     "max-text-tokens-per-page", "normalize", "reflow"};
+    "fallback-fonts", "fallback-metrics",         "wrap",      "antialias",        "page-markers",
+    "color-mode",     "max-text-tokens-per-page", "normalize", "auto-crop-height", "reflow"};
 
 std::string resolve_font_path(const std::string& spec, const std::string& base_dir) {
   FontFileRef ref = parse_font_ref(spec);
@@ -376,6 +376,7 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   config.normalize = in.choice(
       "normalize", Normalization::nfc,
       {{"none", Normalization::none}, {"nfc", Normalization::nfc}, {"nfkc", Normalization::nfkc}});
+  config.auto_crop_height = in.boolean("auto-crop-height", false);
   config.reflow = in.choice(
       "reflow", ReflowMode::off,
       {{"off", ReflowMode::off}, {"auto", ReflowMode::automatic}, {"on", ReflowMode::on}});
@@ -469,6 +470,7 @@ std::string config_to_json(const RenderConfig& c) {
   out["max-text-tokens-per-page"] = c.max_text_tokens_per_page;
   static const char* norms[] = {"none", "nfc", "nfkc"};
   out["normalize"] = norms[static_cast<int>(c.normalize)];
+  out["auto-crop-height"] = c.auto_crop_height;
   out["reflow"] = reflow_mode_name(c.reflow);
   return out.dump(2);
 }

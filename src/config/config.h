@@ -90,6 +90,9 @@ struct RenderConfig {
   ColorMode color_mode = ColorMode::automatic;
   int max_text_tokens_per_page = 0;              // 0 = no cap
   Normalization normalize = Normalization::nfc;  // "normalize": nfc (default), nfkc, none
+  // "auto-crop-height": crop every page a break leaves short (room for another line below its
+  // last line) below its last content row + margin-y, as auto-crop-last-page does the last page.
+  bool auto_crop_height = false;
   // "reflow": off when absent (a Glyph config renders as the reference does); the built-in
   // presets (preset_config, config_for_text) set auto.
   ReflowMode reflow = ReflowMode::off;

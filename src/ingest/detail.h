@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ingest/ingest.h"
 
@@ -21,10 +22,17 @@ DecodedBytes decode_text_bytes(std::string_view bytes, std::string_view name,
 
 Document read_pdf(std::string_view bytes, std::string_view name, const IngestOptions& options);
 Document read_docx(std::string_view bytes, std::string_view name, const IngestOptions& options);
+// The text a structured format gives and its blocks (Document::text and Document::blocks).
+struct StructuredText {
+  std::string text;
+  std::vector<TextBlock> blocks;  // in text order, not overlapping, each inside text
+};
+
 // Markdown and HTML readers take UTF-8 (already decoded).
-std::string markdown_to_text(std::string_view utf8, std::string_view name,
-                             const IngestLimits& limits);
-std::string html_to_text(std::string_view utf8, std::string_view name, const IngestLimits& limits);
+StructuredText markdown_to_text(std::string_view utf8, std::string_view name,
+                                const IngestLimits& limits);
+StructuredText html_to_text(std::string_view utf8, std::string_view name,
+                            const IngestLimits& limits);
 
 // Ligatures U+FB00..FB06 → their letters (NFKC of those code points only).
 std::string expand_ligatures(std::string_view utf8);

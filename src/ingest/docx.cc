@@ -10,11 +10,17 @@
 // items with their marker ("1.", "a)", "•") computed from numbering.xml and indented two spaces
 // per level; tables one row per line, cells joined by " | "; text boxes; footnote and endnote
 // references as "[n]" with the notes listed at the end; headers and footers only when asked.
+// Headings (a paragraph whose style styles.xml names "heading N" or "Title", or gives an outline
+// level; without styles.xml, a style id "HeadingN" or "Title") are marked "# " to "######### ".
+// Empty paragraphs leave one blank line at most.
+// Blocks (Document::blocks): each body paragraph a heading, list_item (numbered) or paragraph,
+// each table row a table_row; each line of the rest (headers, notes, footers) a paragraph.
 // Limits: numbering inherited from paragraph styles is not applied; tracked deletions are
 // dropped and insertions kept (the document as accepted).
 #include <zip.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <map>
@@ -191,6 +197,29 @@ std::string format_number(int n, const std::string& format) {
   return std::to_string(n);
 }
 
+// Each line of the text outside the blocks found so far (headers, notes, footers) becomes a
+// paragraph block, so that the blocks cover the text.
+void add_line_blocks(Document& doc) {
+  std::vector<TextBlock> all;
+  size_t at = 0;
+  auto lines_up_to = [&](size_t end) {
+    while (at < end) {
+      const size_t newline = doc.text.find('\n', at);
+      const size_t line_end = std::min(newline == std::string::npos ? end : newline, end);
+      if (line_end > at) all.push_back({at, line_end, BlockKind::paragraph});
+      at = line_end + 1;
+    }
+    at = end;
+  };
+  for (const TextBlock& b : doc.blocks) {
+    lines_up_to(b.begin);
+    all.push_back(b);
+    at = b.end;
+  }
+  lines_up_to(doc.text.size());
+  doc.blocks = std::move(all);
+}
+
 class DocxText {
  public:
   DocxText(std::string where, const IngestLimits& limits)
@@ -243,6 +272,20 @@ class DocxText {
     }
   }
 
+  // Heading levels of the paragraph styles: outline level + 1, or N of a name "heading N", or 1
+  // for "Title".
+  void load_styles(const pugi::xml_node& root) {
+    for (const pugi::xml_node& style : root.children()) {
+      if (local_name(style) != "style" || attr(style, "type") != "paragraph") continue;
+      int level = 0;
+      if (const pugi::xml_node outline = child(child(style, "pPr"), "outlineLvl"))
+        level = to_int(attr(outline, "val"), -1, -1, 9) + 1;
+      if (level > 9) level = 0;  // outline level 9 is body text
+      if (level == 0) level = level_of_name(attr(child(style, "name"), "val"), "heading ");
+      if (level > 0) heading_levels_[std::string(attr(style, "styleId"))] = level;
+    }
+  }
+
   void load_notes(const pugi::xml_node& root, std::map<std::string, std::string>& notes) {
     for (const pugi::xml_node& note : root.children()) {
       const std::string_view kind = attr(note, "type");
@@ -261,7 +304,12 @@ class DocxText {
       const std::string_view name = local_name(c);
       if (name == "p") {
         separate(out, sep);
-        paragraph(c, out, depth + 1);
+        const size_t begin = out.size();
+        const BlockKind kind = paragraph(c, out, depth + 1);
+        if (&out == blocks_of_ && out.size() > begin) blocks.push_back({begin, out.size(), kind});
+        // Empty paragraphs used as spacing leave one blank line at most.
+        if (out.size() == begin && sep == "\n" && out.size() >= 2 && out[out.size() - 2] == '\n')
+          out.pop_back();
       } else if (name == "tbl") {
         separate(out, sep);
         table(c, out, depth + 1);
@@ -275,6 +323,9 @@ class DocxText {
 
   std::map<std::string, std::string> footnotes, endnotes;
   std::vector<std::string> footnote_refs, endnote_refs;
+  // The blocks of the text written into *blocks_of_ (the body), offsets into it.
+  std::vector<TextBlock> blocks;
+  const std::string* blocks_of_ = nullptr;
 
  private:
   void check_depth(size_t depth) const {
@@ -288,13 +339,45 @@ class DocxText {
     if (!out.empty()) out += sep;
   }
 
-  void paragraph(const pugi::xml_node& p, std::string& out, size_t depth) {
-    const pugi::xml_node num_pr = child(child(p, "pPr"), "numPr");
-    if (num_pr) out += list_marker(num_pr);
+  // "heading 2" → 2 for prefix "heading "; "Title" → 1; else 0. Case-insensitive.
+  static int level_of_name(std::string_view name, std::string_view prefix) {
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "title") return 1;
+    if (lower.size() == prefix.size() + 1 && lower.compare(0, prefix.size(), prefix) == 0 &&
+        lower.back() >= '1' && lower.back() <= '9')
+      return lower.back() - '0';
+    return 0;
+  }
+
+  int heading_level(const pugi::xml_node& p_pr) const {
+    if (const pugi::xml_node outline = child(p_pr, "outlineLvl")) {
+      const int level = to_int(attr(outline, "val"), -1, -1, 9) + 1;
+      if (level > 0 && level <= 9) return level;  // 9 is "body text"
+    }
+    const std::string_view style = attr(child(p_pr, "pStyle"), "val");
+    if (style.empty()) return 0;
+    const auto it = heading_levels_.find(std::string(style));
+    if (it != heading_levels_.end()) return it->second;
+    return level_of_name(style, "heading");
+  }
+
+  BlockKind paragraph(const pugi::xml_node& p, std::string& out, size_t depth) {
+    const pugi::xml_node p_pr = child(p, "pPr");
+    const int level = heading_level(p_pr);
+    const size_t begin = out.size();
+    const pugi::xml_node num_pr = child(p_pr, "numPr");
+    const std::string marker = num_pr ? list_marker(num_pr) : "";
+    out += marker;
     const size_t start = out.size();
     inline_content(p, out, depth + 1);
     // A text box at the end of a paragraph leaves a line break that the separator repeats.
     while (out.size() > start && out.back() == '\n') out.pop_back();
+    if (level > 0 && out.size() > start) {  // an empty heading leaves no mark
+      out.insert(begin, std::string(static_cast<size_t>(level), '#') + " ");
+      return BlockKind::heading;
+    }
+    return marker.empty() ? BlockKind::paragraph : BlockKind::list_item;
   }
 
   std::string list_marker(const pugi::xml_node& num_pr) {
@@ -347,6 +430,7 @@ class DocxText {
       if (local_name(tr) != "tr") continue;
       if (!first_row) out += '\n';
       first_row = false;
+      const size_t row_begin = out.size();
       bool first_cell = true;
       for (const pugi::xml_node& tc : tr.children()) {
         if (local_name(tc) != "tc") continue;
@@ -359,6 +443,8 @@ class DocxText {
         }
         out += cell;
       }
+      if (&out == blocks_of_ && out.size() > row_begin)
+        blocks.push_back({row_begin, out.size(), BlockKind::table_row});
     }
   }
 
@@ -430,6 +516,7 @@ class DocxText {
   const IngestLimits& limits_;
   std::map<std::string, std::vector<ListLevel>> lists_;
   std::map<std::string, std::vector<int>> counters_;
+  std::unordered_map<std::string, int> heading_levels_;  // paragraph style id → heading level
 };
 
 // Relationship targets of a .rels part whose type ends with one of the suffixes, as entry names.
@@ -485,7 +572,7 @@ Document read_docx(std::string_view bytes, std::string_view name, const IngestOp
 
   std::vector<std::string> headers, footers;
   std::string numbering_part = base + "numbering.xml", footnotes_part = base + "footnotes.xml",
-              endnotes_part = base + "endnotes.xml";
+              endnotes_part = base + "endnotes.xml", styles_part = base + "styles.xml";
   if (auto rels = zip.read(rels_name)) {
     pugi::xml_document doc = docx.parse(*rels, rels_name);
     const pugi::xml_node root = doc.document_element();
@@ -494,6 +581,11 @@ Document read_docx(std::string_view bytes, std::string_view name, const IngestOp
     if (auto t = relationship_targets(root, base, "/numbering"); !t.empty()) numbering_part = t[0];
     if (auto t = relationship_targets(root, base, "/footnotes"); !t.empty()) footnotes_part = t[0];
     if (auto t = relationship_targets(root, base, "/endnotes"); !t.empty()) endnotes_part = t[0];
+    if (auto t = relationship_targets(root, base, "/styles"); !t.empty()) styles_part = t[0];
+  }
+  if (auto xml = zip.read(styles_part)) {
+    pugi::xml_document doc = docx.parse(*xml, styles_part);
+    docx.load_styles(doc.document_element());
   }
   if (auto xml = zip.read(numbering_part)) {
     pugi::xml_document doc = docx.parse(*xml, numbering_part);
@@ -539,8 +631,15 @@ Document read_docx(std::string_view bytes, std::string_view name, const IngestOp
       throw Error(ErrorCode::invalid_input, where + ": " + main_part + " has no w:body");
     }
     std::string body_text;
+    docx.blocks_of_ = &body_text;
     docx.block_container(body, body_text, 1, "\n");
+    docx.blocks_of_ = nullptr;
     strip_trailing_space(body_text);
+    const size_t offset = out.text.size();
+    for (TextBlock b : docx.blocks) {
+      b.end = std::min(b.end, body_text.size());
+      if (b.begin < b.end) out.blocks.push_back({offset + b.begin, offset + b.end, b.kind});
+    }
     out.text += body_text;
   }
   auto append_notes = [&](const char* title, const std::map<std::string, std::string>& notes,
@@ -560,6 +659,7 @@ Document read_docx(std::string_view bytes, std::string_view name, const IngestOp
     const std::string footer_text = read_parts(footers);
     if (!footer_text.empty()) out.text += "\n\n" + footer_text;
   }
+  add_line_blocks(out);
   return out;
 }
 

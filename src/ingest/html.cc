@@ -2,10 +2,18 @@
 //
 // Dropped: head, script, style, template, noscript, iframe, object, svg, canvas, comments, and any
 // element with the hidden attribute or an inline display:none. Blocks (p, div, h1-h6, li, tr,
-// ...) start new lines; p, headings, lists, tables, pre and blockquote are set off by a blank
-// line; br is a line break; li gets "•" or "N."; table cells are joined by " | "; whitespace
-// collapses as a browser collapses it, except inside pre and textarea. Entities are decoded by
-// the parser.
+// ...) start new lines; p, headings, top-level lists, tables, pre and blockquote are set off by a
+// blank line, but inside a list and after a heading a line break is enough; br is a line break;
+// h1-h6 are marked "# " to "###### "; li gets "•" or "N." (breaks asked for by blocks at the start
+// of an item, as in <li><p>, do not separate the marker from its text); table rows one a line,
+// cells trimmed and joined by " | " (the blocks and line breaks inside a cell become spaces,
+// unless the cell holds a table: a layout table keeps its lines); whitespace collapses as a
+// browser collapses it, except inside pre and textarea. Entities are decoded by the parser.
+//
+// Each block's byte range and kind go to StructuredText::blocks: a block starts where a line
+// break of the structure starts a line, and takes the kind of the innermost element around it
+// that has one (h1-h6 heading, li list_item, pre code, tr table_row, blockquote quote, hr rule;
+// otherwise paragraph).
 //
 // Gumbo has no depth limit and both its tree construction and its tree destruction get slow or
 // deep with nesting, so the nesting of the input is estimated by a scan of its tags first and
@@ -16,6 +24,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <unordered_set>
+#include <utility>
 
 #include "core/error.h"
 #include "ingest/detail.h"
@@ -90,6 +100,7 @@ size_t estimate_nesting(std::string_view html, size_t limit) {
 class HtmlWriter {
  public:
   void walk(const GumboNode* root) {
+    find_cells_with_tables(root);
     struct Frame {
       const GumboNode* node;
       size_t next_child;
@@ -115,13 +126,76 @@ class HtmlWriter {
     }
   }
 
-  std::string finish() {
+  StructuredText finish() {
     while (!out_.empty() && (out_.back() == '\n' || out_.back() == ' ')) out_.pop_back();
-    return std::move(out_);
+    close_block();
+    StructuredText result;
+    result.text = std::move(out_);
+    result.blocks = std::move(blocks_);
+    return result;
   }
 
  private:
   enum Break { kNone = 0, kLine = 1, kParagraph = 2 };
+
+  static bool is_cell(const GumboNode* node) {
+    return node->type == GUMBO_NODE_ELEMENT &&
+           (node->v.element.tag == GUMBO_TAG_TD || node->v.element.tag == GUMBO_TAG_TH);
+  }
+
+  // The table cells that hold a table, in one pass over the tree (children before parents).
+  void find_cells_with_tables(const GumboNode* root) {
+    struct Frame {
+      const GumboNode* node;
+      size_t next_child;
+      bool has_table;
+    };
+    std::vector<Frame> stack{{root, 0, false}};
+    while (!stack.empty()) {
+      Frame& frame = stack.back();
+      const GumboVector* children = child_list(frame.node);
+      if (children && frame.next_child < children->length) {
+        const GumboNode* c = static_cast<const GumboNode*>(children->data[frame.next_child++]);
+        if (c->type == GUMBO_NODE_ELEMENT) stack.push_back({c, 0, false});
+        continue;
+      }
+      const Frame done = frame;
+      stack.pop_back();
+      if (done.has_table && is_cell(done.node)) cells_with_tables_.insert(done.node);
+      if (!stack.empty() && (done.has_table || (done.node->type == GUMBO_NODE_ELEMENT &&
+                                                done.node->v.element.tag == GUMBO_TAG_TABLE)))
+        stack.back().has_table = true;
+    }
+  }
+
+  static int heading_level(GumboTag tag) {
+    switch (tag) {
+      case GUMBO_TAG_H1: return 1;
+      case GUMBO_TAG_H2: return 2;
+      case GUMBO_TAG_H3: return 3;
+      case GUMBO_TAG_H4: return 4;
+      case GUMBO_TAG_H5: return 5;
+      case GUMBO_TAG_H6: return 6;
+      default: return 0;
+    }
+  }
+
+  // The block kind an element gives the text inside it; false for elements without one.
+  static bool kind_of(GumboTag tag, BlockKind& kind) {
+    if (heading_level(tag)) {
+      kind = BlockKind::heading;
+      return true;
+    }
+    switch (tag) {
+      case GUMBO_TAG_LI: kind = BlockKind::list_item; return true;
+      case GUMBO_TAG_PRE:
+      case GUMBO_TAG_TEXTAREA: kind = BlockKind::code; return true;
+      case GUMBO_TAG_TR: kind = BlockKind::table_row; return true;
+      case GUMBO_TAG_BLOCKQUOTE: kind = BlockKind::quote; return true;
+      case GUMBO_TAG_HR: kind = BlockKind::rule; return true;
+      default: return false;
+    }
+  }
 
   static const GumboVector* child_list(const GumboNode* node) {
     if (node->type == GUMBO_NODE_DOCUMENT) return &node->v.document.children;
@@ -205,11 +279,22 @@ class HtmlWriter {
   void enter(const GumboNode* node) {
     if (node->type != GUMBO_NODE_ELEMENT || skipped(node)) return;
     const GumboElement& e = node->v.element;
-    request(block_break(e.tag));
+    if (e.tag == GUMBO_TAG_LI) emit_lead();  // an item opening with a nested list: its marker
+    request(list_break(e.tag, lists_.size()));
+    BlockKind kind;
+    if (kind_of(e.tag, kind)) kinds_.push_back(kind);
+    if (const int level = heading_level(e.tag)) {
+      heading_lead_from_ = lead_.size();
+      lead_ += std::string(level, '#') + " ";
+    }
     switch (e.tag) {
       case GUMBO_TAG_PRE:
       case GUMBO_TAG_TEXTAREA: ++preformatted_; break;
       case GUMBO_TAG_BR:
+        if (flat_cells_ > 0 || !lead_.empty()) {
+          space_ = true;
+          break;
+        }
         out_ += '\n';
         pending_ = kNone;
         space_ = false;
@@ -235,7 +320,7 @@ class HtmlWriter {
         } else {
           marker += "\xE2\x80\xA2 ";
         }
-        emit(marker);
+        lead_ = marker;  // written with the item's first text
         space_ = false;
         break;
       }
@@ -243,10 +328,11 @@ class HtmlWriter {
       case GUMBO_TAG_TD:
       case GUMBO_TAG_TH:
         if (!first_cell_) {
+          space_ = false;  // cells are trimmed
           emit(" | ");
-          space_ = false;
         }
         first_cell_ = false;
+        if (!cells_with_tables_.count(node)) ++flat_cells_;
         break;
       default: break;
     }
@@ -257,28 +343,80 @@ class HtmlWriter {
     const GumboElement& e = node->v.element;
     if ((e.tag == GUMBO_TAG_PRE || e.tag == GUMBO_TAG_TEXTAREA) && preformatted_ > 0)
       --preformatted_;
+    if ((e.tag == GUMBO_TAG_TD || e.tag == GUMBO_TAG_TH) && !cells_with_tables_.count(node) &&
+        flat_cells_ > 0)
+      --flat_cells_;
+    if (e.tag == GUMBO_TAG_LI) emit_lead();  // an empty item still shows its marker
+    bool heading = heading_level(e.tag) > 0;
+    if (heading && !lead_.empty()) {  // an empty heading leaves no mark
+      lead_.resize(std::min(heading_lead_from_, lead_.size()));
+      heading = false;
+    }
+    BlockKind kind;
+    if (kind_of(e.tag, kind) && !kinds_.empty()) kinds_.pop_back();
     if ((e.tag == GUMBO_TAG_UL || e.tag == GUMBO_TAG_OL) && !lists_.empty()) lists_.pop_back();
-    request(block_break(e.tag));
+    request(list_break(e.tag, lists_.size()));
+    if (heading) after_heading_ = true;
   }
 
+  // The break an element asks for: inside a list no more than a line break (the items of a list
+  // and the paragraphs and lists inside them are not set off by blank lines).
+  static Break list_break(GumboTag tag, size_t open_lists) {
+    const Break b = block_break(tag);
+    return open_lists > 0 && b > kLine ? kLine : b;
+  }
+
+  // Inside a cell without a table, breaks become spaces; while a list marker or heading mark
+  // waits for its text, the breaks of the blocks it opens with are already given.
   void request(Break b) {
+    if (b == kNone) return;
+    if (flat_cells_ > 0) {
+      space_ = true;
+      return;
+    }
+    if (!lead_.empty()) return;
     if (b > pending_) pending_ = b;
   }
 
-  // Writes text after any pending break.
+  void emit_lead() {
+    if (lead_.empty()) return;
+    const std::string lead = std::exchange(lead_, std::string());
+    emit(lead);
+  }
+
+  // The block from block_begin_ to the end of the text (trailing spaces and newlines out).
+  void close_block() {
+    if (!in_block_) return;
+    in_block_ = false;
+    size_t end = out_.size();
+    while (end > block_begin_ && (out_[end - 1] == '\n' || out_[end - 1] == ' ')) --end;
+    if (end > block_begin_) blocks_.push_back({block_begin_, end, block_kind_});
+  }
+
+  // Writes text after any pending break (a break ends the block being written and starts one),
+  // and after the lead waiting for it.
   void emit(std::string_view s) {
     if (s.empty()) return;
     if (!out_.empty() && pending_ != kNone) {
       while (!out_.empty() && out_.back() == ' ') out_.pop_back();
+      close_block();
       size_t newlines = 0;
       for (size_t i = out_.size(); i > 0 && out_[i - 1] == '\n'; --i) ++newlines;
-      for (size_t want = pending_ == kParagraph ? 2 : 1; newlines < want; ++newlines) out_ += '\n';
+      const Break b = after_heading_ && pending_ > kLine ? kLine : pending_;
+      for (size_t want = b == kParagraph ? 2 : 1; newlines < want; ++newlines) out_ += '\n';
       space_ = false;
     } else if (space_ && !out_.empty() && out_.back() != '\n' && out_.back() != ' ') {
       out_ += ' ';
     }
+    if (!in_block_) {
+      in_block_ = true;
+      block_begin_ = out_.size();
+      block_kind_ = kinds_.empty() ? BlockKind::paragraph : kinds_.back();
+    }
     pending_ = kNone;
     space_ = false;
+    after_heading_ = false;
+    out_ += std::exchange(lead_, std::string());
     out_ += s;
   }
 
@@ -315,11 +453,22 @@ class HtmlWriter {
   bool first_cell_ = true;
   int preformatted_ = 0;
   std::vector<ListState> lists_;
+  std::string lead_;              // a list marker or heading mark waiting for the text it precedes
+  size_t heading_lead_from_ = 0;  // where the open heading's mark starts in lead_
+  bool after_heading_ = false;    // a heading ended and nothing was written since
+  int flat_cells_ = 0;            // open table cells without a table inside
+  std::unordered_set<const GumboNode*> cells_with_tables_;
+  std::vector<BlockKind> kinds_;  // kinds of the open elements that give one
+  std::vector<TextBlock> blocks_;
+  bool in_block_ = false;
+  size_t block_begin_ = 0;
+  BlockKind block_kind_ = BlockKind::paragraph;
 };
 
 }  // namespace
 
-std::string html_to_text(std::string_view utf8, std::string_view name, const IngestLimits& limits) {
+StructuredText html_to_text(std::string_view utf8, std::string_view name,
+                            const IngestLimits& limits) {
   const size_t depth = estimate_nesting(utf8, limits.max_nesting_depth);
   if (depth > limits.max_nesting_depth) {
     throw Error(ErrorCode::limit_exceeded, std::string(name) + ": HTML elements nested more than " +

@@ -148,10 +148,12 @@ Document ingest_bytes(std::string_view bytes, std::string_view filename_hint,
     if (format == "txt" && options.format_override.empty() && looks_like_html(decoded.utf8)) {
       format = "html";
     }
-    if (format == "markdown") {
-      doc.text = detail::markdown_to_text(decoded.utf8, name, options.limits);
-    } else if (format == "html") {
-      doc.text = detail::html_to_text(decoded.utf8, name, options.limits);
+    if (format == "markdown" || format == "html") {
+      detail::StructuredText structured =
+          format == "markdown" ? detail::markdown_to_text(decoded.utf8, name, options.limits)
+                               : detail::html_to_text(decoded.utf8, name, options.limits);
+      doc.text = std::move(structured.text);
+      doc.blocks = std::move(structured.blocks);
     } else {
       doc.text = std::move(decoded.utf8);
     }

@@ -365,6 +365,12 @@ struct PageLayouterState {
     out.char_end = out.lines.empty() ? page_start : out.lines.back().char_end;
     out.last = text_done && open.empty();
     if (out.last) out.char_end = text.size();
+    // Lines sit in slots of one leading from the frame top: the last line's slot ends a leading
+    // below its top, the top being a font size above its baseline.
+    const double leading = config.line_height_pt;
+    const double used_bottom_pt =
+        out.lines.empty() ? top_pt : out.lines.back().baseline_pt - config.font_size_pt + leading;
+    out.cut_short = bottom_pt - used_bottom_pt + kFuzz >= leading;
     page_start = out.char_end;
     ++pages_done;
     add_page_markers(out, page_count, config, fonts);

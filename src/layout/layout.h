@@ -70,6 +70,10 @@ struct LineLayout {
 struct PageLayout {
   int number = 1;     // 1-based
   bool last = false;  // the document's last page (auto-crop-last-page applies to it)
+  // A break (a form feed, a paragraph moved on whole, the end of the text) left room for at least
+  // one more line below the page's last line (auto-crop-height applies to it); false for a page
+  // its lines fill.
+  bool cut_short = false;
   std::size_t char_start = 0, char_end = 0;
   std::vector<LineLayout> lines;
   std::vector<Rect> para_backgrounds;  // filled with config.para_bg_color, drawn first

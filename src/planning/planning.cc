@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 
 #include "core/error.h"
@@ -12,22 +13,28 @@
 namespace glyph {
 namespace {
 
-// The size of each page image as the renderer makes it. Without auto-crop-width every page but
-// a cropped last one has the first page's size, so only those two are drawn.
+// The size of each page image as the renderer makes it. Only pages a crop applies to are drawn:
+// every page with auto-crop-width, else the last one (auto-crop-last-page) and those a break left
+// short (auto-crop-height); the others have the size of an uncropped page, drawn once.
 std::vector<PageSizePx> page_sizes(const Renderer& renderer, const Layout& layout) {
   std::vector<PageSizePx> sizes(layout.pages.size());
-  if (sizes.empty()) return sizes;
+  const RenderConfig& config = renderer.config();
   auto size_of = [&](std::size_t i) {
     const PageImage image = renderer.rasterize(layout, i);
-    return PageSizePx{image.width_px, image.height_px};
+    return PageSizePx{image.width_px, image.height_px, renderer.page_height_px()};
   };
-  if (renderer.config().auto_crop_width) {
-    for (std::size_t i = 0; i < sizes.size(); ++i) sizes[i] = size_of(i);
-    return sizes;
+  std::optional<PageSizePx> uncropped;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const bool cropped = config.auto_crop_width ||
+                         (config.auto_crop_last_page && i + 1 == sizes.size()) ||
+                         (config.auto_crop_height && layout.pages[i].cut_short);
+    if (cropped) {
+      sizes[i] = size_of(i);
+    } else {
+      if (!uncropped) uncropped = size_of(i);
+      sizes[i] = *uncropped;
+    }
   }
-  std::fill(sizes.begin(), sizes.end(), size_of(0));
-  if (renderer.config().auto_crop_last_page && sizes.size() > 1)
-    sizes.back() = size_of(sizes.size() - 1);
   return sizes;
 }
 

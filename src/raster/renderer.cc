@@ -161,8 +161,9 @@ RasterPage Renderer::rasterize_page(const PageLayout& page, bool last, double pa
     draw(g, static_cast<int>(std::floor(static_cast<double>(g.y_pt) * k)));
 
   const detail::CropResult size = detail::reference_crop_size(
-      image, config_.auto_crop_width, config_.auto_crop_last_page && last, config_.margin_x_pt,
-      config_.margin_y_pt);
+      image, config_.auto_crop_width,
+      (config_.auto_crop_last_page && last) || (config_.auto_crop_height && page.cut_short),
+      config_.margin_x_pt, config_.margin_y_pt);
   if (size.width_px != image.width_px || size.height_px != image.height_px) {
     // In place: rows move left to their new start (never overlapping a row not yet moved).
     const size_t new_row = static_cast<size_t>(size.width_px) * channels;

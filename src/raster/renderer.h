@@ -9,7 +9,8 @@
 //
 // Drawing, in order: page background (whole page), paragraph backgrounds, paragraph borders,
 // text glyphs (and page markers), all in one pass per page; then the reference's post-processing
-// on the finished image: auto-crop-width (every page), auto-crop-last-page (last page), and the
+// on the finished image: auto-crop-width (every page), auto-crop-last-page (last page),
+// auto-crop-height (every page a break left short: PageLayout::cut_short; an extension), and the
 // horizontal scale (width × scale, rounded; Pillow's default bicubic filter; the reference script
 // applies no scale at all, the Glyph config says to).
 //
@@ -89,7 +90,8 @@ class Renderer {
 
   // The finished page image (crops and scale applied) and its line boxes in its pixels.
   RasterPage rasterize_page(const Layout& layout, size_t page_index) const;
-  // The same for a page from PageLayouter (its `last` flag selects auto-crop-last-page).
+  // The same for a page from PageLayouter (its `last` flag selects auto-crop-last-page; its
+  // `cut_short` flag, auto-crop-height).
   RasterPage rasterize_page(const PageLayout& page) const;
   PageImage rasterize(const Layout& layout, size_t page_index) const {
     return rasterize_page(layout, page_index).image;

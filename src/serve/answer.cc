@@ -85,7 +85,8 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
   task_callbacks.is_cancelled = callbacks.is_cancelled;
   if (callbacks.on_progress)
     task_callbacks.on_progress = [&](const TaskProgress& p) {
-      if (p.total) callbacks.on_progress(double(p.done) / double(p.total));
+      if (p.total)
+        callbacks.on_progress(p.stage == "render" ? "rasterizing" : "reading", p.done, p.total);
     };
   TaskOptions options;
   options.threads = 1;  // the service runs requests and jobs in parallel already
@@ -124,7 +125,6 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
                              c.char_end, c.quote});
   if (mode == AskMode::extract)
     out.fields = fields_from_text(a.extraction_json.empty() ? a.text : a.extraction_json, fields);
-  if (callbacks.on_progress) callbacks.on_progress(1.0);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
 }

@@ -40,7 +40,9 @@ struct AskCallbacks {
   std::function<void(std::string_view)> on_reasoning;
   std::function<void()> on_restart;
   std::function<bool()> is_cancelled;
-  std::function<void(double)> on_progress;  // 0..1 of the reading
+  // A stage of the reading ("rasterizing" the page images, "reading" them) and how far it is.
+  // A stage may run more than once (the OCR reader reads the likely regions, then pages).
+  std::function<void(std::string_view stage, std::size_t done, std::size_t total)> on_progress;
 };
 
 AskResult run_ask(const RenderedDocument& document, DocumentStore& store, AskMode mode,

@@ -1,7 +1,11 @@
 #include "serve/documents.h"
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -12,6 +16,7 @@
 #include "core/sha256.h"
 #include "core/utf8.h"
 #include "raster/renderer.h"
+#include "tokens/page_tokens.h"
 #include "tokens/tokenizer.h"
 #include "tokens/visual_tokens.h"
 
@@ -33,6 +38,19 @@ std::string page_file_name(int number) {
 std::string random_suffix() {
   std::random_device device;
   return std::to_string(device()) + std::to_string(device());
+}
+
+// ".tmp-<id>-<pid>-<random>": stale when that process is gone; other names when over an hour old.
+bool stale_temporary(const std::string& name, const fs::path& path) {
+  auto first = name.find('-', 5);
+  auto second = first == std::string::npos ? first : name.find('-', first + 1);
+  if (second != std::string::npos) {
+    long pid = std::strtol(name.c_str() + first + 1, nullptr, 10);
+    if (pid > 0) return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+  }
+  std::error_code ec;
+  auto age = fs::file_time_type::clock::now() - fs::last_write_time(path, ec);
+  return !ec && age > std::chrono::hours(1);
 }
 
 json meta_to_json(const RenderedDocument& d) {
@@ -79,10 +97,72 @@ std::string RenderedDocument::page_path(int number) const {
   return dir + "/" + page_file_name(number);
 }
 
-DocumentStore::DocumentStore(std::string root_dir) : root_(std::move(root_dir)) {
+DocumentStore::DocumentStore(std::string root_dir, std::size_t max_bytes)
+    : root_(std::move(root_dir)), max_bytes_(max_bytes) {
   std::error_code ec;
   fs::create_directories(root_, ec);
   if (ec) throw Error(ErrorCode::io, "cannot create " + root_ + ": " + ec.message());
+  // What an earlier run left: temporary folders of dead processes go; documents are counted,
+  // the most recently written counting as the most recently used.
+  std::vector<std::pair<fs::file_time_type, std::string>> found;
+  for (const auto& entry : fs::directory_iterator(root_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0) {
+      if (stale_temporary(name, entry.path())) fs::remove_all(entry.path(), ec);
+      continue;
+    }
+    if (!is_valid_id(name) || !fs::exists(entry.path() / "meta.json", ec)) continue;
+    std::size_t bytes = 0;
+    for (const auto& f : fs::directory_iterator(entry.path(), ec))
+      if (f.is_regular_file(ec)) bytes += f.file_size(ec);
+    found.emplace_back(fs::last_write_time(entry.path() / "meta.json", ec), name);
+    disk_[name].bytes = bytes;
+    disk_bytes_ += bytes;
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [time, name] : found) disk_[name].last_used = ++clock_;
+  std::lock_guard lock(mutex_);
+  evict();
+}
+
+std::size_t DocumentStore::disk_bytes() {
+  std::lock_guard lock(mutex_);
+  return disk_bytes_;
+}
+
+void DocumentStore::touch(const std::string& id) {
+  if (auto it = disk_.find(id); it != disk_.end()) it->second.last_used = ++clock_;
+}
+
+void DocumentStore::evict() {
+  while (disk_bytes_ > max_bytes_) {
+    auto victim = disk_.end();
+    for (auto it = disk_.begin(); it != disk_.end(); ++it) {
+      auto held = recent_.find(it->first);
+      if (held != recent_.end() && held->second.use_count() > 1) continue;  // a request has it
+      if (victim == disk_.end() || it->second.last_used < victim->second.last_used) victim = it;
+    }
+    if (victim == disk_.end()) return;
+    std::error_code ec;
+    fs::remove_all(root_ + "/" + victim->first, ec);
+    if (auto held = recent_.find(victim->first); held != recent_.end()) {
+      recent_bytes_ -=
+          std::min(recent_bytes_, held->second->text.size() + held->second->layout_json.size());
+      recent_.erase(held);
+    }
+    disk_bytes_ -= std::min(disk_bytes_, victim->second.bytes);
+    disk_.erase(victim);
+  }
+}
+
+void DocumentStore::remember(const std::shared_ptr<const RenderedDocument>& d) {
+  std::size_t bytes = d->text.size() + d->layout_json.size();
+  if (recent_bytes_ + bytes > kMemoryBytes || recent_.size() >= 64) {
+    recent_.clear();
+    recent_bytes_ = 0;
+  }
+  if (bytes > kMemoryBytes / 2) return;  // reread from disk when needed
+  if (recent_.emplace(d->id, d).second) recent_bytes_ += bytes;
 }
 
 DocumentStore::~DocumentStore() = default;
@@ -131,7 +211,10 @@ std::shared_ptr<const Renderer> DocumentStore::renderer_for(const RenderConfig& 
     std::lock_guard lock(mutex_);
     if (auto it = renderers_.find(key); it != renderers_.end()) return it->second;
   }
-  auto renderer = std::make_shared<const Renderer>(config);
+  // max-text-tokens-per-page needs the tokenizer to count each page's text.
+  auto renderer = std::make_shared<const Renderer>(
+      config, config.max_text_tokens_per_page > 0 ? text_token_counter(shared_tokenizer())
+                                                  : TextTokenCounter{});
   std::lock_guard lock(mutex_);
   if (renderers_.size() >= 16) renderers_.clear();  // a few configs in use at a time
   return renderers_.emplace(key, renderer).first->second;
@@ -142,7 +225,10 @@ std::shared_ptr<const RenderedDocument> DocumentStore::open(std::string_view id)
     throw Error(ErrorCode::not_found, "no document with id '" + std::string(id) + "'");
   {
     std::lock_guard lock(mutex_);
-    if (auto it = recent_.find(std::string(id)); it != recent_.end()) return it->second;
+    if (auto it = recent_.find(std::string(id)); it != recent_.end()) {
+      touch(it->first);
+      return it->second;
+    }
   }
   std::string dir = root_ + "/" + std::string(id);
   if (!fs::exists(dir + "/meta.json"))
@@ -161,8 +247,16 @@ std::shared_ptr<const RenderedDocument> DocumentStore::open(std::string_view id)
     throw Error(ErrorCode::io, dir + "/meta.json: damaged: " + e.what());
   }
   std::lock_guard lock(mutex_);
-  if (recent_.size() >= 64) recent_.clear();
-  recent_[d->id] = d;
+  if (!disk_.count(d->id)) {
+    std::error_code ec;
+    std::size_t bytes = 0;
+    for (const auto& f : fs::directory_iterator(dir, ec))
+      if (f.is_regular_file(ec)) bytes += f.file_size(ec);
+    disk_[d->id].bytes = bytes;
+    disk_bytes_ += bytes;
+  }
+  touch(d->id);
+  remember(d);
   return d;
 }
 
@@ -184,7 +278,8 @@ std::shared_ptr<const RenderedDocument> DocumentStore::render(
   auto start = std::chrono::steady_clock::now();
   auto renderer = renderer_for(config);
   std::u32string text = decode_utf8(prepared_text).text;
-  std::string tmp = root_ + "/.tmp-" + id + "-" + random_suffix();
+  std::string tmp =
+      root_ + "/.tmp-" + id + "-" + std::to_string(::getpid()) + "-" + random_suffix();
   RenderOptions options;
   options.threads = 1;  // the service runs requests in parallel already
   if (on_progress) options.on_page_written = on_progress;
@@ -207,7 +302,11 @@ std::shared_ptr<const RenderedDocument> DocumentStore::render(
   if (result.missing_glyph_chars > 0)
     d->warnings.push_back(std::to_string(result.missing_glyph_chars) +
                           " characters have no glyph in any configured font (drawn as boxes)");
-  json layout = json::parse(d->layout_json);
+  // Only the pages' sizes and offsets: the lines (most of the layout) are skipped, not parsed
+  // into a tree several times the text's size.
+  json layout = json::parse(d->layout_json, [](int, json::parse_event_t event, json& parsed) {
+    return !(event == json::parse_event_t::key && parsed == "lines");
+  });
   for (const auto& p : layout.at("pages")) {
     PageInfo info;
     info.number = p.at("page").get<int>();
@@ -246,9 +345,17 @@ std::shared_ptr<const RenderedDocument> DocumentStore::render(
     fs::remove_all(tmp, ec);
   }
   d->dir = final_dir;
+  std::size_t bytes = 0;
+  for (const auto& f : fs::directory_iterator(final_dir, ec))
+    if (f.is_regular_file(ec)) bytes += f.file_size(ec);
   std::lock_guard lock(mutex_);
-  if (recent_.size() >= 64) recent_.clear();
-  recent_[id] = d;
+  if (auto [it, added] = disk_.try_emplace(id); added) {
+    it->second.bytes = bytes;
+    disk_bytes_ += bytes;
+  }
+  touch(id);
+  remember(d);
+  evict();
   return d;
 }
 

@@ -4,12 +4,18 @@
 //
 // Files per document: page_001.png ..., layout.json (the renderer's), text.txt (the text as
 // rendered, UTF-8), config.json (the effective config), meta.json (stats). A document appears
-// atomically (rendered into a temporary folder, then renamed). Renderers (fonts loaded once)
-// are kept per config and shared between threads. Thread-safe.
+// atomically (rendered into a temporary folder DOCUMENTS/.tmp-<id>-<pid>-<random>, then renamed);
+// temporary folders of a process that no longer runs (kill -9) are removed when a store opens.
+// Renderers (fonts loaded once) are kept per config and shared between threads. Thread-safe.
+//
+// Size: the documents on disk are kept under max_bytes by evicting the least recently used
+// (rendered or opened) first, never one that a request holds; the documents kept in memory for
+// quick reopening are bounded too (kMemoryBytes).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,7 +64,8 @@ struct RenderedDocument {
 
 class DocumentStore {
  public:
-  explicit DocumentStore(std::string root_dir);
+  explicit DocumentStore(std::string root_dir,
+                         std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
   ~DocumentStore();
 
   // Renders `text` (already prepared, UTF-8) with `config`, or returns the cached render.
@@ -76,13 +83,31 @@ class DocumentStore {
 
   static bool is_valid_id(std::string_view id);
 
+  // Bytes of the documents on disk that this store knows (after eviction).
+  std::size_t disk_bytes();
+
  private:
   std::string font_digest(const std::string& path);
   std::string cache_key(std::string_view text, const std::string& config_json,
                         const RenderConfig& config);
 
+  struct DiskEntry {
+    std::size_t bytes = 0;
+    std::uint64_t last_used = 0;  // a use counter: larger is more recent
+  };
+  void touch(const std::string& id);                                // mutex_ held
+  void evict();                                                     // mutex_ held
+  void remember(const std::shared_ptr<const RenderedDocument>& d);  // mutex_ held
+
+  static constexpr std::size_t kMemoryBytes = 128u << 20;
+
   std::string root_;
+  std::size_t max_bytes_;
   std::mutex mutex_;
+  std::unordered_map<std::string, DiskEntry> disk_;
+  std::size_t disk_bytes_ = 0;
+  std::uint64_t clock_ = 0;
+  std::size_t recent_bytes_ = 0;
   std::unordered_map<std::string, std::string> font_digests_;  // "path|size|mtime" → sha256
   std::unordered_map<std::string, std::shared_ptr<const Renderer>> renderers_;  // by config json
   std::unordered_map<std::string, std::shared_ptr<const RenderedDocument>> recent_;

@@ -510,6 +510,15 @@ std::vector<JobRecord> JobQueue::list(std::size_t limit, std::optional<JobState>
   });
 }
 
+std::size_t JobQueue::pending() {
+  std::lock_guard lock(mutex_);
+  return read_retrying(options_.busy_timeout_ms, [&] {
+    Statement s(db_, "SELECT COUNT(*) FROM jobs WHERE state IN ('queued','running')");
+    s.step();
+    return static_cast<std::size_t>(s.int64(0));
+  });
+}
+
 std::vector<std::pair<int, std::string>> JobQueue::events(std::string_view id) {
   std::lock_guard lock(mutex_);
   return read_retrying(options_.busy_timeout_ms, [&] {

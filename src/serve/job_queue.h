@@ -103,6 +103,9 @@ class JobQueue {
   // Newest first; `state` filters when set.
   std::vector<JobRecord> list(std::size_t limit, std::optional<JobState> state = std::nullopt);
 
+  // How many jobs are queued or running (for the service's admission limit).
+  std::size_t pending();
+
   // The history of a job: (attempt, event) in order, e.g. (1,"claimed"), (2,"completed").
   std::vector<std::pair<int, std::string>> events(std::string_view id);
 

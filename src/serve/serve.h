@@ -29,10 +29,19 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 picks a free port
   std::string data_dir = "glyph-data";
-  std::string api_key;   // when set, every route but /health requires it
-  int workers = 2;       // job workers
-  int http_threads = 8;  // connections served at once
+  std::string api_key;    // when set, every route but /health requires it
+  int workers = 2;        // job workers
+  int http_threads = 64;  // requests handled at once (connections are not bounded by it)
   HttpLimits limits;
+  // Bounds of the work a request may cause (docs/serve.md, "Limits"):
+  std::size_t max_text_chars = 8'000'000;    // characters of a document's text → 413 past it
+  std::size_t max_page_pixels = 9'000'000;   // width × height of one page image → 413 past it
+  int max_renders = 2;                       // renders running at once (requests and jobs)
+  int max_asks = 2;                          // documents being read at once (requests and jobs)
+  std::size_t max_ask_pixels = 128'000'000;  // pixels of all pages of a document read → 413
+  int render_wait_ms = 10000;                // a request waits this long for a render slot → 503
+  std::size_t max_queued_jobs = 1000;        // jobs queued or running → 429 past it
+  std::size_t cache_max_bytes = std::size_t{2} << 30;  // rendered documents on disk (LRU)
   JobQueueOptions queue;
   ReaderSettings reader;
 };

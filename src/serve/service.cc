@@ -1,6 +1,10 @@
 // The routes of the service (docs/api.md): request JSON and multipart are parsed here into native
 // types, the library does the work, and the results become JSON here. Nothing below this file
 // sees JSON from a client.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -33,12 +37,21 @@ struct ServiceRequest {
   std::string upload_name;  // sanitized, only a hint of the format; never a path
   bool has_upload = false;
   std::string document_id;
+  std::string file_name;    // a label the client gives the document (jobs keep it); not a path
   std::string mode = "qa";  // qa | summary | extract | render (jobs only)
   std::string question;
   std::vector<std::string> fields;
   json config = json::object();  // overrides: Glyph config keys, plus "preset"
   bool stream = false;
+  std::vector<std::string> given;  // the fields the client sent, by name
+
+  bool has(std::string_view name) const {
+    return std::find(given.begin(), given.end(), name) != given.end();
+  }
 };
+
+// Nesting deeper than this in a JSON body is refused before anything recursive reads it.
+constexpr int kMaxJsonDepth = 32;
 
 // Keeps [A-Za-z0-9._-], drops leading dots, at most 100 bytes: what remains only tells the
 // ingester the extension. Uploads are stored by generated id, never by this name.
@@ -58,6 +71,12 @@ std::string sanitize_filename(std::string_view name) {
 
 [[noreturn]] void bad_request(const std::string& message) {
   throw Error(ErrorCode::invalid_argument, message);
+}
+
+std::string checked_file_name(std::string name) {
+  if (name.size() > 255) bad_request("\"file_name\" is longer than 255 bytes");
+  if (!is_valid_utf8(name)) bad_request("\"file_name\" is not valid UTF-8");
+  return name;
 }
 
 std::vector<std::string> parse_fields(const json& value, const char* where) {
@@ -89,6 +108,7 @@ std::vector<std::string> parse_fields(const json& value, const char* where) {
 void read_json_fields(const json& body, ServiceRequest& r) {
   if (!body.is_object()) bad_request("the request body must be a JSON object");
   for (const auto& [key, value] : body.items()) {
+    r.given.push_back(key);
     if (key == "text") {
       if (!value.is_string()) bad_request("\"text\" must be a string");
       r.text = value.get<std::string>();
@@ -96,6 +116,9 @@ void read_json_fields(const json& body, ServiceRequest& r) {
     } else if (key == "document_id") {
       if (!value.is_string()) bad_request("\"document_id\" must be a string");
       r.document_id = value.get<std::string>();
+    } else if (key == "file_name") {
+      if (!value.is_string()) bad_request("\"file_name\" must be a string");
+      r.file_name = checked_file_name(value.get<std::string>());
     } else if (key == "mode") {
       if (!value.is_string()) bad_request("\"mode\" must be a string");
       r.mode = value.get<std::string>();
@@ -111,13 +134,50 @@ void read_json_fields(const json& body, ServiceRequest& r) {
       if (!value.is_boolean()) bad_request("\"stream\" must be true or false");
       r.stream = value.get<bool>();
     } else {
-      bad_request("unknown field \"" + key +
-                  "\" (expected text, document_id, mode, question, fields, config, stream)");
+      bad_request(
+          "unknown field \"" + key +
+          "\" (expected text, document_id, file_name, mode, question, fields, config, stream)");
     }
   }
 }
 
+// Refuses JSON nested deeper than kMaxJsonDepth, scanning the text without recursion (the parser
+// and the value's destructor recurse once per level: 100,000 '[' overflowed the stack).
+void check_json_depth(std::string_view text, const std::string& what) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        bad_request(what + " is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+}
+
+// A multipart text field must be UTF-8: it reaches JSON (stored jobs, answers) as it is.
+const std::string& utf8_field(const UploadPart& part) {
+  if (!is_valid_utf8(part.content)) {
+    auto bad = decode_utf8(part.content).first_bad_offset;
+    bad_request("multipart field \"" + part.name +
+                "\" is not valid UTF-8 (first ill-formed byte at " + std::to_string(bad) +
+                "); send text as UTF-8, or upload it as a \"file\"");
+  }
+  return part.content;
+}
+
 json parse_json_text(std::string_view text, const std::string& what) {
+  check_json_depth(text, what);
   try {
     return json::parse(text);
   } catch (const json::exception& e) {  // a syntax error, a number too large for a double, ...
@@ -129,16 +189,28 @@ ServiceRequest parse_request(const HttpRequest& http) {
   ServiceRequest r;
   if (!http.parts.empty() || http.content_type.find("multipart/form-data") == 0) {
     for (const auto& part : http.parts) {
+      r.given.push_back(part.name);
+      if (part.name != "file") utf8_field(part);
       if (part.name == "file") {
         if (r.has_upload) bad_request("multipart: more than one \"file\" part");
         r.upload = part.content;
         r.upload_name = sanitize_filename(part.filename);
         r.has_upload = true;
+        if (r.file_name.empty()) {
+          // The label: the client's name without its folders, when it is short UTF-8.
+          std::string_view label = part.filename;
+          if (auto slash = label.find_last_of("/\\"); slash != std::string_view::npos)
+            label = label.substr(slash + 1);
+          r.file_name =
+              label.size() <= 255 && is_valid_utf8(label) ? std::string(label) : r.upload_name;
+        }
       } else if (part.name == "text") {
         r.text = part.content;
         r.has_text = true;
       } else if (part.name == "document_id") {
         r.document_id = part.content;
+      } else if (part.name == "file_name") {
+        r.file_name = checked_file_name(part.content);
       } else if (part.name == "mode") {
         r.mode = part.content;
       } else if (part.name == "question") {
@@ -158,7 +230,8 @@ ServiceRequest parse_request(const HttpRequest& http) {
       } else {
         bad_request(
             "multipart: unknown part \"" + part.name +
-            "\" (expected file, text, document_id, mode, question, fields, config, stream)");
+            "\" (expected file, text, document_id, file_name, mode, question, fields, config, "
+            "stream)");
       }
     }
   } else {
@@ -181,8 +254,6 @@ void validate_task(const ServiceRequest& r, bool allow_render) {
   }
   AskMode mode = parse_ask_mode(r.mode);
   if (mode == AskMode::qa && r.question.empty()) bad_request("mode qa needs a \"question\"");
-  if (mode == AskMode::extract && r.fields.empty())
-    bad_request("mode extract needs \"fields\" (the keys to extract)");
   if (r.question.size() > 100000) bad_request("\"question\" is longer than 100000 bytes");
 }
 
@@ -231,13 +302,57 @@ RenderConfig resolve_config(const json& overrides, std::string_view utf8_text,
   return config;
 }
 
+// `?layout=`: whether a document's answer carries the full layout (every line's box and
+// characters). Absent: the route's default.
+bool want_layout(const HttpRequest& http, bool by_default) {
+  std::string v = http.query_value("layout");
+  if (v.empty()) return by_default;
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  bad_request("\"layout\" must be 1, true, 0 or false");
+}
+
+// The fonts installed on the system (the only ones a client may name), as font-path values.
+json installed_fonts() {
+  json fonts = json::array();
+  std::vector<std::string> paths;
+  for (const char* root : {"/usr/share/fonts", "/usr/local/share/fonts"}) {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      auto ext = it->path().extension().string();
+      for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (ext == ".ttf" || ext == ".otf" || ext == ".ttc") paths.push_back(it->path().string());
+      if (paths.size() >= 5000) break;
+    }
+  }
+  std::sort(paths.begin(), paths.end(), [](const std::string& a, const std::string& b) {
+    return fs::path(a).filename() < fs::path(b).filename();
+  });
+  for (const auto& p : paths)
+    if (is_valid_utf8(p)) fonts.push_back({{"path", p}, {"name", fs::path(p).stem().string()}});
+  return fonts;
+}
+
 // ---- responses ------------------------------------------------------------------------------
+
+// Invalid UTF-8 can only come from a bug here (the edges validate); never a 500 for it.
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 HttpResponse json_response(const json& body, int status = 200) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = dump(body);
   return r;
+}
+
+std::size_t count_code_points(std::string_view utf8) {
+  std::size_t n = 0;
+  for (unsigned char c : utf8) n += (c & 0xC0) != 0x80;
+  return n;
 }
 
 std::string page_url(const std::string& id, int number) {
@@ -304,8 +419,43 @@ json answer_json(const RenderedDocument& d, AskMode mode, const AskResult& a) {
 }
 
 std::string sse_event(std::string_view event, const json& data) {
-  return "event: " + std::string(event) + "\ndata: " + data.dump() + "\n\n";
+  return "event: " + std::string(event) + "\ndata: " + dump(data) + "\n\n";
 }
+
+// One progress over a whole job that never goes back, with its stage named: rendering the
+// pages, rasterizing them for the reader, reading them. Each stage has its share of 0..1; a
+// stage that runs again (the OCR reader reads the likely regions, then whole pages) holds the
+// progress where it is until it passes it. 1 is left to the finished job.
+class JobStages {
+ public:
+  JobStages(JobProgress& progress, bool render_only)
+      : progress_(progress), render_only_(render_only) {}
+
+  void report(std::string_view stage, std::size_t done, std::size_t total) {
+    double from = 0.5, to = 0.99;
+    std::string note;
+    std::string count = std::to_string(done) + " of " + std::to_string(total);
+    if (stage == "rendering") {
+      from = 0, to = render_only_ ? 0.99 : 0.3;
+      note = "rendering page " + count;
+    } else if (stage == "rasterizing") {
+      from = 0.3, to = 0.5;
+      note = done < total ? "preparing page images, " + count : "reading";
+    } else {
+      note = total ? "reading, image " + count : "reading";
+    }
+    double f = from + (to - from) * (total ? double(done) / double(total) : 0.0);
+    std::lock_guard lock(mutex_);
+    best_ = std::max(best_, f);
+    progress_.report(best_, note);
+  }
+
+ private:
+  JobProgress& progress_;
+  bool render_only_;
+  std::mutex mutex_;
+  double best_ = 0;
+};
 
 json job_json(const JobRecord& r, bool with_result) {
   json out = {{"id", r.id},
@@ -318,13 +468,20 @@ json job_json(const JobRecord& r, bool with_result) {
               {"updated_ms", r.updated_ms},
               {"url", "/v1/jobs/" + r.id}};
   if (r.finished_ms) out["finished_ms"] = r.finished_ms;
+  // What the job was asked, so that a list of jobs can say which document and which question.
   try {
     json request = json::parse(r.request);
     out["mode"] = request.value("mode", "qa");
-    if (request.contains("question")) out["question"] = request["question"];
+    for (const char* key : {"question", "fields", "document_id", "file_name"})
+      if (request.contains(key)) out[key] = request[key];
   } catch (const json::exception&) {
   }
-  if (with_result) out["result"] = r.result ? json::parse(*r.result) : json(nullptr);
+  if (with_result) {
+    out["result"] = r.result ? json::parse(*r.result) : json(nullptr);
+    if (!out.contains("document_id") && out["result"].is_object() &&
+        out["result"].contains("document_id"))
+      out["document_id"] = out["result"]["document_id"];
+  }
   if (!r.error_code.empty() && r.state != JobState::done)
     out["error"] = {{"code", r.error_code}, {"message", r.error_message}};
   else
@@ -343,32 +500,133 @@ struct Service::Impl {
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<HttpServer> http;
 
-  // The answer to a repeated render, ready to send: building it means parsing and printing the
-  // layout JSON, the bulk of a cached request's time.
+  // The answer to a repeated render, ready to send (document id + layout flag → body), at most
+  // kCachedBodiesBytes in all.
+  static constexpr std::size_t kCachedBodiesBytes = 64u << 20;
   std::mutex cached_bodies_mutex;
-  std::unordered_map<std::string, std::string> cached_bodies;  // document id → body
+  std::unordered_map<std::string, std::string> cached_bodies;
+  std::size_t cached_bodies_bytes = 0;
 
-  std::string document_body(const RenderedDocument& doc) {
-    if (!doc.cached) return document_json(doc, true).dump();
+  // Slots: at most options.max_renders renders and options.max_asks reads at once, so that
+  // memory stays within the formula of docs/serve.md.
+  struct Slots {
+    std::mutex mutex;
+    std::condition_variable freed;
+    int running = 0;
+  };
+  Slots render_slots, ask_slots;
+
+  class Slot {
+   public:
+    // Waits for one of `limit` slots up to wait_ms (<0: as long as it takes), polling
+    // `cancelled`; past the wait, 503 with Retry-After.
+    Slot(Slots& slots, int limit, const char* doing, int wait_ms,
+         const std::function<bool()>& cancelled)
+        : slots_(slots) {
+      std::unique_lock lock(slots_.mutex);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+      while (slots_.running >= limit) {
+        if (cancelled && cancelled())
+          throw Error(ErrorCode::cancelled, std::string("cancelled while waiting: ") + doing);
+        if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline)
+          throw HttpStatusError(503, ErrorCode::limit_exceeded,
+                                "the server is " + std::string(doing) + " " +
+                                    std::to_string(limit) + " documents already; try again shortly",
+                                5);
+        slots_.freed.wait_for(lock, std::chrono::milliseconds(100));
+      }
+      ++slots_.running;
+    }
+    ~Slot() {
+      {
+        std::lock_guard lock(slots_.mutex);
+        --slots_.running;
+      }
+      slots_.freed.notify_one();
+    }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+   private:
+    Slots& slots_;
+  };
+
+  // An ask holds every page image of its document in memory: bounded per document, and by slots.
+  std::shared_ptr<Slot> ask_slot(const RenderedDocument& doc, int wait_ms,
+                                 const std::function<bool()>& cancelled) {
+    double pixels = 0;
+    for (const auto& p : doc.pages) pixels += double(p.width_px) * double(p.height_px);
+    if (pixels > double(options.max_ask_pixels))
+      throw Error(ErrorCode::limit_exceeded,
+                  "the document's " + std::to_string(doc.pages.size()) + " pages hold " +
+                      std::to_string(static_cast<long long>(pixels)) +
+                      " pixels; a question reads at most " +
+                      std::to_string(options.max_ask_pixels) +
+                      " (the server's --max-ask-pixels): lower \"dpi\" or ask about a part");
+    return std::make_shared<Slot>(ask_slots, options.max_asks, "reading", wait_ms, cancelled);
+  }
+
+  std::string document_body(const RenderedDocument& doc, bool with_layout) {
+    if (!doc.cached) return dump(document_json(doc, with_layout));
+    std::string key = doc.id + (with_layout ? "+layout" : "");
     {
       std::lock_guard lock(cached_bodies_mutex);
-      if (auto it = cached_bodies.find(doc.id); it != cached_bodies.end()) return it->second;
+      if (auto it = cached_bodies.find(key); it != cached_bodies.end()) return it->second;
     }
-    std::string body = document_json(doc, true).dump();
+    std::string body = dump(document_json(doc, with_layout));
     std::lock_guard lock(cached_bodies_mutex);
-    if (cached_bodies.size() >= 64) cached_bodies.clear();
-    cached_bodies.emplace(doc.id, body);
+    if (body.size() > kCachedBodiesBytes / 4) return body;
+    if (cached_bodies_bytes + body.size() > kCachedBodiesBytes) {
+      cached_bodies.clear();
+      cached_bodies_bytes = 0;
+    }
+    if (cached_bodies.emplace(key, body).second) cached_bodies_bytes += body.size();
     return body;
   }
 
-  // Text → rendered document (or the cached one); `progress` gets 0..1.
-  std::shared_ptr<const RenderedDocument> render(const ServiceRequest& r,
-                                                 const std::function<void(double)>& progress) {
+  IngestOptions ingest_options() const {
+    // A document may not inflate past what its text limit needs: a zip bomb stops at this many
+    // bytes of XML, not after it filled the memory.
+    IngestOptions o;
+    o.limits.max_input_bytes = options.limits.max_body_bytes;
+    std::size_t xml = std::max<std::size_t>(std::size_t{16} << 20, 4 * options.max_text_chars);
+    o.limits.max_entry_bytes = std::min(o.limits.max_entry_bytes, xml);
+    o.limits.max_uncompressed_bytes = std::min(o.limits.max_uncompressed_bytes, 2 * xml);
+    return o;
+  }
+
+  void check_text_size(std::string_view text) const {
+    std::size_t chars = count_code_points(text);
+    if (chars > options.max_text_chars)
+      throw Error(ErrorCode::limit_exceeded,
+                  "the document has " + std::to_string(chars) +
+                      " characters; this server renders " + std::to_string(options.max_text_chars) +
+                      " at most (the server's --max-text-chars): split it");
+  }
+
+  void check_page_size(const RenderConfig& config) const {
+    double w = std::ceil(config.page_width_pt * config.dpi / 72.0);
+    double h = std::ceil(config.page_height_pt * config.dpi / 72.0);
+    if (w * h > static_cast<double>(options.max_page_pixels))
+      throw Error(
+          ErrorCode::limit_exceeded,
+          "a page of " + std::to_string(static_cast<long>(w)) + "x" +
+              std::to_string(static_cast<long>(h)) + " pixels is over this server's " +
+              std::to_string(options.max_page_pixels) +
+              " pixels per page (the server's --max-page-pixels): lower \"dpi\" or \"page-size\"");
+  }
+
+  // Text → rendered document (or the cached one); `progress` gets (pages written, pages);
+  // `cancelled` stops it between two pages. `wait_ms` bounds the wait for a render slot (<0: no
+  // bound).
+  std::shared_ptr<const RenderedDocument> render(
+      const ServiceRequest& r, const std::function<void(std::size_t, std::size_t)>& progress,
+      const std::function<bool()>& cancelled, int wait_ms) {
     if (!r.document_id.empty()) return store->open(r.document_id);
     std::vector<std::string> warnings;
     Document doc;
     if (r.has_upload) {
-      doc = ingest_bytes(r.upload, r.upload_name, IngestOptions{});
+      doc = ingest_bytes(r.upload, r.upload_name, ingest_options());
       warnings = std::move(doc.warnings);
     } else {
       doc.text = r.text;
@@ -376,7 +634,9 @@ struct Service::Impl {
     }
     const std::string& text = doc.text;
     if (text.empty()) bad_request("the document has no text to render");
+    check_text_size(text);
     RenderConfig config = resolve_config(r.config, text, warnings);
+    check_page_size(config);
     // The config's "reflow" (auto for the presets): docs/reflow.md.
     PreparedDocument prepared_document = prepare_document(doc, config);
     const PreparedText& prepared = prepared_document.prepare;
@@ -389,32 +649,52 @@ struct Service::Impl {
     if (prepared.made_visible)
       warnings.push_back(std::to_string(prepared.made_visible) +
                          " invisible formatting characters written as <U+XXXX>");
-    return store->render(encode_utf8(prepared_document.text), config, std::move(warnings),
-                         [&](std::size_t done, std::size_t total) {
-                           if (progress && total) progress(double(done) / double(total));
-                         });
+    std::string utf8 = encode_utf8(prepared_document.text);
+    Slot slot(render_slots, options.max_renders, "rendering", wait_ms, cancelled);
+    try {
+      return store->render(
+          utf8, config, std::move(warnings), [&](std::size_t done, std::size_t total) {
+            if (cancelled && cancelled())
+              throw Error(ErrorCode::cancelled, "the render was cancelled (the client went away)");
+            if (progress && total) progress(done, total);
+          });
+    } catch (const Error& e) {
+      // A font (or face index) that the config names and the system lacks or cannot read is a
+      // bad config value.
+      if (e.code() == ErrorCode::not_found || e.code() == ErrorCode::unsupported)
+        throw Error(ErrorCode::invalid_config, e.what());
+      throw;
+    }
   }
 
   // Runs a job from its stored request: the worker pool's runner.
   std::string run_job(const JobClaim& claim, JobProgress& progress) {
     ServiceRequest r;
     read_json_fields(parse_json_text(claim.request, "job " + claim.id + " request"), r);
+    bool render_only = r.mode == "render";
+    JobStages stages(progress, render_only);
     // The renderer calls back between pages on its writing thread; what that throws stops the
     // render (workers joined, nothing stored), so a cancelled job stops at the next page.
-    auto doc = render(r, [&](double f) {
-      progress.report(0.4 * f, "rendering");
-      progress.check();
-    });
+    auto doc = render(
+        r,
+        [&](std::size_t done, std::size_t total) {
+          stages.report("rendering", done, total);
+          progress.check();
+        },
+        [&] { return progress.cancelled(); }, -1);
     progress.check();
-    if (r.mode == "render") return document_json(*doc, false).dump();
-    progress.report(0.4, "reading");
+    if (render_only) return dump(document_json(*doc, false));
+    stages.report("rasterizing", 0, doc->pages.size());
     AskMode mode = parse_ask_mode(r.mode);
+    auto slot = ask_slot(*doc, -1, [&] { return progress.cancelled(); });
     AskCallbacks callbacks;
     callbacks.is_cancelled = [&] { return progress.cancelled(); };
-    callbacks.on_progress = [&](double f) { progress.report(0.4 + 0.6 * f, "reading"); };
+    callbacks.on_progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
+      stages.report(stage, done, total);
+    };
     AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
     progress.check();
-    return answer_json(*doc, mode, a).dump();
+    return dump(answer_json(*doc, mode, a));
   }
 
   json stored_request(const ServiceRequest& r, std::string text) {
@@ -423,6 +703,7 @@ struct Service::Impl {
       j["document_id"] = r.document_id;
     else
       j["text"] = std::move(text);
+    if (!r.file_name.empty()) j["file_name"] = r.file_name;
     if (!r.question.empty()) j["question"] = r.question;
     if (!r.fields.empty()) j["fields"] = r.fields;
     if (!r.config.empty()) j["config"] = r.config;
@@ -465,17 +746,30 @@ struct Service::Impl {
            {"note", "\"auto\" picks zh when the text has CJK ideographs, else en"}});
     });
 
+    h.route("GET", "/v1/fonts", [](const HttpRequest&) {
+      return json_response({{"fonts", installed_fonts()}});
+    });
+
     h.route("POST", "/v1/render", [this](const HttpRequest& http) {
+      bool with_layout = want_layout(http, false);
       ServiceRequest r = parse_request(http);
-      auto doc = render(r, {});
+      for (const char* field : {"mode", "question", "fields", "stream"})
+        if (r.has(field))
+          bad_request(std::string("\"") + field +
+                      "\" does not apply to /v1/render (use /v1/ask or /v1/jobs)");
+      auto doc = render(
+          r, {}, [&http] { return http.client_gone(); }, options.render_wait_ms);
       HttpResponse response;
-      response.body = document_body(*doc);
+      response.body = document_body(*doc, with_layout);
       return response;
     });
 
     h.route("GET", "/v1/documents/([0-9a-f]{32})", [this](const HttpRequest& http) {
+      bool with_layout = want_layout(http, false);
       auto doc = store->open(http.captures[0]);
-      return json_response(document_json(*doc, true));
+      HttpResponse response;
+      response.body = document_body(*doc, with_layout);
+      return response;
     });
 
     h.route("GET", R"(/v1/documents/([0-9a-f]{32})/pages/([0-9]{1,6})\.png)",
@@ -497,9 +791,14 @@ struct Service::Impl {
       ServiceRequest r = parse_request(http);
       validate_task(r, false);
       AskMode mode = parse_ask_mode(r.mode);
-      auto doc = render(r, {});
+      auto gone = http.cancelled;
+      auto client_gone = [gone] { return gone && gone->load(); };
+      auto doc = render(r, {}, client_gone, options.render_wait_ms);
+      auto slot = ask_slot(*doc, options.render_wait_ms, client_gone);
       if (!r.stream) {
-        AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, {});
+        AskCallbacks callbacks;
+        callbacks.is_cancelled = client_gone;
+        AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
         return json_response(answer_json(*doc, mode, a));
       }
       HttpResponse response;
@@ -509,17 +808,25 @@ struct Service::Impl {
       ReaderSettings reader = options.reader;
       DocumentStore* documents = store.get();
       ServiceRequest request = r;
-      response.stream = [doc, mode, request, reader, documents](const StreamWriter& write) {
-        std::atomic<bool> gone{false};
+      response.stream = [doc, mode, request, reader, documents, client_gone,
+                         slot](const StreamWriter& write) {
+        std::atomic<bool> failed{false};
+        std::mutex writing;  // progress may come from a reader's thread
         auto send = [&](std::string_view event, const json& data) {
-          if (!gone && !write(sse_event(event, data))) gone = true;
+          std::lock_guard lock(writing);
+          if (!failed && !write(sse_event(event, data))) failed = true;
         };
         send("document", document_json(*doc, false));
         AskCallbacks callbacks;
         callbacks.on_content = [&](std::string_view t) { send("content", {{"text", t}}); };
         callbacks.on_reasoning = [&](std::string_view t) { send("reasoning", {{"text", t}}); };
         callbacks.on_restart = [&] { send("restart", json::object()); };
-        callbacks.is_cancelled = [&] { return gone.load(); };
+        // The loop watching the socket raises client_gone as soon as the client hangs up, even
+        // while the reader has nothing to write.
+        callbacks.is_cancelled = [&] { return failed.load() || client_gone(); };
+        callbacks.on_progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
+          send("progress", {{"stage", stage}, {"done", done}, {"total", total}});
+        };
         try {
           AskResult a =
               run_ask(*doc, *documents, mode, request.question, request.fields, reader, callbacks);
@@ -539,13 +846,21 @@ struct Service::Impl {
       ServiceRequest r = parse_request(http);
       validate_task(r, true);
       if (r.stream) bad_request("\"stream\" does not apply to jobs; poll GET /v1/jobs/{id}");
+      if (queue->pending() >= options.max_queued_jobs)
+        throw HttpStatusError(
+            429, ErrorCode::limit_exceeded,
+            "the queue holds " + std::to_string(options.max_queued_jobs) +
+                " jobs waiting or running (the server's --max-queued-jobs); try again later",
+            10);
       std::string text = r.text;
       if (r.has_upload) {
         // Read the upload now so a bad file is refused at once; the job stores its text.
-        text = ingest_bytes(r.upload, r.upload_name, IngestOptions{}).text;
+        text = ingest_bytes(r.upload, r.upload_name, ingest_options()).text;
       }
+      if (!text.empty()) check_text_size(text);
+      if (!is_valid_utf8(text)) text = encode_utf8(decode_utf8(text).text);
       if (!r.document_id.empty()) store->open(r.document_id);  // not_found now, not later
-      std::string id = queue->enqueue(r.mode, stored_request(r, std::move(text)).dump());
+      std::string id = queue->enqueue(r.mode, dump(stored_request(r, std::move(text))));
       pool->notify();
       auto record = queue->get(id);
       return json_response(job_json(*record, true), 202);
@@ -564,12 +879,14 @@ struct Service::Impl {
         if (!state) bad_request("\"state\" must be queued, running, done, failed or cancelled");
       }
       std::size_t limit = 50;
-      if (auto l = http.query_value("limit"); !l.empty()) {
-        try {
-          limit = std::clamp<std::size_t>(std::stoul(l), 1, 1000);
-        } catch (const std::exception&) {
-          bad_request("\"limit\" must be a number from 1 to 1000");
-        }
+      if (http.query.end() != std::find_if(http.query.begin(), http.query.end(),
+                                           [](const auto& kv) { return kv.first == "limit"; })) {
+        auto l = http.query_value("limit");
+        bool digits = !l.empty() && l.size() <= 4 &&
+                      std::all_of(l.begin(), l.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || std::stoul(l) < 1 || std::stoul(l) > 1000)
+          bad_request("\"limit\" must be a number from 1 to 1000, not \"" + l + "\"");
+        limit = std::stoul(l);
       }
       json jobs = json::array();
       for (const auto& r : queue->list(limit, state)) jobs.push_back(job_json(r, false));
@@ -597,7 +914,8 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   if (s.options.reader.cache_dir.empty())
     s.options.reader.cache_dir = s.options.data_dir + "/ocr-cache";
   s.queue = std::make_unique<JobQueue>(s.options.data_dir + "/queue.db", s.options.queue);
-  s.store = std::make_unique<DocumentStore>(s.options.data_dir + "/documents");
+  s.store =
+      std::make_unique<DocumentStore>(s.options.data_dir + "/documents", s.options.cache_max_bytes);
   s.http = std::make_unique<HttpServer>(s.options.limits, s.options.http_threads);
   if (!s.options.api_key.empty()) s.http->require_api_key(s.options.api_key, {"/health"});
   s.add_routes();

@@ -1,5 +1,7 @@
 #include "tokens/page_tokens.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/utf8.h"
 
@@ -33,6 +35,12 @@ TokenStats compute_token_stats(std::u32string_view text, const Layout& layout,
     p.height_px = page_sizes[i].height_px;
     p.visual = count_visual_tokens(model, p.width_px, p.height_px, options);
     p.ratio = p.visual.tokens > 0 ? double(p.text_tokens) / double(p.visual.tokens) : 0;
+    if (page_sizes[i].uncropped_height_px > p.height_px) {
+      const VisualTokenCount uncropped =
+          count_visual_tokens(model, p.width_px, page_sizes[i].uncropped_height_px, options);
+      p.saved_by_crop = std::max<std::int64_t>(0, uncropped.tokens - p.visual.tokens);
+      stats.saved_by_crop += p.saved_by_crop;
+    }
     stats.visual_tokens += p.visual.tokens;
     stats.wrapper_tokens += p.visual.wrapper_tokens;
     stats.model = p.visual.model;

@@ -20,6 +20,7 @@ TextTokenCounter text_token_counter(const Tokenizer& tokenizer);
 
 struct PageSizePx {
   int width_px = 0, height_px = 0;
+  int uncropped_height_px = 0;  // the page's height before any crop of its height; 0 = height_px
 };
 
 struct PageTokenStats {
@@ -29,6 +30,9 @@ struct PageTokenStats {
   int width_px = 0, height_px = 0;  // the page image as rendered (after crops and scale)
   VisualTokenCount visual;          // for the model, after its resize and caps
   double ratio = 0;                 // text_tokens ÷ visual tokens (0 when no visual tokens)
+  // Visual tokens the crop of the page's height saved: those of the page at its uncropped height
+  // (same width) minus `visual.tokens`; 0 for a page not cropped in height.
+  std::int64_t saved_by_crop = 0;
 };
 
 struct TokenStats {
@@ -38,7 +42,8 @@ struct TokenStats {
   std::size_t text_tokens = 0;     // of the whole rendered text
   std::int64_t visual_tokens = 0;  // sum over pages (placeholders; wrappers apart)
   std::int64_t wrapper_tokens = 0;
-  double ratio = 0;  // text_tokens ÷ visual_tokens
+  std::int64_t saved_by_crop = 0;  // sum over pages of PageTokenStats::saved_by_crop
+  double ratio = 0;                // text_tokens ÷ visual_tokens
 };
 
 // `page_sizes` holds the pixel size of each page image of `layout` (same count). Throws

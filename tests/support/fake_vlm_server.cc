@@ -410,6 +410,7 @@ void FakeVlmServer::serve(int fd) {
   }
   const FakeServerMode mode = options.mode;
   auto record = [&] {
+    if (!options.record_requests) return;
     std::lock_guard lock(mutex_);
     requests_.push_back(request);
   };

@@ -80,6 +80,8 @@ struct FakeServerOptions {
   int max_images = 0;          // 400 "At most N image(s)..." above it; 0 = no limit
   int max_context_tokens = 0;  // 400 context-length error above it; 0 = no limit
   bool loading = false;        // /health answers 503 as a server still loading its model
+  // Keep every request for requests(); off for long runs (a benchmark of a thousand requests).
+  bool record_requests = true;
 };
 
 struct RecordedImage {

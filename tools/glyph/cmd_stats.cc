@@ -147,6 +147,7 @@ void print_stats(const TokenStats& s, const ReflowReport& reflow, const Tokenize
                       ", \"text_tokens\": " + std::to_string(s.text_tokens) +
                       ", \"visual_tokens\": " + std::to_string(s.visual_tokens) +
                       ", \"wrapper_tokens\": " + std::to_string(s.wrapper_tokens) +
+                      ", \"saved_by_crop\": " + std::to_string(s.saved_by_crop) +
                       ", \"reflow\": " + reflow_json(reflow) + ", \"ratio\": " + fixed(s.ratio, 4) +
                       ", \"pages\": [";
     for (std::size_t i = 0; i < s.pages.size(); ++i) {
@@ -159,25 +160,28 @@ void print_stats(const TokenStats& s, const ReflowReport& reflow, const Tokenize
              ", \"resized_width\": " + std::to_string(p.visual.resized_width_px) +
              ", \"resized_height\": " + std::to_string(p.visual.resized_height_px) +
              ", \"visual_tokens\": " + std::to_string(p.visual.tokens) +
+             ", \"saved_by_crop\": " + std::to_string(p.saved_by_crop) +
              ", \"ratio\": " + fixed(p.ratio, 4) + "}";
     }
     std::cout << out << "]}\n";
     return;
   }
-  std::printf("%5s %9s %12s %11s %11s %8s %7s\n", "page", "chars", "text tokens", "image px",
-              "model px", "visual", "ratio");
+  std::printf("%5s %9s %12s %11s %11s %8s %10s %7s\n", "page", "chars", "text tokens", "image px",
+              "model px", "visual", "crop saved", "ratio");
   for (const PageTokenStats& p : s.pages) {
     const std::string image = std::to_string(p.width_px) + "x" + std::to_string(p.height_px);
     const std::string resized = std::to_string(p.visual.resized_width_px) + "x" +
                                 std::to_string(p.visual.resized_height_px);
-    std::printf("%5d %9zu %12zu %11s %11s %8lld %6.2fx\n", p.page, p.chars, p.text_tokens,
-                image.c_str(), resized.c_str(), static_cast<long long>(p.visual.tokens), p.ratio);
+    std::printf("%5d %9zu %12zu %11s %11s %8lld %10lld %6.2fx\n", p.page, p.chars, p.text_tokens,
+                image.c_str(), resized.c_str(), static_cast<long long>(p.visual.tokens),
+                static_cast<long long>(p.saved_by_crop), p.ratio);
   }
-  std::printf("%5s %9zu %12zu %11s %11s %8lld %6.2fx\n", "total", s.chars, s.text_tokens, "", "",
-              static_cast<long long>(s.visual_tokens), s.ratio);
+  std::printf("%5s %9zu %12zu %11s %11s %8lld %10lld %6.2fx\n", "total", s.chars, s.text_tokens, "",
+              "", static_cast<long long>(s.visual_tokens), static_cast<long long>(s.saved_by_crop),
+              s.ratio);
   std::printf(
       "model %s; text tokens by %s; ratio = text tokens / visual tokens (+%lld image start/end "
-      "tokens)\n",
+      "tokens); crop saved = visual tokens the height crops saved\n",
       s.model.c_str(), tokenizer.source().c_str(), static_cast<long long>(s.wrapper_tokens));
   std::printf("%s\n", reflow.summary().c_str());
   if (reflow.mode != ReflowMode::off)

@@ -29,6 +29,7 @@ void add_ask_command(CLI::App& app);
 void add_summarize_command(CLI::App& app);
 void add_extract_command(CLI::App& app);
 void add_verify_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 struct CommandSummary {
   const char* name;
@@ -44,6 +45,8 @@ inline constexpr CommandSummary kFullOnlyCommands[] = {
      "Extract key information (dates, amounts, quantities, emails, URLs, Key: value pairs, named "
      "fields) as JSON"},
     {"verify", "OCR round trip: render, read back with Tesseract, character error rate per page"},
+    {"eval",
+     "Evaluation suites (RULER, LongBench, MRCR) against a reader: accuracy vs compression"},
 };
 
 // The description of a kFullOnlyCommands entry ("" for another name).

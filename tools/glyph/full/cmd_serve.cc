@@ -1,6 +1,11 @@
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "commands.h"
@@ -21,9 +26,10 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--data", options->data_dir,
                   "Folder for the job queue (queue.db) and rendered documents")
       ->capture_default_str();
-  cmd->add_option("--api-key", options->api_key,
-                  "Require this key on every route but /health (Authorization: Bearer KEY)")
-      ->envname("GLYPH_SERVE_API_KEY");
+  auto* api_key =
+      cmd->add_option("--api-key", options->api_key,
+                      "Require this key on every route but /health (Authorization: Bearer KEY)")
+          ->envname("GLYPH_SERVE_API_KEY");
   cmd->add_option("--workers", options->workers, "Job workers")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
@@ -41,13 +47,46 @@ void add_serve_command(CLI::App& app) {
                   "Attempts of a failing job before it is marked failed")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
+  cmd->add_option("--max-text-chars", options->max_text_chars,
+                  "Largest document text rendered, in characters (413 past it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 31));
+  cmd->add_option("--max-page-pixels", options->max_page_pixels,
+                  "Largest page image (width x height pixels) rendered (413 past it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{10000}, std::size_t{100000000}));
+  cmd->add_option("--max-renders", options->max_renders,
+                  "Renders running at once (a request waits for a slot, 503 after 10 s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--max-asks", options->max_asks,
+                  "Documents read at once by /v1/ask and jobs (a request waits 10 s, then 503)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--max-ask-pixels", options->max_ask_pixels,
+                  "Pixels of all pages of a document that a question reads (413 past it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{10000}, std::size_t{1} << 40));
+  cmd->add_option("--max-queued-jobs", options->max_queued_jobs,
+                  "Jobs queued or running before POST /v1/jobs answers 429")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}));
+  auto cache_mb = std::make_shared<std::size_t>(2048);
+  cmd->add_option("--cache-mb", *cache_mb,
+                  "Rendered documents kept on disk, in MB (least recently used evicted)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
   cmd->add_option("--job-lease-ms", options->queue.lease_ms,
                   "A running job whose worker is silent this long is taken again")
       ->capture_default_str()
       ->check(CLI::Range(200, 3600000));
 
-  cmd->callback([options, max_upload_mb] {
+  cmd->callback([options, max_upload_mb, cache_mb, api_key] {
+    if (api_key->count() > 0 && options->api_key.empty())
+      throw Error(ErrorCode::invalid_argument,
+                  "--api-key is empty: give a key, or leave the option out to serve without one");
     options->limits.max_body_bytes = static_cast<std::size_t>(*max_upload_mb) * 1024 * 1024;
+    options->cache_max_bytes = *cache_mb * 1024 * 1024;
     if ((options->reader.backend == "openai" || options->reader.backend == "vlm") &&
         options->reader.url.empty())
       throw Error(ErrorCode::invalid_argument, "--backend openai needs --url (the VLM server)");
@@ -58,19 +97,44 @@ void add_serve_command(CLI::App& app) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    serve::Service service(*options);
-    int port = service.bind();
+    auto service = std::make_unique<serve::Service>(*options);
+    int port = service->bind();
     std::string reader = options->reader.url.empty() ? "ocr" : "openai at " + options->reader.url;
     std::printf("glyph serve: listening on http://%s:%d (data %s, %d workers, reader %s)\n",
                 options->host.c_str(), port, options->data_dir.c_str(), options->workers,
                 reader.c_str());
     std::fflush(stdout);
-    std::thread waiter([&service, signals] {
+    std::mutex service_mutex;  // guards `service` between the waiter and its destruction
+    std::atomic<bool> finished{false};
+    std::thread waiter([&service, &service_mutex, &finished, signals] {
       int sig = 0;
       sigwait(&signals, &sig);
-      service.stop();
+      if (finished) return;
+      // Requests in flight are cancelled and drained (at most 3 s), running jobs handed back to
+      // the queue. Whatever still runs after 4.5 s is abandoned: the queue is durable, so the
+      // process ends within 5 s of the signal in any case.
+      {
+        std::lock_guard lock(service_mutex);
+        if (service) service->stop();
+      }
+      for (int i = 0; i < 45 && !finished; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!finished) {
+        std::fprintf(stderr, "glyph serve: work still running 4.5 s after the signal; exiting\n");
+        std::fflush(stdout);
+        std::_Exit(0);
+      }
     });
-    service.run();
+    service->run();
+    // Destroyed (handler threads joined, the queue closed) before the waiter is released, so
+    // that its deadline covers this too.
+    std::unique_ptr<serve::Service> done;
+    {
+      std::lock_guard lock(service_mutex);
+      done = std::move(service);
+    }
+    done.reset();
+    finished = true;
     // run() returned: either a signal stopped it, or listening failed. Wake the waiter if needed.
     pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
