@@ -4,8 +4,8 @@
 // Between ingest and layout. With RenderConfig::reflow off the text is what prepare_text makes of
 // the document (the Glyph release's behaviour). With auto or on:
 //   - hard-wrapped prose: the lines of a paragraph that the wrap width shows were broken by the
-//     wrapper are joined with a space; blank lines, list items, headings, code, table rows and
-//     rules keep their line breaks;
+//     wrapper are joined with a space; list items, headings, code, table rows and rules are
+//     never joined to the line before them;
 //   - a word split across a line end ("exam-\nple") is joined ("example"), unless the halves
 //     look like a compound ("well-\nknown" stays "well-known"; see dehyphenate_keeps_hyphen);
 //   - PDF pages flow: the form feed between two pages becomes the inline marker "[p.N]" before
@@ -14,7 +14,9 @@
 //     rendered lines, each source newline drawn as the visible marker " \n " (a backslash and
 //     an n: the text of Glyph's newline-markup) with the line's leading spaces kept after it;
 //     a blank line between two such blocks or paragraphs is drawn " \n\n ". Tables and
-//     headings are never packed.
+//     headings are never packed;
+//   - dot leaders of a table of contents are written " ... ", a long rule ("*******") as its
+//     first three characters.
 // `on` is `auto` without the measurements: every line of a prose paragraph is joined to the next
 // (unless the next starts a list item, a table row, a rule or code) and every run of two or more
 // kept lines is packed, whether or not that saves a rendered line.
