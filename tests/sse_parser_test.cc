@@ -188,6 +188,77 @@ TEST(sse_parser, answer_wrappers_are_dropped_wherever_they_are_split) {
   EXPECT_EQ(content, "x");
 }
 
+TEST(sse_parser, a_close_tag_without_an_opening_one_reclassifies_wherever_it_is_split) {
+  const std::string text = "page 2 says 7\n</think>\n\nIt is 7. </think> stays";
+  for (std::size_t cut1 = 0; cut1 <= text.size(); ++cut1) {
+    for (std::size_t cut2 = cut1; cut2 <= text.size(); cut2 += 2) {
+      ThinkSplitter splitter;
+      std::string content, reasoning, tail;
+      int orphans = 0;
+      auto on_content = [&](std::string_view t) { content += t; };
+      auto on_reasoning = [&](std::string_view t) { reasoning += t; };
+      auto on_orphan = [&](std::string_view t) {
+        ++orphans;
+        // The caller moves what it took as content into the reasoning.
+        reasoning += content;
+        reasoning += t;
+        content.clear();
+      };
+      for (auto [from, to] : {std::pair{std::size_t{0}, cut1}, {cut1, cut2}, {cut2, text.size()}})
+        splitter.feed(std::string_view(text).substr(from, to - from), on_content, on_reasoning,
+                      on_orphan);
+      splitter.finish(on_content, on_reasoning);
+      ASSERT_EQ(orphans, 1) << cut1 << "," << cut2;
+      ASSERT_EQ(reasoning, "page 2 says 7\n") << cut1 << "," << cut2;
+      // Only the first orphan tag counts; a later one is text.
+      ASSERT_EQ(content, "\n\nIt is 7. </think> stays") << cut1 << "," << cut2;
+    }
+  }
+  // After a <think>...</think> part, a stray "</think>" is text, not a reclassification.
+  ThinkSplitter splitter;
+  std::string content, reasoning;
+  int orphans = 0;
+  splitter.feed(
+      "<think>a</think>b</think>c", [&](std::string_view t) { content += t; },
+      [&](std::string_view t) { reasoning += t; }, [&](std::string_view) { ++orphans; });
+  splitter.finish([&](std::string_view t) { content += t; },
+                  [&](std::string_view t) { reasoning += t; });
+  EXPECT_EQ(orphans, 0);
+  EXPECT_EQ(reasoning, "a");
+  EXPECT_EQ(content, "b</think>c");
+}
+
+TEST(sse_parser, the_decoder_sends_replace_once_when_streamed_content_was_reasoning) {
+  std::string stream;
+  for (std::string_view piece : {"Looking at ", "page 3.", "</th", "ink>The code", " is 4217."}) {
+    stream += chunk({{"content", piece}});
+  }
+  stream += chunk(json::object(), "stop") + "data: [DONE]\n\n";
+  std::string shown_content, shown_reasoning;
+  std::vector<std::pair<std::string, std::string>> replaces;
+  ReadCallbacks callbacks;
+  callbacks.on_content = [&](std::string_view t) { shown_content += t; };
+  callbacks.on_reasoning = [&](std::string_view t) { shown_reasoning += t; };
+  callbacks.on_replace = [&](std::string_view c, std::string_view r) {
+    replaces.emplace_back(c, r);
+    shown_content = c;
+    shown_reasoning = r;
+  };
+  ChatStreamDecoder decoder(callbacks);
+  SseParser parser;
+  parser.feed(stream, [&](const SseEvent& e) { decoder.take(e); });
+  decoder.finish();
+  ASSERT_EQ(replaces.size(), 1u);
+  EXPECT_EQ(replaces[0].first, "");
+  EXPECT_EQ(replaces[0].second, "Looking at page 3.");
+  EXPECT_TRUE(decoder.reasoning_reclassified());
+  EXPECT_EQ(decoder.content(), "The code is 4217.");
+  EXPECT_EQ(decoder.reasoning(), "Looking at page 3.");
+  // What the callbacks built is what the decoder kept.
+  EXPECT_EQ(shown_content, decoder.content());
+  EXPECT_EQ(shown_reasoning, decoder.reasoning());
+}
+
 TEST(sse_parser, a_stream_split_at_every_byte_offset_decodes_the_same) {
   for (const char* field : {"reasoning", "reasoning_content"}) {
     const std::string stream = sample_stream(field);

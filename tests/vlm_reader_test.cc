@@ -304,6 +304,60 @@ TEST(vlm_reader_integration, a_stream_sent_byte_by_byte_reads_the_same) {
   EXPECT_GT(result.usage.prompt_tokens, 0);
 }
 
+// Qwen3 / GLM chat templates open <think> in the prompt: the model writes only "</think>".
+TEST(vlm_reader_integration, reasoning_closed_without_an_opening_tag_is_moved_out_of_the_answer) {
+  FakeServerOptions server_options;
+  server_options.answer.content = "\n\nThe code is 4217.";
+  server_options.answer.reasoning = "Page 3 lists codes; the second is 4217.";
+  server_options.answer.reasoning_style = test::ReasoningStyle::think_close_only;
+  server_options.answer.chunk_bytes = 4;
+  FakeVlmServer server(server_options);
+  std::string shown_content, shown_reasoning;
+  int replaces = 0;
+  bool content_before_replace = false;
+  ReadCallbacks callbacks;
+  callbacks.on_content = [&](std::string_view t) { shown_content += t; };
+  callbacks.on_reasoning = [&](std::string_view t) { shown_reasoning += t; };
+  callbacks.on_replace = [&](std::string_view c, std::string_view r) {
+    ++replaces;
+    content_before_replace = !shown_content.empty();
+    shown_content = c;
+    shown_reasoning = r;
+  };
+  ReadResult result =
+      VlmReader(fast_options(server)).read(request_with_pages({{64, 64}}), callbacks);
+  EXPECT_EQ(result.content, "\n\nThe code is 4217.");
+  EXPECT_EQ(result.reasoning, "Page 3 lists codes; the second is 4217.");
+  // The answer streamed tentatively (not held back to the end), then was replaced once.
+  EXPECT_TRUE(content_before_replace);
+  EXPECT_EQ(replaces, 1);
+  EXPECT_EQ(shown_content, result.content);
+  EXPECT_EQ(shown_reasoning, result.reasoning);
+}
+
+TEST(vlm_reader_integration, an_unopened_think_part_is_split_in_a_one_piece_answer_too) {
+  FakeServerOptions server_options;
+  server_options.ignore_stream = true;  // the whole answer in one chat.completion JSON
+  server_options.answer.content = "It is 7.";
+  server_options.answer.reasoning = "Counting the rows.";
+  server_options.answer.reasoning_style = test::ReasoningStyle::think_close_only;
+  FakeVlmServer server(server_options);
+  int replaces = 0;
+  std::string shown_content, shown_reasoning;
+  ReadCallbacks callbacks;
+  callbacks.on_content = [&](std::string_view t) { shown_content += t; };
+  callbacks.on_reasoning = [&](std::string_view t) { shown_reasoning += t; };
+  callbacks.on_replace = [&](std::string_view, std::string_view) { ++replaces; };
+  ReadResult result =
+      VlmReader(fast_options(server)).read(request_with_pages({{64, 64}}), callbacks);
+  EXPECT_EQ(result.content, "It is 7.");
+  EXPECT_EQ(result.reasoning, "Counting the rows.");
+  // Nothing was shown as the answer before the tag, so nothing needs replacing.
+  EXPECT_EQ(replaces, 0);
+  EXPECT_EQ(shown_content, "It is 7.");
+  EXPECT_EQ(shown_reasoning, "Counting the rows.");
+}
+
 TEST(vlm_reader_integration, reports_usage_as_unknown_when_the_server_sends_none) {
   FakeServerOptions server_options;
   server_options.usage = test::UsagePolicy::never;

@@ -12,6 +12,10 @@
 //   its own message is in the error), limit_exceeded (context or image limits), cancelled.
 // - If a reader retries after some text already went out through on_content / on_reasoning, it
 //   calls on_restart first so the caller can discard what it showed.
+// - Answer text is streamed tentatively: when a model closes a reasoning part it never opened
+//   (its chat template wrote the opening "<think>" into the prompt), what went out as answer text
+//   was reasoning; the reader then calls on_replace with the whole answer and reasoning so far
+//   (the answer usually empty), and streaming goes on from there. At most once per attempt.
 // - A Reader object may be used from one thread at a time; make one per thread for parallel reads.
 #pragma once
 
@@ -94,7 +98,10 @@ struct ReadResult {
 struct ReadCallbacks {
   std::function<void(std::string_view)> on_content;    // answer text as it arrives
   std::function<void(std::string_view)> on_reasoning;  // reasoning text as it arrives
-  std::function<void()> on_restart;    // a retry starts over: discard what was shown so far
+  std::function<void()> on_restart;  // a retry starts over: discard what was shown so far
+  // Replace what was shown so far by this answer and reasoning (the whole text of each), then
+  // go on appending what on_content / on_reasoning bring.
+  std::function<void(std::string_view content, std::string_view reasoning)> on_replace;
   std::function<bool()> is_cancelled;  // polled often; true aborts the read (Error cancelled)
 };
 

@@ -106,16 +106,21 @@ void SseParser::process_line(const std::function<void(const SseEvent&)>& on_even
   line_.clear();
 }
 
-void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Emit& on_reasoning) {
+void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Emit& on_reasoning,
+                         const Emit& on_orphan_close) {
   // Outside reasoning: "<think>" opens it; GLM-4.1V's "<answer>" / "</answer>" wrappers are
-  // dropped. Inside: only "</think>" means anything.
+  // dropped; before any reasoning part, a "</think>" closes one the prompt opened. Inside: only
+  // "</think>" means anything.
+  static constexpr std::string_view kFirstTags[] = {kThinkOpen, kThinkClose, kAnswerOpen,
+                                                    kAnswerClose};
   static constexpr std::string_view kContentTags[] = {kThinkOpen, kAnswerOpen, kAnswerClose};
   static constexpr std::string_view kReasoningTags[] = {kThinkClose};
   pending_ += text;
   for (;;) {
-    std::span<const std::string_view> tags = in_think_
-                                                 ? std::span<const std::string_view>(kReasoningTags)
-                                                 : std::span<const std::string_view>(kContentTags);
+    std::span<const std::string_view> tags =
+        in_think_     ? std::span<const std::string_view>(kReasoningTags)
+        : seen_think_ ? std::span<const std::string_view>(kContentTags)
+                      : std::span<const std::string_view>(kFirstTags);
     const Emit& emit = in_think_ ? on_reasoning : on_content;
     std::string_view view = pending_;
     std::size_t first = std::string_view::npos;
@@ -127,9 +132,19 @@ void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Em
       }
     }
     if (first != std::string_view::npos) {
+      if (found == kThinkClose && !in_think_) {  // closes a reasoning part the prompt opened
+        const Emit& take = on_orphan_close ? on_orphan_close : on_reasoning;
+        take(view.substr(0, first));
+        seen_think_ = true;
+        pending_.erase(0, first + found.size());
+        continue;
+      }
       if (first > 0) emit(view.substr(0, first));
       pending_.erase(0, first + found.size());
-      if (found == kThinkOpen || found == kThinkClose) in_think_ = !in_think_;
+      if (found == kThinkOpen || found == kThinkClose) {
+        in_think_ = !in_think_;
+        seen_think_ = true;
+      }
       continue;
     }
     std::size_t hold = 0;
@@ -200,6 +215,20 @@ void ChatStreamDecoder::emit_reasoning(std::string_view text) {
   if (callbacks_.on_reasoning) callbacks_.on_reasoning(text);
 }
 
+void ChatStreamDecoder::reclassify_content(std::string_view tail) {
+  reclassified_ = true;
+  if (content_.empty()) {  // nothing went out as answer text: no replace needed
+    emit_reasoning(tail);
+    return;
+  }
+  reasoning_ += content_;
+  reasoning_ += tail;
+  content_.clear();
+  check_size();
+  emitted_ = true;
+  if (callbacks_.on_replace) callbacks_.on_replace(content_, reasoning_);
+}
+
 void ChatStreamDecoder::take(const SseEvent& event) {
   if (done_) return;
   ++events_;
@@ -261,7 +290,8 @@ void ChatStreamDecoder::take(const SseEvent& event) {
         think_.feed(
             delta["content"].get_ref<const std::string&>(),
             [this](std::string_view t) { emit_content(t); },
-            [this](std::string_view t) { emit_reasoning(t); });
+            [this](std::string_view t) { emit_reasoning(t); },
+            [this](std::string_view t) { reclassify_content(t); });
       }
     }
     if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {

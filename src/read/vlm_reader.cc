@@ -700,6 +700,10 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
       shown_anything = true;
       if (callbacks.on_reasoning) callbacks.on_reasoning(text);
     };
+    relay.on_replace = [&](std::string_view content, std::string_view reasoning) {
+      shown_anything = true;
+      if (callbacks.on_replace) callbacks.on_replace(content, reasoning);
+    };
     detail::ChatStreamDecoder decoder(relay);
     detail::SseParser parser;
     std::optional<RetryableFailure> retry_reason;

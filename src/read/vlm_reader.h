@@ -18,8 +18,12 @@
 // (ReadCallbacks::is_cancelled, polled every 50 ms) closes the connection, so the server sees the
 // client go away and can stop generating.
 //
-// Limits: one choice (n = 1); a model that writes "</think>" without an opening "<think>" (the
-// chat template opened it) has its reasoning reported as content unless the server splits it.
+// Reasoning: delta.reasoning / delta.reasoning_content, or <think>...</think> in the content. A
+// model whose chat template opened "<think>" in the prompt writes only "</think>": its text is
+// streamed as answer text until that tag comes, then ReadCallbacks::on_replace moves it into the
+// reasoning (see reader.h).
+//
+// Limits: one choice (n = 1).
 #pragma once
 
 #include <cstdint>

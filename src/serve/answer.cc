@@ -82,6 +82,7 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
   task_callbacks.on_content = callbacks.on_content;
   task_callbacks.on_reasoning = callbacks.on_reasoning;
   task_callbacks.on_restart = callbacks.on_restart;
+  task_callbacks.on_replace = callbacks.on_replace;
   task_callbacks.is_cancelled = callbacks.is_cancelled;
   if (callbacks.on_progress)
     task_callbacks.on_progress = [&](const TaskProgress& p) {

@@ -39,6 +39,8 @@ struct AskCallbacks {
   std::function<void(std::string_view)> on_content;
   std::function<void(std::string_view)> on_reasoning;
   std::function<void()> on_restart;
+  // What was streamed so far is replaced by this whole answer and reasoning (ReadCallbacks).
+  std::function<void(std::string_view content, std::string_view reasoning)> on_replace;
   std::function<bool()> is_cancelled;
   // A stage of the reading ("rasterizing" the page images, "reading" them) and how far it is.
   // A stage may run more than once (the OCR reader reads the likely regions, then pages).

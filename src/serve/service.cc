@@ -821,6 +821,9 @@ struct Service::Impl {
         callbacks.on_content = [&](std::string_view t) { send("content", {{"text", t}}); };
         callbacks.on_reasoning = [&](std::string_view t) { send("reasoning", {{"text", t}}); };
         callbacks.on_restart = [&] { send("restart", json::object()); };
+        callbacks.on_replace = [&](std::string_view content, std::string_view reasoning) {
+          send("replace", {{"content", content}, {"reasoning", reasoning}});
+        };
         // The loop watching the socket raises client_gone as soon as the client hangs up, even
         // while the reader has nothing to write.
         callbacks.is_cancelled = [&] { return failed.load() || client_gone(); };

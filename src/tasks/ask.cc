@@ -36,6 +36,7 @@ ReadCallbacks reader_callbacks(const TaskCallbacks& callbacks, bool stream_conte
     out.on_content = callbacks.on_content;
     out.on_reasoning = callbacks.on_reasoning;
     out.on_restart = callbacks.on_restart;
+    out.on_replace = callbacks.on_replace;
   }
   out.is_cancelled = callbacks.is_cancelled;
   return out;

@@ -86,6 +86,8 @@ struct TaskCallbacks {
   std::function<void(std::string_view)> on_content;
   std::function<void(std::string_view)> on_reasoning;
   std::function<void()> on_restart;
+  // What was streamed so far is replaced by this whole answer and reasoning (ReadCallbacks).
+  std::function<void(std::string_view content, std::string_view reasoning)> on_replace;
   std::function<void(const TaskProgress&)> on_progress;
   std::function<bool()> is_cancelled;
 };

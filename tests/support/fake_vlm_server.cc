@@ -606,12 +606,16 @@ void FakeVlmServer::serve(int fd) {
     content_text = "<think>" + reasoning_text + "</think>" + content_text;
     reasoning_text.clear();
   }
+  if (style == ReasoningStyle::think_close_only) {
+    content_text = reasoning_text + "</think>" + content_text;
+    reasoning_text.clear();
+  }
   const int completion_tokens =
       1 + static_cast<int>((answer.content.size() + answer.reasoning.size()) / 4);
   json usage = {{"prompt_tokens", request.prompt_tokens},
                 {"completion_tokens", completion_tokens},
                 {"total_tokens", request.prompt_tokens + completion_tokens}};
-  const bool stream = body.value("stream", false);
+  const bool stream = body.value("stream", false) && !options.ignore_stream;
   const bool usage_asked = body.contains("stream_options") && body["stream_options"].is_object() &&
                            body["stream_options"].value("include_usage", false);
   const std::string id = "chatcmpl-fake" + std::to_string(requests().size());

@@ -34,6 +34,8 @@ enum class ReasoningStyle {
   reasoning_content,  // delta.reasoning_content
   reasoning,          // delta.reasoning
   think_tags,         // "<think>...</think>" at the start of delta.content
+  think_close_only,   // "...</think>" at the start of delta.content: the chat template opened
+                      // <think> in the prompt (Qwen3, GLM), the model only closes it
 };
 
 enum class UsagePolicy { when_asked, always, never };
@@ -75,7 +77,9 @@ struct FakeServerOptions {
   int port = 0;         // 0: an ephemeral port
   FakeAnswer answer;
   UsagePolicy usage = UsagePolicy::when_asked;
-  bool crlf = false;           // end SSE lines with CRLF instead of LF
+  bool crlf = false;  // end SSE lines with CRLF instead of LF
+  // Answer a streamed request with one chat.completion JSON (as some proxies and servers do).
+  bool ignore_stream = false;
   bool byte_by_byte = false;   // send each byte of the stream in its own TCP segment
   int max_images = 0;          // 400 "At most N image(s)..." above it; 0 = no limit
   int max_context_tokens = 0;  // 400 context-length error above it; 0 = no limit
