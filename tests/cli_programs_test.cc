@@ -84,6 +84,29 @@ TEST(cli_programs_e2e, glyph_without_glyph_full_says_what_is_missing) {
   EXPECT_NE(ask.err.find("needs glyph-full"), std::string::npos) << ask.err;
 }
 
+// A model in a repetition loop: stopped, asked again with a penalty, reported in --json.
+TEST(cli_programs_e2e, ask_reports_a_repetition_loop_in_its_json) {
+  test::FakeServerOptions fake_options;
+  fake_options.answer.content = "A diamond necklace.";
+  fake_options.answer.loop = " A diamond necklace.";
+  test::FakeVlmServer fake(fake_options);
+  const std::string input = test::scratch_dir() + "/story.txt";
+  write_file(input, "Mathilde borrowed a diamond necklace from Madame Forestier.\n");
+  const test::CommandRun run =
+      test::run_glyph("ask --backend openai --json --url " + fake.url() + " -q " +
+                      quoted("What did Mathilde borrow?") + " " + quoted(input));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto parsed = nlohmann::json::parse(run.out);
+  EXPECT_EQ(parsed["answer"], "A diamond necklace.");
+  EXPECT_EQ(parsed["finish_reason"], "stop");
+  ASSERT_TRUE(parsed.contains("repetition")) << run.out;
+  EXPECT_EQ(parsed["repetition"]["where"], "content");
+  EXPECT_EQ(parsed["repetition"]["period_bytes"], 20);
+  EXPECT_EQ(parsed["repetition"]["retry_field"], "repetition_penalty");
+  EXPECT_EQ(parsed["repetition"]["retry_looped"], false);
+  EXPECT_EQ(fake.chat_requests(), 2);
+}
+
 }  // namespace
 }  // namespace glyph
 

@@ -259,6 +259,40 @@ TEST(sse_parser, the_decoder_sends_replace_once_when_streamed_content_was_reason
   EXPECT_EQ(shown_reasoning, decoder.reasoning());
 }
 
+TEST(sse_parser, repetition_detector_finds_a_looping_tail_and_only_that) {
+  // A sentence over and over: found once the tail holds 4 repeats (4 x 26 < 256: the span rules).
+  RepetitionDetector detector(256, 4, 512);
+  const std::string unit = "The total is 4217 euros. ";
+  ASSERT_EQ(unit.size(), 25u);
+  EXPECT_FALSE(detector.feed("Page 2 lists the invoice. "));
+  int fed = 0;
+  while (!detector.feed(unit)) ASSERT_LT(++fed, 20);
+  EXPECT_EQ(detector.period(), 25u);
+  EXPECT_GE(detector.repeats(), 10);  // 256 bytes of a 25-byte unit
+  EXPECT_EQ(detector.unit().size(), 25u);
+  EXPECT_NE((detector.unit() + detector.unit()).find(unit), std::string::npos) << detector.unit();
+
+  // Prose that never repeats, a dot leader and a markdown rule are not loops.
+  RepetitionDetector prose(256, 4, 512);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_FALSE(prose.feed("Line " + std::to_string(i) + ": the keeper counted " +
+                            std::to_string(i * 7 % 13) + " ships. "))
+        << i;
+  }
+  EXPECT_FALSE(prose.feed("Chapter 1 " + std::string(80, '.') + " 5\n"));
+  EXPECT_FALSE(prose.feed("|" + std::string(60, '-') + "|" + std::string(60, '-') + "|\n"));
+
+  // A long unit needs min_repeats repeats; CJK units are reported on character boundaries.
+  RepetitionDetector cjk(256, 4, 512);
+  const std::string han = "第三页的代码是四二一七。";  // 36 bytes
+  int repeats = 0;
+  while (!cjk.feed(han.substr(0, 7)) && !cjk.feed(han.substr(7))) ASSERT_LT(++repeats, 20);
+  EXPECT_EQ(cjk.period(), han.size());
+  EXPECT_EQ(cjk.unit().size(), han.size());
+  EXPECT_NE((cjk.unit() + cjk.unit()).find(han), std::string::npos);
+  EXPECT_NE(static_cast<unsigned char>(cjk.unit()[0]) & 0xC0, 0x80);
+}
+
 TEST(sse_parser, a_stream_split_at_every_byte_offset_decodes_the_same) {
   for (const char* field : {"reasoning", "reasoning_content"}) {
     const std::string stream = sample_stream(field);

@@ -83,6 +83,20 @@ struct SentImage {
   bool downscaled = false;
 };
 
+// A repetition loop a reader found in a streamed answer: the request was stopped and retried
+// once with a repetition penalty (VlmReader).
+struct RepetitionLoop {
+  bool detected = false;
+  std::string where;        // "content" or "reasoning"
+  int period_bytes = 0;     // length of the repeating unit
+  int repeats = 0;          // how often it had repeated when the request was stopped
+  std::string unit;         // the repeating text (at most 120 bytes, whole UTF-8 characters)
+  std::string retry_field;  // the penalty the retry sent: "repetition_penalty" (vLLM, SGLang),
+                            // "repeat_penalty" (llama.cpp) or "frequency_penalty" (OpenAI, Ollama)
+  double retry_value = 0;
+  bool retry_looped = false;  // the retry looped too: its answer ends where the loop was found
+};
+
 struct ReadResult {
   std::string content;        // the answer, reasoning removed
   std::string reasoning;      // the model's reasoning, if it gave any
@@ -93,6 +107,7 @@ struct ReadResult {
   double first_token_seconds = 0;  // from the start of the successful attempt to its first token
   double total_seconds = 0;        // from the call of read() to the end, retries included
   int attempts = 1;
+  RepetitionLoop repetition;  // finish_reason is "repetition" when the retry looped too
 };
 
 struct ReadCallbacks {

@@ -160,6 +160,45 @@ void ThinkSplitter::finish(const Emit& on_content, const Emit& on_reasoning) {
   pending_.clear();
 }
 
+RepetitionDetector::RepetitionDetector(std::size_t min_span_bytes, int min_repeats,
+                                       std::size_t max_period_bytes)
+    : min_span_(std::max<std::size_t>(min_span_bytes, 1)),
+      max_period_(std::max<std::size_t>(max_period_bytes, 1)),
+      min_repeats_(std::max(min_repeats, 2)) {}
+
+bool RepetitionDetector::feed(std::string_view text) {
+  if (text.empty()) return false;
+  tail_ += text;
+  // Enough to see the longest loop that counts, plus room to count its repeats.
+  const std::size_t keep = 2 * std::max(min_span_, max_period_ * min_repeats_);
+  if (tail_.size() > 2 * keep) tail_.erase(0, tail_.size() - keep);
+  const std::size_t n = tail_.size();
+  const char* t = tail_.data();
+  for (std::size_t p = 1; p <= max_period_ && 2 * p <= n; ++p) {
+    const std::size_t need = std::max(min_span_, p * min_repeats_);
+    if (need > n) break;  // grows with p
+    // The last need - p bytes each equal the byte p before them: the tail repeats with period p.
+    std::size_t i = n;
+    while (i > n - need + p && t[i - 1] == t[i - 1 - p]) --i;
+    if (i > n - need + p) continue;
+    std::size_t start = n - need;  // extend back to count every repeat
+    while (start > 0 && t[start - 1] == t[start - 1 + p]) --start;
+    period_ = p;
+    repeats_ = static_cast<int>((n - start) / p);
+    // The unit from a character boundary (a rotation of a repeating text repeats the same way).
+    std::size_t from = n - p;
+    while (from < n && (static_cast<unsigned char>(t[from]) & 0xC0) == 0x80) ++from;
+    unit_ = from < n ? tail_.substr(from - p, p) : tail_.substr(n - p, p);
+    if (unit_.size() > 120) {
+      std::size_t cut = 120;
+      while (cut > 0 && (static_cast<unsigned char>(unit_[cut]) & 0xC0) == 0x80) --cut;
+      unit_.resize(cut);
+    }
+    return true;
+  }
+  return false;
+}
+
 std::string server_error_message(std::string_view body, int* status_code) {
   json parsed = json::parse(body, nullptr, false);
   auto take_code = [&](const json& object) {

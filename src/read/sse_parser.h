@@ -78,6 +78,28 @@ class ThinkSplitter {
   bool seen_think_ = false;  // a <think> or an orphan </think> was met
 };
 
+// Watches streamed text for a repetition loop: its tail made of one unit of up to max_period
+// bytes repeated at least min_repeats times and over at least min_span bytes (a byte n-gram, so
+// it works the same for words, CJK text and punctuation).
+class RepetitionDetector {
+ public:
+  RepetitionDetector(std::size_t min_span_bytes, int min_repeats, std::size_t max_period_bytes);
+  // Appends text; true when the tail now repeats (then period(), repeats() and unit() say how).
+  bool feed(std::string_view text);
+  void reset() { tail_.clear(); }
+  std::size_t period() const { return period_; }
+  int repeats() const { return repeats_; }
+  const std::string& unit() const { return unit_; }
+
+ private:
+  std::size_t min_span_, max_period_;
+  int min_repeats_;
+  std::string tail_;
+  std::size_t period_ = 0;
+  int repeats_ = 0;
+  std::string unit_;
+};
+
 // The message a server put in an error body: {"error": {"message": ...}}, {"error": "..."},
 // SGLang's flat {"object": "error", "message": ...}, or the body itself (trimmed, bounded) when
 // it is not JSON. *status_code gets error.code when it is a number (else stays unchanged).

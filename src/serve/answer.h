@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "read/reader.h"
 #include "serve/documents.h"
 #include "serve/serve.h"
 
@@ -31,6 +32,7 @@ struct AskResult {
   std::vector<AskCitation> citations;
   std::string model;
   std::string finish_reason;
+  RepetitionLoop repetition;  // a loop the reader stopped and retried (src/read/reader.h)
   int prompt_tokens = -1, completion_tokens = -1;
   double seconds = 0;
 };

@@ -373,6 +373,8 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
       answer.reasoning = result.reasoning;
       answer.usage = result.usage;
       answer.model = result.model;
+      answer.finish_reason = result.finish_reason;
+      answer.repetition = result.repetition;
       answer.timings.first_token_seconds = result.first_token_seconds;
       if (request.task == TaskKind::extraction) answer.extraction_json = json_of(result.content);
       if (request.task == TaskKind::question || request.task == TaskKind::summary) {

@@ -66,6 +66,8 @@ struct Answer {
   int images_read = 0;             // images the reader was given (pages and crops, all rounds)
   std::vector<std::string> steps;  // what was read, in order ("focus round 1: 1 region on page 13")
   std::string extraction_json;     // task == extraction: the JSON object
+  std::string finish_reason = "stop";  // the reader's: "stop", "length", "repetition", ...
+  RepetitionLoop repetition;           // a loop the reader stopped and retried (reader.h)
 };
 
 struct TaskRequest {

@@ -47,6 +47,13 @@ struct FakeAnswer {
   int chunk_bytes = 5;  // text is streamed in pieces of about this many bytes (whole UTF-8 chars)
   int chunk_delay_ms = 0;  // pause between two events
   std::string finish_reason = "stop";
+  // A repetition loop: when non-empty and the request carries no repetition penalty
+  // (repetition_penalty, repeat_penalty or frequency_penalty), the content is `content` followed
+  // by `loop` loop_repeats times, ending with finish_reason "length" as a model that ran into
+  // max_tokens. With a penalty the plain `content` comes, unless loop_despite_penalty.
+  std::string loop;
+  int loop_repeats = 300;
+  bool loop_despite_penalty = false;
 };
 
 enum class FaultKind {
