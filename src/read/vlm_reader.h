@@ -75,8 +75,8 @@ struct VlmReaderOptions {
   // loop_max_period_bytes at least loop_min_repeats times over at least loop_min_span_bytes is
   // stopped and asked again once with a repetition penalty (see the header comment).
   bool detect_loops = true;
-  int loop_min_repeats = 4;
-  int loop_min_span_bytes = 256;
+  int loop_min_repeats = 6;
+  int loop_min_span_bytes = 512;
   int loop_max_period_bytes = 512;
   double loop_retry_penalty = 1.1;            // repetition_penalty / repeat_penalty of the retry
   double loop_retry_frequency_penalty = 0.5;  // frequency_penalty of the retry (OpenAI, Ollama)
