@@ -414,6 +414,29 @@ TEST(serve_e2e, ask_sends_replace_when_a_model_closes_an_unopened_think) {
   EXPECT_EQ(done["reasoning"], fake_options.answer.reasoning);
 }
 
+// A model in a repetition loop: the answer is the retry's and says what happened.
+TEST(serve_e2e, ask_reports_a_repetition_loop_the_reader_stopped) {
+  test::FakeServerOptions fake_options;
+  fake_options.answer.content = "A diamond necklace.";
+  fake_options.answer.loop = " A diamond necklace.";
+  test::FakeVlmServer fake(fake_options);
+  std::string data = test::scratch_dir() + "/data";
+  ServerProcess server(data, {"--url", fake.url(), "--model", fake.model()});
+  json body = {{"text", "Mathilde borrowed a diamond necklace from Madame Forestier."},
+               {"mode", "qa"},
+               {"question", "What did Mathilde borrow?"}};
+  auto r = http_request(server.port(), "POST", "/v1/ask", body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json answer = json::parse(r.body);
+  EXPECT_EQ(answer["answer"], "A diamond necklace.");
+  EXPECT_EQ(answer["finish_reason"], "stop");
+  ASSERT_TRUE(answer.contains("repetition")) << r.body;
+  EXPECT_EQ(answer["repetition"]["unit"].get<std::string>().size(), 20u);
+  EXPECT_EQ(answer["repetition"]["retry_field"], "repetition_penalty");
+  EXPECT_DOUBLE_EQ(answer["repetition"]["retry_value"].get<double>(), 1.1);
+  EXPECT_EQ(fake.chat_requests(), 2);
+}
+
 TEST(serve_e2e, api_key_required_on_every_route_but_health) {
   std::string data = test::scratch_dir() + "/data";
   ServerProcess server(data, {"--api-key", "k3y-for-tests"});
