@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/file.h"
+#include "support/fake_vlm_server.h"
 #include "support/ingest_fixtures.h"
 #include "support/paths.h"
 #include "support/run.h"
@@ -80,6 +82,59 @@ TEST(cli_programs_e2e, glyph_without_glyph_full_says_what_is_missing) {
   const test::CommandRun ask = test::run_command(glyph + " ask x.txt -q what");
   EXPECT_EQ(ask.exit_code, 1);
   EXPECT_NE(ask.err.find("needs glyph-full"), std::string::npos) << ask.err;
+}
+
+// A model in a repetition loop: stopped, asked again with a penalty, reported in --json.
+TEST(cli_programs_e2e, ask_reports_a_repetition_loop_in_its_json) {
+  test::FakeServerOptions fake_options;
+  fake_options.answer.content = "A diamond necklace.";
+  fake_options.answer.loop = " A diamond necklace.";
+  test::FakeVlmServer fake(fake_options);
+  const std::string input = test::scratch_dir() + "/story.txt";
+  write_file(input, "Mathilde borrowed a diamond necklace from Madame Forestier.\n");
+  const test::CommandRun run =
+      test::run_glyph("ask --backend openai --json --url " + fake.url() + " -q " +
+                      quoted("What did Mathilde borrow?") + " " + quoted(input));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto parsed = nlohmann::json::parse(run.out);
+  EXPECT_EQ(parsed["answer"], "A diamond necklace.");
+  EXPECT_EQ(parsed["finish_reason"], "stop");
+  ASSERT_TRUE(parsed.contains("repetition")) << run.out;
+  EXPECT_EQ(parsed["repetition"]["where"], "content");
+  EXPECT_EQ(parsed["repetition"]["period_bytes"], 20);
+  EXPECT_EQ(parsed["repetition"]["retry_field"], "repetition_penalty");
+  EXPECT_EQ(parsed["repetition"]["retry_looped"], false);
+  EXPECT_EQ(fake.chat_requests(), 2);
+}
+
+}  // namespace
+}  // namespace glyph
+
+namespace glyph {
+namespace {
+
+// A model that closes a <think> its chat template opened: with stdout not a terminal the answer
+// is held and written whole, so a pipe gets the answer only and the reasoning goes to stderr.
+TEST(cli_programs_e2e, ask_keeps_unopened_think_reasoning_out_of_a_piped_answer) {
+  test::FakeServerOptions fake_options;
+  fake_options.answer.content = "A diamond necklace.";
+  fake_options.answer.reasoning = "The question asks what was borrowed.";
+  fake_options.answer.reasoning_style = test::ReasoningStyle::think_close_only;
+  test::FakeVlmServer fake(fake_options);
+  const std::string input = test::scratch_dir() + "/story.txt";
+  write_file(input, "Mathilde borrowed a diamond necklace from Madame Forestier.\n");
+  const std::string args = "ask --backend openai --url " + fake.url() + " -q " +
+                           quoted("What did Mathilde borrow?") + " " + quoted(input);
+  const test::CommandRun plain = test::run_glyph(args);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out.rfind("A diamond necklace.\n", 0), 0u) << plain.out;
+  EXPECT_EQ(plain.out.find("borrowed."), std::string::npos) << plain.out;
+  EXPECT_NE(plain.err.find("The question asks what was borrowed."), std::string::npos) << plain.err;
+  const test::CommandRun json_run = test::run_glyph(args + " --json");
+  ASSERT_EQ(json_run.exit_code, 0) << json_run.err;
+  const auto parsed = nlohmann::json::parse(json_run.out);
+  EXPECT_EQ(parsed["answer"], "A diamond necklace.");
+  EXPECT_EQ(parsed["reasoning"], "The question asks what was borrowed.");
 }
 
 }  // namespace

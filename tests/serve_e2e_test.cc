@@ -367,6 +367,76 @@ TEST(serve_e2e, ask_streams_events_from_a_vlm_server) {
   EXPECT_NE(sent.text.find("What did Mathilde borrow"), std::string::npos);
 }
 
+// A model whose chat template opened <think> in the prompt: the answer streams, then a replace
+// event moves it into the reasoning when "</think>" comes (docs/api.md).
+TEST(serve_e2e, ask_sends_replace_when_a_model_closes_an_unopened_think) {
+  test::FakeServerOptions fake_options;
+  fake_options.answer.content = "A diamond necklace.";
+  fake_options.answer.reasoning = "The question asks what was borrowed.";
+  fake_options.answer.reasoning_style = test::ReasoningStyle::think_close_only;
+  test::FakeVlmServer fake(fake_options);
+  std::string data = test::scratch_dir() + "/data";
+  ServerProcess server(data, {"--url", fake.url(), "--model", fake.model()});
+  json body = {{"text", "Mathilde borrowed a diamond necklace from Madame Forestier."},
+               {"mode", "qa"},
+               {"question", "What did Mathilde borrow?"},
+               {"stream", true}};
+  auto r = http_request(server.port(), "POST", "/v1/ask", body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string content, reasoning;
+  int replaces = 0;
+  bool content_before_replace = false;
+  json done;
+  std::size_t pos = 0;
+  while (pos < r.body.size()) {
+    auto end = r.body.find("\n\n", pos);
+    if (end == std::string::npos) break;
+    std::string block = r.body.substr(pos, end - pos);
+    pos = end + 2;
+    auto nl = block.find('\n');
+    std::string event = block.substr(7, nl - 7);
+    json payload = json::parse(block.substr(nl + 7));
+    if (event == "content") content += payload["text"].get<std::string>();
+    if (event == "reasoning") reasoning += payload["text"].get<std::string>();
+    if (event == "replace") {
+      ++replaces;
+      content_before_replace = !content.empty();
+      content = payload["content"].get<std::string>();
+      reasoning = payload["reasoning"].get<std::string>();
+    }
+    if (event == "done") done = payload;
+  }
+  EXPECT_EQ(replaces, 1) << r.body;
+  EXPECT_TRUE(content_before_replace) << r.body;
+  EXPECT_EQ(content, fake_options.answer.content);
+  EXPECT_EQ(reasoning, fake_options.answer.reasoning);
+  EXPECT_EQ(done["answer"], fake_options.answer.content);
+  EXPECT_EQ(done["reasoning"], fake_options.answer.reasoning);
+}
+
+// A model in a repetition loop: the answer is the retry's and says what happened.
+TEST(serve_e2e, ask_reports_a_repetition_loop_the_reader_stopped) {
+  test::FakeServerOptions fake_options;
+  fake_options.answer.content = "A diamond necklace.";
+  fake_options.answer.loop = " A diamond necklace.";
+  test::FakeVlmServer fake(fake_options);
+  std::string data = test::scratch_dir() + "/data";
+  ServerProcess server(data, {"--url", fake.url(), "--model", fake.model()});
+  json body = {{"text", "Mathilde borrowed a diamond necklace from Madame Forestier."},
+               {"mode", "qa"},
+               {"question", "What did Mathilde borrow?"}};
+  auto r = http_request(server.port(), "POST", "/v1/ask", body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json answer = json::parse(r.body);
+  EXPECT_EQ(answer["answer"], "A diamond necklace.");
+  EXPECT_EQ(answer["finish_reason"], "stop");
+  ASSERT_TRUE(answer.contains("repetition")) << r.body;
+  EXPECT_EQ(answer["repetition"]["unit"].get<std::string>().size(), 20u);
+  EXPECT_EQ(answer["repetition"]["retry_field"], "repetition_penalty");
+  EXPECT_DOUBLE_EQ(answer["repetition"]["retry_value"].get<double>(), 1.1);
+  EXPECT_EQ(fake.chat_requests(), 2);
+}
+
 TEST(serve_e2e, api_key_required_on_every_route_but_health) {
   std::string data = test::scratch_dir() + "/data";
   ServerProcess server(data, {"--api-key", "k3y-for-tests"});

@@ -188,6 +188,111 @@ TEST(sse_parser, answer_wrappers_are_dropped_wherever_they_are_split) {
   EXPECT_EQ(content, "x");
 }
 
+TEST(sse_parser, a_close_tag_without_an_opening_one_reclassifies_wherever_it_is_split) {
+  const std::string text = "page 2 says 7\n</think>\n\nIt is 7. </think> stays";
+  for (std::size_t cut1 = 0; cut1 <= text.size(); ++cut1) {
+    for (std::size_t cut2 = cut1; cut2 <= text.size(); cut2 += 2) {
+      ThinkSplitter splitter;
+      std::string content, reasoning, tail;
+      int orphans = 0;
+      auto on_content = [&](std::string_view t) { content += t; };
+      auto on_reasoning = [&](std::string_view t) { reasoning += t; };
+      auto on_orphan = [&](std::string_view t) {
+        ++orphans;
+        // The caller moves what it took as content into the reasoning.
+        reasoning += content;
+        reasoning += t;
+        content.clear();
+      };
+      for (auto [from, to] : {std::pair{std::size_t{0}, cut1}, {cut1, cut2}, {cut2, text.size()}})
+        splitter.feed(std::string_view(text).substr(from, to - from), on_content, on_reasoning,
+                      on_orphan);
+      splitter.finish(on_content, on_reasoning);
+      ASSERT_EQ(orphans, 1) << cut1 << "," << cut2;
+      ASSERT_EQ(reasoning, "page 2 says 7\n") << cut1 << "," << cut2;
+      // Only the first orphan tag counts; a later one is text.
+      ASSERT_EQ(content, "\n\nIt is 7. </think> stays") << cut1 << "," << cut2;
+    }
+  }
+  // After a <think>...</think> part, a stray "</think>" is text, not a reclassification.
+  ThinkSplitter splitter;
+  std::string content, reasoning;
+  int orphans = 0;
+  splitter.feed(
+      "<think>a</think>b</think>c", [&](std::string_view t) { content += t; },
+      [&](std::string_view t) { reasoning += t; }, [&](std::string_view) { ++orphans; });
+  splitter.finish([&](std::string_view t) { content += t; },
+                  [&](std::string_view t) { reasoning += t; });
+  EXPECT_EQ(orphans, 0);
+  EXPECT_EQ(reasoning, "a");
+  EXPECT_EQ(content, "b</think>c");
+}
+
+TEST(sse_parser, the_decoder_sends_replace_once_when_streamed_content_was_reasoning) {
+  std::string stream;
+  for (std::string_view piece : {"Looking at ", "page 3.", "</th", "ink>The code", " is 4217."}) {
+    stream += chunk({{"content", piece}});
+  }
+  stream += chunk(json::object(), "stop") + "data: [DONE]\n\n";
+  std::string shown_content, shown_reasoning;
+  std::vector<std::pair<std::string, std::string>> replaces;
+  ReadCallbacks callbacks;
+  callbacks.on_content = [&](std::string_view t) { shown_content += t; };
+  callbacks.on_reasoning = [&](std::string_view t) { shown_reasoning += t; };
+  callbacks.on_replace = [&](std::string_view c, std::string_view r) {
+    replaces.emplace_back(c, r);
+    shown_content = c;
+    shown_reasoning = r;
+  };
+  ChatStreamDecoder decoder(callbacks);
+  SseParser parser;
+  parser.feed(stream, [&](const SseEvent& e) { decoder.take(e); });
+  decoder.finish();
+  ASSERT_EQ(replaces.size(), 1u);
+  EXPECT_EQ(replaces[0].first, "");
+  EXPECT_EQ(replaces[0].second, "Looking at page 3.");
+  EXPECT_TRUE(decoder.reasoning_reclassified());
+  EXPECT_EQ(decoder.content(), "The code is 4217.");
+  EXPECT_EQ(decoder.reasoning(), "Looking at page 3.");
+  // What the callbacks built is what the decoder kept.
+  EXPECT_EQ(shown_content, decoder.content());
+  EXPECT_EQ(shown_reasoning, decoder.reasoning());
+}
+
+TEST(sse_parser, repetition_detector_finds_a_looping_tail_and_only_that) {
+  // A sentence over and over: found once the tail holds 4 repeats (4 x 26 < 256: the span rules).
+  RepetitionDetector detector(256, 4, 512);
+  const std::string unit = "The total is 4217 euros. ";
+  ASSERT_EQ(unit.size(), 25u);
+  EXPECT_FALSE(detector.feed("Page 2 lists the invoice. "));
+  int fed = 0;
+  while (!detector.feed(unit)) ASSERT_LT(++fed, 20);
+  EXPECT_EQ(detector.period(), 25u);
+  EXPECT_GE(detector.repeats(), 10);  // 256 bytes of a 25-byte unit
+  EXPECT_EQ(detector.unit().size(), 25u);
+  EXPECT_NE((detector.unit() + detector.unit()).find(unit), std::string::npos) << detector.unit();
+
+  // Prose that never repeats, a dot leader and a markdown rule are not loops.
+  RepetitionDetector prose(256, 4, 512);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_FALSE(prose.feed("Line " + std::to_string(i) + ": the keeper counted " +
+                            std::to_string(i * 7 % 13) + " ships. "))
+        << i;
+  }
+  EXPECT_FALSE(prose.feed("Chapter 1 " + std::string(80, '.') + " 5\n"));
+  EXPECT_FALSE(prose.feed("|" + std::string(60, '-') + "|" + std::string(60, '-') + "|\n"));
+
+  // A long unit needs min_repeats repeats; CJK units are reported on character boundaries.
+  RepetitionDetector cjk(256, 4, 512);
+  const std::string han = "第三页的代码是四二一七。";  // 36 bytes
+  int repeats = 0;
+  while (!cjk.feed(han.substr(0, 7)) && !cjk.feed(han.substr(7))) ASSERT_LT(++repeats, 20);
+  EXPECT_EQ(cjk.period(), han.size());
+  EXPECT_EQ(cjk.unit().size(), han.size());
+  EXPECT_NE((cjk.unit() + cjk.unit()).find(han), std::string::npos);
+  EXPECT_NE(static_cast<unsigned char>(cjk.unit()[0]) & 0xC0, 0x80);
+}
+
 TEST(sse_parser, a_stream_split_at_every_byte_offset_decodes_the_same) {
   for (const char* field : {"reasoning", "reasoning_content"}) {
     const std::string stream = sample_stream(field);

@@ -92,6 +92,56 @@ ErrorCode error_code_of(const std::string& text, std::string* message) {
   return ErrorCode::internal;
 }
 
+TEST(tokenizer, post_processor_templates_are_applied_when_asked) {
+  json with_template = tiny_tokenizer();
+  // Llama 3's shape: ByteLevel, then a template putting <r> (id 301) before the text and
+  // <mask> (300) after it.
+  with_template["post_processor"] = {
+      {"type", "Sequence"},
+      {"processors",
+       json::array(
+           {{{"type", "ByteLevel"}, {"trim_offsets", false}},
+            {{"type", "TemplateProcessing"},
+             {"single", json::array({{{"SpecialToken", {{"id", "<r>"}, {"type_id", 0}}}},
+                                     {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                                     {{"SpecialToken", {{"id", "<mask>"}, {"type_id", 0}}}}})},
+             {"pair", json::array()},
+             {"special_tokens",
+              {{"<r>", {{"id", "<r>"}, {"ids", {301}}, {"tokens", {"<r>"}}}},
+               {"<mask>", {{"id", "<mask>"}, {"ids", {300}}, {"tokens", {"<mask>"}}}}}}}})}};
+  const Tokenizer t = Tokenizer::from_json(with_template.dump(), "template.json");
+  EXPECT_EQ(t.encode("hello"), (Ids{258, 'o'}));  // the text itself by default
+  EXPECT_EQ(t.encode("hello", true), (Ids{301, 258, 'o', 300}));
+  EXPECT_EQ(t.count("hello", true), 4u);
+  EXPECT_EQ(t.count("hello"), 2u);
+  EXPECT_EQ(t.special_tokens_added(), 2u);
+  // BertProcessing / RobertaProcessing: [cls] text [sep].
+  json bert = tiny_tokenizer();
+  bert["post_processor"] = {
+      {"type", "RobertaProcessing"}, {"cls", {"<r>", 301}}, {"sep", {"<mask>", 300}}};
+  EXPECT_EQ(Tokenizer::from_json(bert.dump(), "bert.json").encode("help", true),
+            (Ids{301, 257, 'l', 'p', 300}));
+  // ByteLevel alone (Qwen3's) adds nothing.
+  json byte_level = tiny_tokenizer();
+  byte_level["post_processor"] = {{"type", "ByteLevel"}};
+  EXPECT_EQ(Tokenizer::from_json(byte_level.dump(), "bl.json").encode("hello", true),
+            (Ids{258, 'o'}));
+  // Errors name the part at fault.
+  std::string message;
+  json unknown = tiny_tokenizer();
+  unknown["post_processor"] = {{"type", "FancyProcessing"}};
+  EXPECT_EQ(error_code_of(unknown.dump(), &message), ErrorCode::unsupported);
+  EXPECT_NE(message.find("FancyProcessing"), std::string::npos) << message;
+  json missing = with_template;
+  missing["post_processor"]["processors"][1]["special_tokens"].erase("<r>");
+  EXPECT_EQ(error_code_of(missing.dump(), &message), ErrorCode::invalid_input);
+  EXPECT_NE(message.find("\"<r>\""), std::string::npos) << message;
+  json bad_id = bert;
+  bad_id["post_processor"]["sep"] = {"<x>", 99999};
+  EXPECT_EQ(error_code_of(bad_id.dump(), &message), ErrorCode::invalid_input);
+  EXPECT_NE(message.find("sep"), std::string::npos) << message;
+}
+
 TEST(tokenizer, merges_by_rank_not_by_position) {
   // "ll" (rank 0) merges before "he" (rank 1), then "he"+"ll" (rank 2).
   EXPECT_EQ(tiny().encode("hello"), (Ids{258, 'o'}));

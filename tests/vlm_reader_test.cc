@@ -304,6 +304,135 @@ TEST(vlm_reader_integration, a_stream_sent_byte_by_byte_reads_the_same) {
   EXPECT_GT(result.usage.prompt_tokens, 0);
 }
 
+// Qwen3 / GLM chat templates open <think> in the prompt: the model writes only "</think>".
+TEST(vlm_reader_integration, reasoning_closed_without_an_opening_tag_is_moved_out_of_the_answer) {
+  FakeServerOptions server_options;
+  server_options.answer.content = "\n\nThe code is 4217.";
+  server_options.answer.reasoning = "Page 3 lists codes; the second is 4217.";
+  server_options.answer.reasoning_style = test::ReasoningStyle::think_close_only;
+  server_options.answer.chunk_bytes = 4;
+  FakeVlmServer server(server_options);
+  std::string shown_content, shown_reasoning;
+  int replaces = 0;
+  bool content_before_replace = false;
+  ReadCallbacks callbacks;
+  callbacks.on_content = [&](std::string_view t) { shown_content += t; };
+  callbacks.on_reasoning = [&](std::string_view t) { shown_reasoning += t; };
+  callbacks.on_replace = [&](std::string_view c, std::string_view r) {
+    ++replaces;
+    content_before_replace = !shown_content.empty();
+    shown_content = c;
+    shown_reasoning = r;
+  };
+  ReadResult result =
+      VlmReader(fast_options(server)).read(request_with_pages({{64, 64}}), callbacks);
+  EXPECT_EQ(result.content, "\n\nThe code is 4217.");
+  EXPECT_EQ(result.reasoning, "Page 3 lists codes; the second is 4217.");
+  // The answer streamed tentatively (not held back to the end), then was replaced once.
+  EXPECT_TRUE(content_before_replace);
+  EXPECT_EQ(replaces, 1);
+  EXPECT_EQ(shown_content, result.content);
+  EXPECT_EQ(shown_reasoning, result.reasoning);
+}
+
+TEST(vlm_reader_integration, an_unopened_think_part_is_split_in_a_one_piece_answer_too) {
+  FakeServerOptions server_options;
+  server_options.ignore_stream = true;  // the whole answer in one chat.completion JSON
+  server_options.answer.content = "It is 7.";
+  server_options.answer.reasoning = "Counting the rows.";
+  server_options.answer.reasoning_style = test::ReasoningStyle::think_close_only;
+  FakeVlmServer server(server_options);
+  int replaces = 0;
+  std::string shown_content, shown_reasoning;
+  ReadCallbacks callbacks;
+  callbacks.on_content = [&](std::string_view t) { shown_content += t; };
+  callbacks.on_reasoning = [&](std::string_view t) { shown_reasoning += t; };
+  callbacks.on_replace = [&](std::string_view, std::string_view) { ++replaces; };
+  ReadResult result =
+      VlmReader(fast_options(server)).read(request_with_pages({{64, 64}}), callbacks);
+  EXPECT_EQ(result.content, "It is 7.");
+  EXPECT_EQ(result.reasoning, "Counting the rows.");
+  // Nothing was shown as the answer before the tag, so nothing needs replacing.
+  EXPECT_EQ(replaces, 0);
+  EXPECT_EQ(shown_content, "It is 7.");
+  EXPECT_EQ(shown_reasoning, "Counting the rows.");
+}
+
+// A model in a repetition loop: the stream is stopped, asked again once with a penalty under the
+// server's name for it, and the answer says so.
+TEST(vlm_reader_integration, a_repetition_loop_is_stopped_and_retried_with_a_penalty) {
+  const std::pair<FakeServerMode, const char*> cases[] = {
+      {FakeServerMode::vllm, "repetition_penalty"},
+      {FakeServerMode::llamacpp, "repeat_penalty"},
+      {FakeServerMode::openai, "frequency_penalty"}};
+  for (auto [mode, field] : cases) {
+    FakeServerOptions server_options;
+    server_options.mode = mode;
+    server_options.answer.content = "Row 3: ";
+    server_options.answer.loop = "the same line again, ";
+    server_options.answer.chunk_bytes = 8;
+    FakeVlmServer server(server_options);
+    int restarts = 0;
+    std::size_t first_attempt_bytes = 0;
+    std::string shown;
+    ReadCallbacks callbacks;
+    callbacks.on_content = [&](std::string_view t) { shown += t; };
+    callbacks.on_restart = [&] {
+      ++restarts;
+      first_attempt_bytes = shown.size();
+      shown.clear();
+    };
+    VlmReaderOptions options = fast_options(server);
+    options.model.clear();  // the kind comes from /v1/models
+    ReadResult result = VlmReader(options).read(request_with_pages({{64, 64}}), callbacks);
+    EXPECT_EQ(result.content, "Row 3: ") << field;
+    EXPECT_EQ(shown, "Row 3: ") << field;
+    EXPECT_EQ(result.finish_reason, "stop") << field;
+    EXPECT_EQ(restarts, 1) << field;
+    EXPECT_EQ(result.attempts, 2) << field;
+    const RepetitionLoop& loop = result.repetition;
+    EXPECT_TRUE(loop.detected) << field;
+    EXPECT_EQ(loop.where, "content");
+    EXPECT_EQ(loop.period_bytes, 21);
+    EXPECT_GE(loop.repeats, 4);
+    EXPECT_EQ(loop.retry_field, field);
+    EXPECT_FALSE(loop.retry_looped);
+    // The first request went without a penalty and was closed early; the retry carried it.
+    const auto requests = server.requests();
+    std::vector<json> chats;
+    for (const auto& r : requests)
+      if (r.path == "/v1/chat/completions") chats.push_back(json::parse(r.body));
+    ASSERT_EQ(chats.size(), 2u) << field;
+    EXPECT_FALSE(chats[0].contains(field));
+    ASSERT_TRUE(chats[1].contains(field));
+    EXPECT_DOUBLE_EQ(chats[1][field].get<double>(), loop.retry_value);
+    EXPECT_DOUBLE_EQ(loop.retry_value, mode == FakeServerMode::openai ? 0.5 : 1.1);
+    // Stopped at the loop: far less than the 300 repeats the fake would have sent.
+    EXPECT_GE(first_attempt_bytes, 512u) << field;
+    EXPECT_LT(first_attempt_bytes, 100u * 21u) << field;
+  }
+}
+
+TEST(vlm_reader_integration, a_retry_that_loops_again_ends_at_the_loop_marked_as_such) {
+  FakeServerOptions server_options;
+  server_options.answer.content = "Row 3: ";
+  server_options.answer.loop = "again ";
+  server_options.answer.loop_despite_penalty = true;
+  server_options.ignore_stream = true;  // one JSON piece: the loop is found in it as well
+  FakeVlmServer server(server_options);
+  VlmReaderOptions options = fast_options(server);
+  ReadRequest request = request_with_pages({{64, 64}});
+  request.sampling.repetition_penalty = 1.05;
+  ReadResult result = VlmReader(options).read(request, {});
+  EXPECT_EQ(result.finish_reason, "repetition");
+  EXPECT_TRUE(result.repetition.detected);
+  EXPECT_TRUE(result.repetition.retry_looped);
+  EXPECT_EQ(result.repetition.unit.size(), 6u);
+  EXPECT_DOUBLE_EQ(result.repetition.retry_value, 1.15);  // the request's own + 0.1
+  EXPECT_EQ(result.content.rfind("Row 3: again again ", 0), 0u) << result.content;
+  EXPECT_EQ(result.attempts, 2);
+}
+
 TEST(vlm_reader_integration, reports_usage_as_unknown_when_the_server_sends_none) {
   FakeServerOptions server_options;
   server_options.usage = test::UsagePolicy::never;

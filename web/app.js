@@ -520,6 +520,14 @@ async function askNow() {
           busy.say('Writing the answer', 1);
         } else if (event === 'reasoning') addReasoning(payload.text);
         else if (event === 'restart') { streamed = ''; $('answer-text').textContent = ''; $('reasoning').textContent = ''; }
+        else if (event === 'replace') {
+          // The model closed a reasoning part its prompt opened: what streamed as the answer
+          // was reasoning. Both texts come whole; later events append to them.
+          streamed = payload.content || '';
+          if (task.mode !== 'extract') $('answer-text').textContent = streamed;
+          $('reasoning').textContent = '';
+          if (payload.reasoning) addReasoning(payload.reasoning);
+        }
         else if (event === 'progress') {
           const words = STAGE_WORDS[payload.stage] || payload.stage;
           busy.say(payload.total ? `${words}, ${payload.done} of ${payload.total}` : words,

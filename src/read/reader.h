@@ -12,6 +12,10 @@
 //   its own message is in the error), limit_exceeded (context or image limits), cancelled.
 // - If a reader retries after some text already went out through on_content / on_reasoning, it
 //   calls on_restart first so the caller can discard what it showed.
+// - Answer text is streamed tentatively: when a model closes a reasoning part it never opened
+//   (its chat template wrote the opening "<think>" into the prompt), what went out as answer text
+//   was reasoning; the reader then calls on_replace with the whole answer and reasoning so far
+//   (the answer usually empty), and streaming goes on from there. At most once per attempt.
 // - A Reader object may be used from one thread at a time; make one per thread for parallel reads.
 #pragma once
 
@@ -79,6 +83,20 @@ struct SentImage {
   bool downscaled = false;
 };
 
+// A repetition loop a reader found in a streamed answer: the request was stopped and retried
+// once with a repetition penalty (VlmReader).
+struct RepetitionLoop {
+  bool detected = false;
+  std::string where;        // "content" or "reasoning"
+  int period_bytes = 0;     // length of the repeating unit
+  int repeats = 0;          // how often it had repeated when the request was stopped
+  std::string unit;         // the repeating text (at most 120 bytes, whole UTF-8 characters)
+  std::string retry_field;  // the penalty the retry sent: "repetition_penalty" (vLLM, SGLang),
+                            // "repeat_penalty" (llama.cpp) or "frequency_penalty" (OpenAI, Ollama)
+  double retry_value = 0;
+  bool retry_looped = false;  // the retry looped too: its answer ends where the loop was found
+};
+
 struct ReadResult {
   std::string content;        // the answer, reasoning removed
   std::string reasoning;      // the model's reasoning, if it gave any
@@ -89,12 +107,16 @@ struct ReadResult {
   double first_token_seconds = 0;  // from the start of the successful attempt to its first token
   double total_seconds = 0;        // from the call of read() to the end, retries included
   int attempts = 1;
+  RepetitionLoop repetition;  // finish_reason is "repetition" when the retry looped too
 };
 
 struct ReadCallbacks {
   std::function<void(std::string_view)> on_content;    // answer text as it arrives
   std::function<void(std::string_view)> on_reasoning;  // reasoning text as it arrives
-  std::function<void()> on_restart;    // a retry starts over: discard what was shown so far
+  std::function<void()> on_restart;  // a retry starts over: discard what was shown so far
+  // Replace what was shown so far by this answer and reasoning (the whole text of each), then
+  // go on appending what on_content / on_reasoning bring.
+  std::function<void(std::string_view content, std::string_view reasoning)> on_replace;
   std::function<bool()> is_cancelled;  // polled often; true aborts the read (Error cancelled)
 };
 

@@ -106,16 +106,21 @@ void SseParser::process_line(const std::function<void(const SseEvent&)>& on_even
   line_.clear();
 }
 
-void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Emit& on_reasoning) {
+void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Emit& on_reasoning,
+                         const Emit& on_orphan_close) {
   // Outside reasoning: "<think>" opens it; GLM-4.1V's "<answer>" / "</answer>" wrappers are
-  // dropped. Inside: only "</think>" means anything.
+  // dropped; before any reasoning part, a "</think>" closes one the prompt opened. Inside: only
+  // "</think>" means anything.
+  static constexpr std::string_view kFirstTags[] = {kThinkOpen, kThinkClose, kAnswerOpen,
+                                                    kAnswerClose};
   static constexpr std::string_view kContentTags[] = {kThinkOpen, kAnswerOpen, kAnswerClose};
   static constexpr std::string_view kReasoningTags[] = {kThinkClose};
   pending_ += text;
   for (;;) {
-    std::span<const std::string_view> tags = in_think_
-                                                 ? std::span<const std::string_view>(kReasoningTags)
-                                                 : std::span<const std::string_view>(kContentTags);
+    std::span<const std::string_view> tags =
+        in_think_     ? std::span<const std::string_view>(kReasoningTags)
+        : seen_think_ ? std::span<const std::string_view>(kContentTags)
+                      : std::span<const std::string_view>(kFirstTags);
     const Emit& emit = in_think_ ? on_reasoning : on_content;
     std::string_view view = pending_;
     std::size_t first = std::string_view::npos;
@@ -127,9 +132,19 @@ void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Em
       }
     }
     if (first != std::string_view::npos) {
+      if (found == kThinkClose && !in_think_) {  // closes a reasoning part the prompt opened
+        const Emit& take = on_orphan_close ? on_orphan_close : on_reasoning;
+        take(view.substr(0, first));
+        seen_think_ = true;
+        pending_.erase(0, first + found.size());
+        continue;
+      }
       if (first > 0) emit(view.substr(0, first));
       pending_.erase(0, first + found.size());
-      if (found == kThinkOpen || found == kThinkClose) in_think_ = !in_think_;
+      if (found == kThinkOpen || found == kThinkClose) {
+        in_think_ = !in_think_;
+        seen_think_ = true;
+      }
       continue;
     }
     std::size_t hold = 0;
@@ -143,6 +158,45 @@ void ThinkSplitter::feed(std::string_view text, const Emit& on_content, const Em
 void ThinkSplitter::finish(const Emit& on_content, const Emit& on_reasoning) {
   if (!pending_.empty()) (in_think_ ? on_reasoning : on_content)(pending_);
   pending_.clear();
+}
+
+RepetitionDetector::RepetitionDetector(std::size_t min_span_bytes, int min_repeats,
+                                       std::size_t max_period_bytes)
+    : min_span_(std::max<std::size_t>(min_span_bytes, 1)),
+      max_period_(std::max<std::size_t>(max_period_bytes, 1)),
+      min_repeats_(std::max(min_repeats, 2)) {}
+
+bool RepetitionDetector::feed(std::string_view text) {
+  if (text.empty()) return false;
+  tail_ += text;
+  // Enough to see the longest loop that counts, plus room to count its repeats.
+  const std::size_t keep = 2 * std::max(min_span_, max_period_ * min_repeats_);
+  if (tail_.size() > 2 * keep) tail_.erase(0, tail_.size() - keep);
+  const std::size_t n = tail_.size();
+  const char* t = tail_.data();
+  for (std::size_t p = 1; p <= max_period_ && 2 * p <= n; ++p) {
+    const std::size_t need = std::max(min_span_, p * min_repeats_);
+    if (need > n) break;  // grows with p
+    // The last need - p bytes each equal the byte p before them: the tail repeats with period p.
+    std::size_t i = n;
+    while (i > n - need + p && t[i - 1] == t[i - 1 - p]) --i;
+    if (i > n - need + p) continue;
+    std::size_t start = n - need;  // extend back to count every repeat
+    while (start > 0 && t[start - 1] == t[start - 1 + p]) --start;
+    period_ = p;
+    repeats_ = static_cast<int>((n - start) / p);
+    // The unit from a character boundary (a rotation of a repeating text repeats the same way).
+    std::size_t from = n - p;
+    while (from < n && (static_cast<unsigned char>(t[from]) & 0xC0) == 0x80) ++from;
+    unit_ = from < n ? tail_.substr(from - p, p) : tail_.substr(n - p, p);
+    if (unit_.size() > 120) {
+      std::size_t cut = 120;
+      while (cut > 0 && (static_cast<unsigned char>(unit_[cut]) & 0xC0) == 0x80) --cut;
+      unit_.resize(cut);
+    }
+    return true;
+  }
+  return false;
 }
 
 std::string server_error_message(std::string_view body, int* status_code) {
@@ -198,6 +252,20 @@ void ChatStreamDecoder::emit_reasoning(std::string_view text) {
   check_size();
   emitted_ = true;
   if (callbacks_.on_reasoning) callbacks_.on_reasoning(text);
+}
+
+void ChatStreamDecoder::reclassify_content(std::string_view tail) {
+  reclassified_ = true;
+  if (content_.empty()) {  // nothing went out as answer text: no replace needed
+    emit_reasoning(tail);
+    return;
+  }
+  reasoning_ += content_;
+  reasoning_ += tail;
+  content_.clear();
+  check_size();
+  emitted_ = true;
+  if (callbacks_.on_replace) callbacks_.on_replace(content_, reasoning_);
 }
 
 void ChatStreamDecoder::take(const SseEvent& event) {
@@ -261,7 +329,8 @@ void ChatStreamDecoder::take(const SseEvent& event) {
         think_.feed(
             delta["content"].get_ref<const std::string&>(),
             [this](std::string_view t) { emit_content(t); },
-            [this](std::string_view t) { emit_reasoning(t); });
+            [this](std::string_view t) { emit_reasoning(t); },
+            [this](std::string_view t) { reclassify_content(t); });
       }
     }
     if (choice.contains("finish_reason") && choice["finish_reason"].is_string()) {

@@ -59,15 +59,45 @@ class SseParser {
 // Splits <think>...</think> out of streamed content and drops the <answer>...</answer> wrapper
 // GLM-4.1V-style models put around the answer. Tags may arrive split across pieces; text that
 // might be the start of a tag is held back until the next piece decides.
+//
+// A "</think>" before any "<think>" (Qwen3 and GLM chat templates open the reasoning in the
+// prompt) means that everything before it was reasoning: on_orphan_close gets the text between
+// the last piece emitted and the tag, and the caller moves what it took as content so far into
+// the reasoning. Without that callback the text goes to on_reasoning. Only the first such tag
+// counts; once a reasoning part was opened or closed, a "</think>" outside one is plain text.
 class ThinkSplitter {
  public:
   using Emit = std::function<void(std::string_view)>;
-  void feed(std::string_view text, const Emit& on_content, const Emit& on_reasoning);
+  void feed(std::string_view text, const Emit& on_content, const Emit& on_reasoning,
+            const Emit& on_orphan_close = {});
   void finish(const Emit& on_content, const Emit& on_reasoning);
 
  private:
   std::string pending_;
   bool in_think_ = false;
+  bool seen_think_ = false;  // a <think> or an orphan </think> was met
+};
+
+// Watches streamed text for a repetition loop: its tail made of one unit of up to max_period
+// bytes repeated at least min_repeats times and over at least min_span bytes (a byte n-gram, so
+// it works the same for words, CJK text and punctuation).
+class RepetitionDetector {
+ public:
+  RepetitionDetector(std::size_t min_span_bytes, int min_repeats, std::size_t max_period_bytes);
+  // Appends text; true when the tail now repeats (then period(), repeats() and unit() say how).
+  bool feed(std::string_view text);
+  void reset() { tail_.clear(); }
+  std::size_t period() const { return period_; }
+  int repeats() const { return repeats_; }
+  const std::string& unit() const { return unit_; }
+
+ private:
+  std::size_t min_span_, max_period_;
+  int min_repeats_;
+  std::string tail_;
+  std::size_t period_ = 0;
+  int repeats_ = 0;
+  std::string unit_;
 };
 
 // The message a server put in an error body: {"error": {"message": ...}}, {"error": "..."},
@@ -89,6 +119,9 @@ class ChatStreamDecoder {
   void finish();
 
   bool done() const { return done_; }
+  // True when a "</think>" without an opening tag moved the content streamed so far into the
+  // reasoning (on_replace was called, or would have been had anything been shown).
+  bool reasoning_reclassified() const { return reclassified_; }
   bool emitted_anything() const { return emitted_; }
   const std::string& content() const { return content_; }
   const std::string& reasoning() const { return reasoning_; }
@@ -100,6 +133,7 @@ class ChatStreamDecoder {
  private:
   void emit_content(std::string_view text);
   void emit_reasoning(std::string_view text);
+  void reclassify_content(std::string_view tail);
 
   void check_size() const;
 
@@ -110,6 +144,7 @@ class ChatStreamDecoder {
   ReadUsage usage_;
   bool done_ = false;
   bool emitted_ = false;
+  bool reclassified_ = false;
   int events_ = 0;
 };
 

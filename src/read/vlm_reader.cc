@@ -256,6 +256,14 @@ TransferResult run_transfer(const Transfer& transfer) {
 }
 
 // A failure worth another attempt, with the server's wish for the delay when it gave one.
+// Thrown from the stream callbacks to stop a request whose text went into a loop.
+struct LoopStop {
+  std::string where;
+  std::size_t period = 0;
+  int repeats = 0;
+  std::string unit;
+};
+
 struct RetryableFailure {
   Error error;
   long server_wish_ms = -1;
@@ -553,6 +561,8 @@ ServerKind VlmReader::resolve_server_kind(long timeout_ms,
         server_kind_ = ServerKind::sglang;
       else if (owner == "library" || owner == "ollama")
         server_kind_ = ServerKind::ollama;
+      else if (owner == "openai" || owner == "system" || owner == "openai-internal")
+        server_kind_ = ServerKind::openai;
       break;
     }
   } catch (const Error&) {
@@ -700,9 +710,53 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
       shown_anything = true;
       if (callbacks.on_reasoning) callbacks.on_reasoning(text);
     };
+    relay.on_replace = [&](std::string_view content, std::string_view reasoning) {
+      shown_anything = true;
+      if (callbacks.on_replace) callbacks.on_replace(content, reasoning);
+    };
+    const std::size_t min_span =
+        static_cast<std::size_t>(std::max(1, options_.loop_min_span_bytes));
+    const std::size_t max_period =
+        static_cast<std::size_t>(std::max(1, options_.loop_max_period_bytes));
+    detail::RepetitionDetector content_loop(min_span, options_.loop_min_repeats, max_period);
+    detail::RepetitionDetector reasoning_loop(min_span, options_.loop_min_repeats, max_period);
+    auto watch = [&](detail::RepetitionDetector& detector, std::string_view text,
+                     const char* where) {
+      if (options_.detect_loops && detector.feed(text))
+        throw LoopStop{where, detector.period(), detector.repeats(), detector.unit()};
+    };
+    relay.on_content = [&, forward = relay.on_content](std::string_view text) {
+      forward(text);
+      watch(content_loop, text, "content");
+    };
+    relay.on_reasoning = [&, forward = relay.on_reasoning](std::string_view text) {
+      forward(text);
+      watch(reasoning_loop, text, "reasoning");
+    };
+    relay.on_replace = [&, forward = relay.on_replace](std::string_view content,
+                                                       std::string_view reasoning) {
+      forward(content, reasoning);
+      content_loop.reset();
+      reasoning_loop.reset();
+      watch(reasoning_loop, reasoning, "reasoning");
+      watch(content_loop, content, "content");
+    };
     detail::ChatStreamDecoder decoder(relay);
     detail::SseParser parser;
     std::optional<RetryableFailure> retry_reason;
+    auto complete = [&](const detail::ChatStreamDecoder& decoded, std::string finish_reason) {
+      result.content = decoded.content();
+      result.reasoning = decoded.reasoning();
+      result.finish_reason = std::move(finish_reason);
+      if (!decoded.model().empty()) result.model = decoded.model();
+      result.usage = decoded.usage();
+      const Clock::time_point end = Clock::now();
+      result.first_token_seconds =
+          seconds_between(attempt_start, first_token == Clock::time_point{} ? end : first_token);
+      result.total_seconds = seconds_between(start, end);
+      result.attempts = attempt + 1;
+      return result;
+    };
     transfer.on_stream_bytes = [&](std::string_view bytes) {
       parser.feed(bytes, [&](const detail::SseEvent& event) { decoder.take(event); });
     };
@@ -742,17 +796,39 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
         decoder.take(detail::SseEvent{"", outcome.body});
       }
       decoder.finish();
-      result.content = decoder.content();
-      result.reasoning = decoder.reasoning();
-      result.finish_reason = decoder.finish_reason().empty() ? "stop" : decoder.finish_reason();
-      if (!decoder.model().empty()) result.model = decoder.model();
-      result.usage = decoder.usage();
-      const Clock::time_point end = Clock::now();
-      result.first_token_seconds =
-          seconds_between(attempt_start, first_token == Clock::time_point{} ? end : first_token);
-      result.total_seconds = seconds_between(start, end);
-      result.attempts = attempt + 1;
-      return result;
+      return complete(decoder, decoder.finish_reason().empty() ? "stop" : decoder.finish_reason());
+    } catch (const LoopStop& loop) {
+      if (result.repetition.detected) {
+        // The retry looped too: what it said up to the loop is the answer, marked as cut short.
+        result.repetition.retry_looped = true;
+        return complete(decoder, "repetition");
+      }
+      RepetitionLoop& report = result.repetition;
+      report.detected = true;
+      report.where = loop.where;
+      report.period_bytes = static_cast<int>(loop.period);
+      report.repeats = loop.repeats;
+      report.unit = loop.unit;
+      const ServerKind kind = resolve_server_kind(std::max(1L, ms_between(Clock::now(), deadline)),
+                                                  callbacks.is_cancelled);
+      if (kind == ServerKind::openai || kind == ServerKind::ollama) {
+        report.retry_field = "frequency_penalty";
+        report.retry_value = options_.loop_retry_frequency_penalty;
+      } else {
+        report.retry_field = kind == ServerKind::llamacpp ? "repeat_penalty" : "repetition_penalty";
+        report.retry_value =
+            std::max(options_.loop_retry_penalty, sampling.repetition_penalty.value_or(1.0) + 0.1);
+      }
+      json resent = json::parse(transfer.body, nullptr, false);
+      if (!resent.is_object()) throw Error(ErrorCode::internal, "the request body did not parse");
+      resent.erase("repetition_penalty");
+      resent.erase("repeat_penalty");
+      resent[report.retry_field] = report.retry_value;
+      transfer.body = resent.dump(-1, ' ', false, json::error_handler_t::replace);
+      if (cancelled()) throw Error(ErrorCode::cancelled, "the read was cancelled");
+      if (shown_anything && callbacks.on_restart) callbacks.on_restart();
+      shown_anything = false;
+      continue;  // at once: the server is fine, the text was not
     } catch (RetryableFailure& failure) {
       retry_reason.emplace(std::move(failure));
     } catch (const Error& error) {

@@ -18,8 +18,22 @@
 // (ReadCallbacks::is_cancelled, polled every 50 ms) closes the connection, so the server sees the
 // client go away and can stop generating.
 //
-// Limits: one choice (n = 1); a model that writes "</think>" without an opening "<think>" (the
-// chat template opened it) has its reasoning reported as content unless the server splits it.
+// Reasoning: delta.reasoning / delta.reasoning_content, or <think>...</think> in the content. A
+// model whose chat template opened "<think>" in the prompt writes only "</think>": its text is
+// streamed as answer text until that tag comes, then ReadCallbacks::on_replace moves it into the
+// reasoning (see reader.h).
+//
+// Repetition loops: VLMs reading pages fall into loops (the same line or phrase over and over
+// until max_tokens). While streaming, the answer and the reasoning are each watched for a tail
+// that repeats (VlmReaderOptions::loop_*); when one does, the request is closed at once and sent
+// again, once, with a repetition penalty under the name the server takes: repetition_penalty
+// (vLLM, SGLang, unknown servers) or repeat_penalty (llama.cpp) at max(loop_retry_penalty, the
+// request's own + 0.1), or frequency_penalty = loop_retry_frequency_penalty (OpenAI and Ollama,
+// whose OpenAI API has no multiplicative penalty). on_restart is called before the retry.
+// ReadResult::repetition reports it. If the retry loops too, its answer up to that point is
+// returned with finish_reason "repetition" (like "length", an answer cut short).
+//
+// Limits: one choice (n = 1).
 #pragma once
 
 #include <cstdint>
@@ -57,6 +71,15 @@ struct VlmReaderOptions {
   long backoff_max_ms = 20'000;
   int64_t max_pixels = kDefaultVlmMaxPixels;  // per image; 0 = no cap
   int max_images = 0;  // per request when the server's limit is known; 0 = none
+  // Repetition loops: a streamed answer (or reasoning) whose tail repeats one unit of up to
+  // loop_max_period_bytes at least loop_min_repeats times over at least loop_min_span_bytes is
+  // stopped and asked again once with a repetition penalty (see the header comment).
+  bool detect_loops = true;
+  int loop_min_repeats = 6;
+  int loop_min_span_bytes = 512;
+  int loop_max_period_bytes = 512;
+  double loop_retry_penalty = 1.1;            // repetition_penalty / repeat_penalty of the retry
+  double loop_retry_frequency_penalty = 0.5;  // frequency_penalty of the retry (OpenAI, Ollama)
 };
 
 struct ModelInfo {

@@ -82,6 +82,7 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
   task_callbacks.on_content = callbacks.on_content;
   task_callbacks.on_reasoning = callbacks.on_reasoning;
   task_callbacks.on_restart = callbacks.on_restart;
+  task_callbacks.on_replace = callbacks.on_replace;
   task_callbacks.is_cancelled = callbacks.is_cancelled;
   if (callbacks.on_progress)
     task_callbacks.on_progress = [&](const TaskProgress& p) {
@@ -116,7 +117,8 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
   out.answer = a.text;
   out.reasoning = a.reasoning;
   out.model = a.model.empty() ? a.reader : a.model;
-  out.finish_reason = "stop";
+  out.finish_reason = a.finish_reason.empty() ? "stop" : a.finish_reason;
+  out.repetition = a.repetition;
   out.prompt_tokens = a.usage.prompt_tokens;
   out.completion_tokens = a.usage.completion_tokens;
   for (const auto& c : a.citations)

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "read/reader.h"
 #include "serve/documents.h"
 #include "serve/serve.h"
 
@@ -31,6 +32,7 @@ struct AskResult {
   std::vector<AskCitation> citations;
   std::string model;
   std::string finish_reason;
+  RepetitionLoop repetition;  // a loop the reader stopped and retried (src/read/reader.h)
   int prompt_tokens = -1, completion_tokens = -1;
   double seconds = 0;
 };
@@ -39,6 +41,8 @@ struct AskCallbacks {
   std::function<void(std::string_view)> on_content;
   std::function<void(std::string_view)> on_reasoning;
   std::function<void()> on_restart;
+  // What was streamed so far is replaced by this whole answer and reasoning (ReadCallbacks).
+  std::function<void(std::string_view content, std::string_view reasoning)> on_replace;
   std::function<bool()> is_cancelled;
   // A stage of the reading ("rasterizing" the page images, "reading" them) and how far it is.
   // A stage may run more than once (the OCR reader reads the likely regions, then pages).

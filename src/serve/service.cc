@@ -410,6 +410,16 @@ json answer_json(const RenderedDocument& d, AskMode mode, const AskResult& a) {
                 {"text_tokens", d.stats.text_tokens},
                 {"visual_tokens", d.stats.visual_tokens}}},
               {"seconds", a.seconds}};
+  if (a.repetition.detected) {
+    const RepetitionLoop& loop = a.repetition;
+    out["repetition"] = {{"where", loop.where},
+                         {"period_bytes", loop.period_bytes},
+                         {"repeats", loop.repeats},
+                         {"unit", loop.unit},
+                         {"retry_field", loop.retry_field},
+                         {"retry_value", loop.retry_value},
+                         {"retry_looped", loop.retry_looped}};
+  }
   if (mode == AskMode::extract) {
     json fields = json::object();
     for (const auto& [k, v] : a.fields) fields[k] = v;
@@ -821,6 +831,9 @@ struct Service::Impl {
         callbacks.on_content = [&](std::string_view t) { send("content", {{"text", t}}); };
         callbacks.on_reasoning = [&](std::string_view t) { send("reasoning", {{"text", t}}); };
         callbacks.on_restart = [&] { send("restart", json::object()); };
+        callbacks.on_replace = [&](std::string_view content, std::string_view reasoning) {
+          send("replace", {{"content", content}, {"reasoning", reasoning}});
+        };
         // The loop watching the socket raises client_gone as soon as the client hangs up, even
         // while the reader has nothing to write.
         callbacks.is_cancelled = [&] { return failed.load() || client_gone(); };

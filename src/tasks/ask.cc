@@ -36,6 +36,7 @@ ReadCallbacks reader_callbacks(const TaskCallbacks& callbacks, bool stream_conte
     out.on_content = callbacks.on_content;
     out.on_reasoning = callbacks.on_reasoning;
     out.on_restart = callbacks.on_restart;
+    out.on_replace = callbacks.on_replace;
   }
   out.is_cancelled = callbacks.is_cancelled;
   return out;
@@ -372,6 +373,8 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
       answer.reasoning = result.reasoning;
       answer.usage = result.usage;
       answer.model = result.model;
+      answer.finish_reason = result.finish_reason;
+      answer.repetition = result.repetition;
       answer.timings.first_token_seconds = result.first_token_seconds;
       if (request.task == TaskKind::extraction) answer.extraction_json = json_of(result.content);
       if (request.task == TaskKind::question || request.task == TaskKind::summary) {

@@ -66,6 +66,8 @@ struct Answer {
   int images_read = 0;             // images the reader was given (pages and crops, all rounds)
   std::vector<std::string> steps;  // what was read, in order ("focus round 1: 1 region on page 13")
   std::string extraction_json;     // task == extraction: the JSON object
+  std::string finish_reason = "stop";  // the reader's: "stop", "length", "repetition", ...
+  RepetitionLoop repetition;           // a loop the reader stopped and retried (reader.h)
 };
 
 struct TaskRequest {
@@ -86,6 +88,8 @@ struct TaskCallbacks {
   std::function<void(std::string_view)> on_content;
   std::function<void(std::string_view)> on_reasoning;
   std::function<void()> on_restart;
+  // What was streamed so far is replaced by this whole answer and reasoning (ReadCallbacks).
+  std::function<void(std::string_view content, std::string_view reasoning)> on_replace;
   std::function<void(const TaskProgress&)> on_progress;
   std::function<bool()> is_cancelled;
 };

@@ -600,18 +600,25 @@ Tokenizer Tokenizer::from_json(std::string_view json, const std::string& source_
   return Tokenizer(detail::load_tokenizer_model(json, source_name));
 }
 
-std::vector<std::uint32_t> Tokenizer::encode(std::string_view utf8) const {
+std::vector<std::uint32_t> Tokenizer::encode(std::string_view utf8, bool add_special_tokens) const {
   std::vector<std::uint32_t> ids;
   ids.reserve(utf8.size() / 3 + 8);
+  if (add_special_tokens) ids = model_->post_prefix;
   Sink sink{&ids, 0};
   Encoder(*model_).encode(utf8, sink);
+  if (add_special_tokens)
+    ids.insert(ids.end(), model_->post_suffix.begin(), model_->post_suffix.end());
   return ids;
 }
 
-std::size_t Tokenizer::count(std::string_view utf8) const {
+std::size_t Tokenizer::count(std::string_view utf8, bool add_special_tokens) const {
   Sink sink{nullptr, 0};
   Encoder(*model_).encode(utf8, sink);
-  return sink.count;
+  return sink.count + (add_special_tokens ? special_tokens_added() : 0);
+}
+
+std::size_t Tokenizer::special_tokens_added() const {
+  return model_->post_prefix.size() + model_->post_suffix.size();
 }
 
 std::string Tokenizer::decode(std::span<const std::uint32_t> ids, bool skip_special) const {

@@ -1,18 +1,24 @@
 // Tokenizer: exact text-token counts with a Hugging Face tokenizer.json of the byte-level BPE kind
 // (Qwen2/2.5/3, GLM-4, Llama 3, GPT-2 style).
 //
-// encode() does what Hugging Face's `tokenizers` does for `encode(text, add_special_tokens=False)`:
+// encode() does what Hugging Face's `tokenizers` does for `encode(text, add_special_tokens=False)`
+// (with add_special_tokens = true, what its default does: the post-processor's template, such as
+// Llama 3's <|begin_of_text|> or GLM-4's [gMASK]<sop>, around the ids):
 // added tokens are matched inside the text first (leftmost-longest, with their lstrip, rstrip,
 // single_word and normalized flags), the rest is normalized (NFC, NFD, NFKC, NFKD, Lowercase,
 // Replace with a string, Sequence), pre-tokenized (Split with its regex, look-ahead included,
 // run by PCRE2 in UTF + UCP mode with JIT; ByteLevel) and merged by BPE rank. decode() maps ids
 // back to text (invalid UTF-8 from partial byte tokens becomes U+FFFD, as Hugging Face does).
 //
-// Limits, honestly: post-processors are not applied (no BOS/EOS templates are added; counts are
-// of the text itself), and only byte-level BPE loads: WordPiece, Unigram, WordLevel and
-// SentencePiece-style BPE (Metaspace, byte_fallback) are refused with an error naming the file
-// and the part that is unsupported. Input that is not valid UTF-8 is read with each ill-formed
-// sequence replaced by U+FFFD.
+// Post-processors: the single-sequence template of TemplateProcessing, BertProcessing,
+// RobertaProcessing or a Sequence of them is read at load; ByteLevel adds no ids. The library
+// counts the text itself by default (a document counted page by page must not get a BOS per
+// page); `glyph tokenize` applies the template unless --no-special-tokens.
+//
+// Limits, honestly: other post-processors are refused; only byte-level BPE loads: WordPiece,
+// Unigram, WordLevel and SentencePiece-style BPE (Metaspace, byte_fallback) are refused with an
+// error naming the file and the part that is unsupported. Input that is not valid UTF-8 is read
+// with each ill-formed sequence replaced by U+FFFD.
 //
 // A Tokenizer is immutable after loading; copies share the loaded tables; encode/count/decode
 // are thread-safe (the word cache is per thread).
@@ -42,9 +48,12 @@ class Tokenizer {
   // The same from the JSON text; source_name stands for the file in error messages.
   static Tokenizer from_json(std::string_view json, const std::string& source_name);
 
-  std::vector<std::uint32_t> encode(std::string_view utf8) const;
+  // add_special_tokens: put the post-processor's template ids before and after the text's.
+  std::vector<std::uint32_t> encode(std::string_view utf8, bool add_special_tokens = false) const;
   // The number of ids encode() would return, without storing them.
-  std::size_t count(std::string_view utf8) const;
+  std::size_t count(std::string_view utf8, bool add_special_tokens = false) const;
+  // How many ids the post-processor adds to one sequence (0 for ByteLevel or none).
+  std::size_t special_tokens_added() const;
   // Text of the ids; skip_special drops added tokens flagged special. Unknown ids throw
   // Error(invalid_argument).
   std::string decode(std::span<const std::uint32_t> ids, bool skip_special = false) const;

@@ -296,6 +296,93 @@ std::atomic<std::uint64_t> next_instance{1};
 
 }  // namespace
 
+namespace {
+
+std::uint32_t known_id(const json& value, const TokenizerModel& m, const std::string& source,
+                       const std::string& where) {
+  if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
+      value.get<std::int64_t>() >= static_cast<std::int64_t>(m.id_bytes.size())) {
+    fail(ErrorCode::invalid_input, source,
+         "post_processor: " + where + " is not a token id of this vocabulary");
+  }
+  return value.get<std::uint32_t>();
+}
+
+// Reads the single-sequence template of a post-processor into m.post_prefix / m.post_suffix.
+void read_post_processor(const json& p, TokenizerModel& m, const std::string& source) {
+  if (!p.is_object() || !p.contains("type") || !p["type"].is_string())
+    fail(ErrorCode::invalid_input, source, "post_processor without a \"type\"");
+  const std::string type = p["type"].get<std::string>();
+  if (type == "ByteLevel") return;  // offsets only: no ids
+  if (type == "Sequence") {
+    if (!p.contains("processors") || !p["processors"].is_array())
+      fail(ErrorCode::invalid_input, source, "post_processor Sequence without \"processors\"");
+    for (const json& inner : p["processors"]) read_post_processor(inner, m, source);
+    return;
+  }
+  std::vector<std::uint32_t> before, after;
+  if (type == "BertProcessing" || type == "RobertaProcessing") {
+    // "cls": [token, id], "sep": [token, id]: [CLS] text [SEP]
+    for (const char* key : {"cls", "sep"}) {
+      if (!p.contains(key) || !p[key].is_array() || p[key].size() != 2)
+        fail(ErrorCode::invalid_input, source,
+             "post_processor " + type + " without \"" + key + "\": [token, id]");
+    }
+    before.push_back(known_id(p["cls"][1], m, source, type + " cls"));
+    after.push_back(known_id(p["sep"][1], m, source, type + " sep"));
+  } else if (type == "TemplateProcessing") {
+    if (!p.contains("single") || !p["single"].is_array())
+      fail(ErrorCode::invalid_input, source,
+           "post_processor TemplateProcessing without \"single\"");
+    const json* specials = p.contains("special_tokens") && p["special_tokens"].is_object()
+                               ? &p["special_tokens"]
+                               : nullptr;
+    bool seen_text = false;
+    for (const json& piece : p["single"]) {
+      if (piece.is_object() && piece.contains("Sequence")) {
+        const json& seq = piece["Sequence"];
+        if (!seq.is_object() || seq.value("id", "") != "A")
+          fail(ErrorCode::invalid_input, source,
+               "post_processor TemplateProcessing: the single template may use sequence A only");
+        if (seen_text)
+          fail(ErrorCode::invalid_input, source,
+               "post_processor TemplateProcessing: sequence A twice in the single template");
+        seen_text = true;
+        continue;
+      }
+      if (!piece.is_object() || !piece.contains("SpecialToken") ||
+          !piece["SpecialToken"].is_object() || !piece["SpecialToken"].contains("id") ||
+          !piece["SpecialToken"]["id"].is_string()) {
+        fail(ErrorCode::invalid_input, source,
+             "post_processor TemplateProcessing: a piece of \"single\" is neither "
+             "{\"Sequence\": ...} nor {\"SpecialToken\": {\"id\": ...}}");
+      }
+      const std::string name = piece["SpecialToken"]["id"].get<std::string>();
+      if (!specials || !specials->contains(name) || !(*specials)[name].contains("ids") ||
+          !(*specials)[name]["ids"].is_array()) {
+        fail(ErrorCode::invalid_input, source,
+             "post_processor TemplateProcessing: special token \"" + name +
+                 "\" is not in \"special_tokens\" with its \"ids\"");
+      }
+      for (const json& id : (*specials)[name]["ids"])
+        (seen_text ? after : before).push_back(known_id(id, m, source, "\"" + name + "\""));
+    }
+    if (!seen_text)
+      fail(ErrorCode::invalid_input, source,
+           "post_processor TemplateProcessing: the single template has no sequence A");
+  } else {
+    fail(ErrorCode::unsupported, source,
+         "post_processor type \"" + type +
+             "\" is not supported (ByteLevel, TemplateProcessing, BertProcessing, "
+             "RobertaProcessing and Sequence are)");
+  }
+  // A later processor wraps what the earlier ones made.
+  m.post_prefix.insert(m.post_prefix.begin(), before.begin(), before.end());
+  m.post_suffix.insert(m.post_suffix.end(), after.begin(), after.end());
+}
+
+}  // namespace
+
 std::shared_ptr<TokenizerModel> load_tokenizer_model(std::string_view text,
                                                      const std::string& source) {
   Reader reader;
@@ -451,6 +538,8 @@ std::shared_ptr<TokenizerModel> load_tokenizer_model(std::string_view text,
       m->first_byte_of_added[first] = true;
   }
   m->added_tokens = std::move(added);
+  if (auto it = root.find("post_processor"); it != root.end() && !it->is_null())
+    read_post_processor(*it, *m, source);
   return m;
 }
 

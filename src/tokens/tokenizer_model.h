@@ -134,6 +134,10 @@ struct TokenizerModel {
   bool ignore_merges = false;
   bool first_byte_of_added[256] = {};  // raw-text added tokens start with
   bool first_byte_of_normalized_added[256] = {};
+  // The post-processor's template for a single sequence: ids before and after the text
+  // (TemplateProcessing, BertProcessing, RobertaProcessing, or a Sequence of them; ByteLevel
+  // adds none). Applied only when asked (Tokenizer::encode's add_special_tokens).
+  std::vector<std::uint32_t> post_prefix, post_suffix;
 };
 
 // Builds the model from tokenizer.json text (tokenizer_loader.cc).

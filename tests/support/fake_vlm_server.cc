@@ -602,8 +602,19 @@ void FakeVlmServer::serve(int fd) {
   }
   std::string content_text = answer.content;
   std::string reasoning_text = answer.reasoning;
+  std::string finish_reason = answer.finish_reason;
+  const bool penalized = body.contains("repetition_penalty") || body.contains("repeat_penalty") ||
+                         body.contains("frequency_penalty");
+  if (!answer.loop.empty() && (!penalized || answer.loop_despite_penalty)) {
+    for (int i = 0; i < answer.loop_repeats; ++i) content_text += answer.loop;
+    finish_reason = "length";
+  }
   if (style == ReasoningStyle::think_tags && !reasoning_text.empty()) {
     content_text = "<think>" + reasoning_text + "</think>" + content_text;
+    reasoning_text.clear();
+  }
+  if (style == ReasoningStyle::think_close_only) {
+    content_text = reasoning_text + "</think>" + content_text;
     reasoning_text.clear();
   }
   const int completion_tokens =
@@ -611,7 +622,7 @@ void FakeVlmServer::serve(int fd) {
   json usage = {{"prompt_tokens", request.prompt_tokens},
                 {"completion_tokens", completion_tokens},
                 {"total_tokens", request.prompt_tokens + completion_tokens}};
-  const bool stream = body.value("stream", false);
+  const bool stream = body.value("stream", false) && !options.ignore_stream;
   const bool usage_asked = body.contains("stream_options") && body["stream_options"].is_object() &&
                            body["stream_options"].value("include_usage", false);
   const std::string id = "chatcmpl-fake" + std::to_string(requests().size());
@@ -627,8 +638,7 @@ void FakeVlmServer::serve(int fd) {
         {"created", 1760000000},
         {"model", model_},
         {"choices",
-         json::array(
-             {{{"index", 0}, {"message", message}, {"finish_reason", answer.finish_reason}}})}};
+         json::array({{{"index", 0}, {"message", message}, {"finish_reason", finish_reason}}})}};
     if (options.usage != UsagePolicy::never) whole["usage"] = usage;
     send_response(fd, 200, "application/json", whole.dump());
     return;
@@ -657,8 +667,7 @@ void FakeVlmServer::serve(int fd) {
   for (const std::string& piece : split_text(content_text, answer.chunk_bytes)) {
     events.push_back({EventKind::content, "data: " + chunk({{"content", piece}}, nullptr).dump()});
   }
-  events.push_back(
-      {EventKind::finish, "data: " + chunk(json::object(), answer.finish_reason).dump()});
+  events.push_back({EventKind::finish, "data: " + chunk(json::object(), finish_reason).dump()});
   if (options.usage == UsagePolicy::always ||
       (options.usage == UsagePolicy::when_asked && usage_asked)) {
     json last = {{"id", id},        {"object", "chat.completion.chunk"}, {"created", 1760000000},

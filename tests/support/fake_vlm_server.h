@@ -34,6 +34,8 @@ enum class ReasoningStyle {
   reasoning_content,  // delta.reasoning_content
   reasoning,          // delta.reasoning
   think_tags,         // "<think>...</think>" at the start of delta.content
+  think_close_only,   // "...</think>" at the start of delta.content: the chat template opened
+                      // <think> in the prompt (Qwen3, GLM), the model only closes it
 };
 
 enum class UsagePolicy { when_asked, always, never };
@@ -45,6 +47,13 @@ struct FakeAnswer {
   int chunk_bytes = 5;  // text is streamed in pieces of about this many bytes (whole UTF-8 chars)
   int chunk_delay_ms = 0;  // pause between two events
   std::string finish_reason = "stop";
+  // A repetition loop: when non-empty and the request carries no repetition penalty
+  // (repetition_penalty, repeat_penalty or frequency_penalty), the content is `content` followed
+  // by `loop` loop_repeats times, ending with finish_reason "length" as a model that ran into
+  // max_tokens. With a penalty the plain `content` comes, unless loop_despite_penalty.
+  std::string loop;
+  int loop_repeats = 300;
+  bool loop_despite_penalty = false;
 };
 
 enum class FaultKind {
@@ -75,7 +84,9 @@ struct FakeServerOptions {
   int port = 0;         // 0: an ephemeral port
   FakeAnswer answer;
   UsagePolicy usage = UsagePolicy::when_asked;
-  bool crlf = false;           // end SSE lines with CRLF instead of LF
+  bool crlf = false;  // end SSE lines with CRLF instead of LF
+  // Answer a streamed request with one chat.completion JSON (as some proxies and servers do).
+  bool ignore_stream = false;
   bool byte_by_byte = false;   // send each byte of the stream in its own TCP segment
   int max_images = 0;          // 400 "At most N image(s)..." above it; 0 = no limit
   int max_context_tokens = 0;  // 400 context-length error above it; 0 = no limit

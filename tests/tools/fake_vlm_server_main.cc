@@ -3,7 +3,8 @@
 //
 //   fake_vlm_server [--port N] [--mode vllm|sglang|llamacpp|ollama|openai] [--model NAME]
 //                   [--answer TEXT] [--reasoning TEXT] [--api-key KEY] [--chunk-delay-ms N]
-//                   [--max-context-tokens N] [--max-images N] [--no-record]
+//                   [--max-context-tokens N] [--max-images N] [--think-close-only] [--loop TEXT]
+//                   [--no-record]
 //
 // Prints "listening on http://127.0.0.1:PORT" on stdout once it accepts connections (PORT is
 // ephemeral with --port 0), then serves until SIGINT or SIGTERM.
@@ -36,10 +37,18 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-delay-ms", options.answer.chunk_delay_ms, "pause between stream events");
   app.add_option("--max-context-tokens", options.max_context_tokens, "refuse longer prompts (400)");
   app.add_option("--max-images", options.max_images, "refuse more images per request (400)");
+  app.add_option(
+      "--loop", options.answer.loop,
+      "after the answer, repeat this text 300 times unless a repetition penalty is sent");
+  bool think_close_only = false;
+  app.add_flag("--think-close-only", think_close_only,
+               "send the reasoning as content closed by </think> without an opening tag");
   bool no_record = false;
   app.add_flag("--no-record", no_record, "keep no request in memory (long benchmark runs)");
   CLI11_PARSE(app, argc, argv);
   options.record_requests = !no_record;
+  if (think_close_only)
+    options.answer.reasoning_style = glyph::test::ReasoningStyle::think_close_only;
   options.mode = glyph::test::parse_fake_server_mode(mode);
 
   std::signal(SIGINT, on_signal);

@@ -214,6 +214,30 @@ item('basic', async () => {
   await page.close();
 });
 
+// The stream of a model whose chat template opened <think> in the prompt: it streams reasoning as
+// answer text until "</think>", then the server sends `replace` (docs/api.md). The stream is
+// scripted here and ends before `done`, so what shows is what the events made of it.
+item('stream-replace', async () => {
+  const page = await openTab();
+  await renderText(page, invoice);
+  const sse = (event, data) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  await page.route('**/v1/ask', (route) => route.fulfill({
+    status: 200,
+    headers: { 'Content-Type': 'text/event-stream' },
+    body: sse('content', { text: 'The invoice is on ' }) + sse('content', { text: 'page 1.' }) +
+      sse('replace', { content: '', reasoning: 'The invoice is on page 1.' }) +
+      sse('content', { text: 'It is 4711.' }) + sse('reasoning', { text: ' Checked.' }),
+  }));
+  await page.getByLabel('Question', { exact: true }).fill('What is the invoice number?');
+  await page.getByRole('button', { name: 'Ask', exact: true }).click();
+  await page.waitForFunction(() => document.querySelector('#answer-text').textContent === 'It is 4711.', null, { timeout: 10000 });
+  const reasoning = await page.locator('#reasoning').textContent();
+  check(reasoning === 'The invoice is on page 1. Checked.',
+    `after a replace event the streamed text moved into the reasoning ("${reasoning}") and the answer goes on`);
+  check(!(await page.locator('#reasoning-box').isHidden()), 'the reasoning box is shown');
+  await page.close();
+});
+
 // ---- 9. next/previous page inside the zoom window ---------------------------------------------
 
 item('9-zoom-turns-pages', async () => {

@@ -21,6 +21,12 @@ namespace {
 std::atomic<bool> interrupted{false};
 std::atomic<bool> progress_shown{false};
 std::mutex terminal_mutex;
+// When stdout is not a terminal the answer text is held and written whole at the end: a model
+// may turn out to have written reasoning (an orphan "</think>"), and a pipe cannot take back
+// what it was given. On a terminal it streams tentatively.
+bool stdout_tty = true;
+std::string held_content;
+std::size_t reasoning_shown = 0;  // bytes of reasoning written to stderr in this attempt
 
 void on_interrupt(int) {
   interrupted = true;
@@ -157,23 +163,49 @@ TaskCallbacks terminal_callbacks(const ReaderFlags& flags) {
   TaskCallbacks callbacks;
   callbacks.is_cancelled = [] { return interrupted.load(); };
   if (!flags.json) {
+    stdout_tty = isatty(STDOUT_FILENO);
+    held_content.clear();
+    reasoning_shown = 0;
     callbacks.on_content = [](std::string_view text) {
       std::lock_guard lock(terminal_mutex);
+      if (!stdout_tty) {
+        held_content += text;
+        return;
+      }
       clear_progress();
       std::cout << text << std::flush;
     };
-    callbacks.on_reasoning = [stderr_tty](std::string_view text) {
-      std::lock_guard lock(terminal_mutex);
+    auto show_reasoning = [stderr_tty](std::string_view text) {
       clear_progress();
+      reasoning_shown += text.size();
       if (stderr_tty)
         std::fprintf(stderr, "\033[2m%.*s\033[0m", static_cast<int>(text.size()), text.data());
       else
         std::fprintf(stderr, "%.*s", static_cast<int>(text.size()), text.data());
     };
+    callbacks.on_reasoning = [show_reasoning](std::string_view text) {
+      std::lock_guard lock(terminal_mutex);
+      show_reasoning(text);
+    };
     callbacks.on_restart = [] {
       std::lock_guard lock(terminal_mutex);
+      held_content.clear();
+      reasoning_shown = 0;
       std::cout << std::flush;
       std::fprintf(stderr, "\n[the server failed mid-answer; retrying from the start]\n");
+    };
+    callbacks.on_replace = [show_reasoning](std::string_view content, std::string_view reasoning) {
+      std::lock_guard lock(terminal_mutex);
+      if (stdout_tty) {
+        // What streamed to the terminal as the answer was reasoning: say so, then go on.
+        std::cout << std::flush;
+        std::fprintf(stderr, "\n[the text above was the model's reasoning; the answer follows]\n");
+        reasoning_shown = reasoning.size();
+        std::cout << content << std::flush;
+      } else {
+        held_content = std::string(content);
+        if (reasoning.size() > reasoning_shown) show_reasoning(reasoning.substr(reasoning_shown));
+      }
     };
   }
   if (stderr_tty) {
@@ -217,6 +249,17 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
     if (answer.ratio) j["ratio"] = *answer.ratio;
     j["reader"] = answer.reader;
     j["model"] = answer.model;
+    j["finish_reason"] = answer.finish_reason;
+    if (answer.repetition.detected) {
+      const RepetitionLoop& loop = answer.repetition;
+      j["repetition"] = {{"where", loop.where},
+                         {"period_bytes", loop.period_bytes},
+                         {"repeats", loop.repeats},
+                         {"unit", loop.unit},
+                         {"retry_field", loop.retry_field},
+                         {"retry_value", loop.retry_value},
+                         {"retry_looped", loop.retry_looped}};
+    }
     if (answer.usage.prompt_tokens >= 0 || answer.usage.completion_tokens >= 0) {
       j["usage"] = {{"prompt_tokens", answer.usage.prompt_tokens},
                     {"completion_tokens", answer.usage.completion_tokens}};
@@ -232,7 +275,9 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
     std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
-  // The answer itself was streamed; end its line, then where it comes from.
+  // The answer itself was streamed (or held, when stdout is not a terminal); end its line, then
+  // where it comes from.
+  if (!stdout_tty) std::cout << held_content;
   std::cout << "\n";
   if (!answer.citations.empty()) {
     std::cout << "\nCitations:\n";
