@@ -1033,7 +1033,8 @@ struct HttpServer::Impl {
 
   // Decodes the body (content coding, multipart). nullopt when it is fine.
   std::optional<HttpResponse> finish_body(HttpRequest& req) const {
-    auto coding = trim(req.header("Content-Encoding"));
+    const std::string coding_header = req.header("Content-Encoding");
+    const std::string_view coding = trim(coding_header);
     if (!coding.empty() && !iequals(coding, "identity")) {
       if (!iequals(coding, "gzip") && !iequals(coding, "deflate") && !iequals(coding, "x-gzip"))
         return error_response(415, "unsupported",
