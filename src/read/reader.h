@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,9 @@ struct RepetitionLoop {
   double retry_value = 0;
   bool retry_looped = false;  // the retry looped too: its answer ends where the loop was found
 };
+// The loop as the API and `--json` report it: {"where", "period_bytes", "repeats", "unit",
+// "retry_field", "retry_value", "retry_looped"}.
+void to_json(nlohmann::json& out, const RepetitionLoop& loop);
 
 struct ReadResult {
   std::string content;        // the answer, reasoning removed

@@ -857,4 +857,14 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
   }
 }
 
+void to_json(nlohmann::json& out, const RepetitionLoop& loop) {
+  out = {{"where", loop.where},
+         {"period_bytes", loop.period_bytes},
+         {"repeats", loop.repeats},
+         {"unit", loop.unit},
+         {"retry_field", loop.retry_field},
+         {"retry_value", loop.retry_value},
+         {"retry_looped", loop.retry_looped}};
+}
+
 }  // namespace glyph

@@ -410,16 +410,7 @@ json answer_json(const RenderedDocument& d, AskMode mode, const AskResult& a) {
                 {"text_tokens", d.stats.text_tokens},
                 {"visual_tokens", d.stats.visual_tokens}}},
               {"seconds", a.seconds}};
-  if (a.repetition.detected) {
-    const RepetitionLoop& loop = a.repetition;
-    out["repetition"] = {{"where", loop.where},
-                         {"period_bytes", loop.period_bytes},
-                         {"repeats", loop.repeats},
-                         {"unit", loop.unit},
-                         {"retry_field", loop.retry_field},
-                         {"retry_value", loop.retry_value},
-                         {"retry_looped", loop.retry_looped}};
-  }
+  if (a.repetition.detected) out["repetition"] = a.repetition;
   if (mode == AskMode::extract) {
     json fields = json::object();
     for (const auto& [k, v] : a.fields) fields[k] = v;

@@ -250,16 +250,7 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
     j["reader"] = answer.reader;
     j["model"] = answer.model;
     j["finish_reason"] = answer.finish_reason;
-    if (answer.repetition.detected) {
-      const RepetitionLoop& loop = answer.repetition;
-      j["repetition"] = {{"where", loop.where},
-                         {"period_bytes", loop.period_bytes},
-                         {"repeats", loop.repeats},
-                         {"unit", loop.unit},
-                         {"retry_field", loop.retry_field},
-                         {"retry_value", loop.retry_value},
-                         {"retry_looped", loop.retry_looped}};
-    }
+    if (answer.repetition.detected) j["repetition"] = answer.repetition;
     if (answer.usage.prompt_tokens >= 0 || answer.usage.completion_tokens >= 0) {
       j["usage"] = {{"prompt_tokens", answer.usage.prompt_tokens},
                     {"completion_tokens", answer.usage.completion_tokens}};
