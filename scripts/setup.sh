@@ -24,6 +24,8 @@ packages=(
   fonts-dejavu-core fonts-noto-cjk fonts-droid-fallback
   # the reference renderer and document fixtures
   python3-reportlab python3-pil python3-numpy poppler-utils
+  # the Python module (python/): bindings, training data, corpus rendering on Dask
+  python3-dev python3-pybind11 pybind11-dev python3-numpy python3-torch python3-distributed python3-pytest
   # the web page's browser tests
   chromium nodejs npm
 )
