@@ -26,6 +26,7 @@ packages=(
   python3-reportlab python3-pil python3-numpy poppler-utils
   # the Python module (python/): bindings, training data, corpus rendering on Dask
   python3-dev python3-pybind11 pybind11-dev python3-numpy python3-torch python3-distributed python3-pytest
+  python3-tqdm python3-setuptools python3-wheel python3-pip python3-venv
   # the web page's browser tests
   chromium nodejs npm
 )

@@ -216,7 +216,7 @@ py::dict layout_arrays(const Rendered& r, const RenderConfig& config) {
   std::vector<double> x0, x1;
   for (size_t p = 0; p < pages; ++p) {
     const PageLayout& page = layout.pages[p];
-    const double width = r.page_sizes[p].first, height = r.page_sizes[p].second;
+    const double width = r.page_sizes[p].first;
     ps(p, 0) = r.page_sizes[p].first;
     ps(p, 1) = r.page_sizes[p].second;
     pc(p, 0) = static_cast<int64_t>(page.char_start);
@@ -258,7 +258,6 @@ py::dict layout_arrays(const Rendered& r, const RenderConfig& config) {
         cb(c, 2) = static_cast<float>(std::clamp(x1[c - start] * sx, 0.0, width));
         cb(c, 3) = static_cast<float>(box.y1_px);
       }
-      (void)height;
     }
   }
   py::dict d;
