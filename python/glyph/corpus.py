@@ -174,6 +174,7 @@ def render_corpus(source: str, outdir: str, config: Any = "en",
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
             client = Client(cluster)
+        summary["startup_seconds"] = round(time.perf_counter() - started, 3)
         progress = _Progress(shards, shards - len(missing), quiet)
         try:
             futures = [client.submit(render_shard, os.path.abspath(outdir), k, k * shard_size,
