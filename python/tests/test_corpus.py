@@ -100,3 +100,24 @@ def test_bad_input_is_named(tmp_path):
                                         tmp_path / "missing.json"),
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "missing.json" in run.stderr
+
+
+def test_folder_of_texts_on_a_running_scheduler(tmp_path):
+    from dask.distributed import LocalCluster
+    source = tmp_path / "texts"
+    source.mkdir()
+    for i in range(5):
+        (source / f"{i:02d}.txt").write_text(f"Document {i}.\n" + ENGLISH[: 500 * (i + 1)],
+                                             encoding="utf-8")
+    (source / "notes.md").write_text("not a .txt file: skipped")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        run = subprocess.run([sys.executable, "-m", "glyph.corpus", str(source), "-o",
+                              str(tmp_path / "out"), "--shard-size", "2", "--scheduler",
+                              cluster.scheduler_address, "--json", "-q"],
+                             capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["rendered"] == 3
+    with tarfile.open(tmp_path / "out" / "shard-000002.tar") as tar:
+        record = json.loads(tar.extractfile("000000004_0001.json").read())
+    assert record["source"] == "04.txt" and record["text"].startswith("Document 4.")
