@@ -2,6 +2,7 @@
 layout.json, tokens and visual tokens as the CLI counts them, errors as the library words them."""
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -158,3 +159,27 @@ def test_threads_share_a_renderer():
         t.join()
     for pages in results:
         assert all(np.array_equal(a, b) for a, b in zip(pages, expected))
+
+
+def test_the_gil_is_released_while_rendering():
+    renderer = glyph.Renderer("en")
+    text = ENGLISH * 6
+    renderer.render(text)  # warm
+    window = []
+
+    def work():
+        start = time.perf_counter()
+        renderer.render(text)
+        window.extend([start, time.perf_counter()])
+
+    ticks = []
+    thread = threading.Thread(target=work)
+    thread.start()
+    while thread.is_alive():
+        ticks.append(time.perf_counter())
+    thread.join()
+    start, end = window
+    inside = [start] + [t for t in ticks if start < t < end] + [end]
+    # Python kept running in this thread during the render: no gap near the render's length
+    # (holding the GIL, the render would leave one gap of all of it).
+    assert max(b - a for a, b in zip(inside, inside[1:])) < 0.5 * (end - start)
