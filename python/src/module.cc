@@ -286,6 +286,12 @@ RenderConfig config_from(const py::object& spec, std::vector<std::string>& warni
     if (!text.empty() && text.front() == '{')
       return parse_config_json(text, std::filesystem::current_path().string(), &warnings,
                                "config JSON");
+    std::error_code error;
+    if (text.find('/') == std::string::npos && !text.ends_with(".json") &&
+        !std::filesystem::exists(text, error)) {
+      throw Error(ErrorCode::invalid_argument,
+                  "config: \"" + text + "\" is neither a preset (en, zh) nor a config file");
+    }
     return load_config(text, &warnings);
   }
   throw Error(ErrorCode::invalid_argument,

@@ -109,6 +109,8 @@ def test_errors_carry_the_library_message_and_code(run_glyph, tmp_path):
     with pytest.raises(glyph.Error, match="font") as caught:
         glyph.Renderer({"font-path": "/nonexistent/font.ttf"})
     assert caught.value.code == "not_found"
+    with pytest.raises(glyph.Error, match="neither a preset \\(en, zh\\) nor a config file"):
+        glyph.Renderer("fr")
     with pytest.raises(glyph.Error, match="expected a dict"):
         glyph.Renderer(42)
     with pytest.raises(glyph.Error, match="uint8"):
