@@ -18,13 +18,15 @@
 Default texts: ../shared/data/examples/*.txt. Best of --repeat runs for ours; the reference runs
 once per text (it takes about a second a page). On a shared machine read the figures as a
 lower bound of the ratio: the reference's seconds exclude its Python start-up and ours include
-everything from the str to the arrays.
+everything from the str to the arrays. CPU seconds (ours: this process; the reference: its
+process and pdftoppm, start-up included) give a ratio that the machine's load moves less.
 """
 import argparse
 import glob
 import json
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,6 +52,17 @@ def _render_pages(text):
     return len(_worker_renderer.render(text))
 
 
+def cpu_seconds(function):
+    t = time.process_time()
+    function()
+    return time.process_time() - t
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def best(repeat, function):
     times = []
     for _ in range(repeat):
@@ -71,6 +84,10 @@ def bench_render(texts, config, repeat, reference):
                               "pages_per_second": round(pages / seconds, 1)}
         total_pages += pages
     single, _ = best(repeat, lambda: [renderer.render(t) for t in texts.values()])
+    # CPU seconds of this process for the same work: steadier than the wall clock on a loaded
+    # machine (the reference's are its process's and pdftoppm's, from getrusage).
+    single_cpu = min(cpu_seconds(lambda: [renderer.render(t) for t in texts.values()])
+                     for _ in range(repeat))
 
     def two_threads():
         items = list(texts.values())
@@ -89,13 +106,15 @@ def bench_render(texts, config, repeat, reference):
         processes, _ = best(repeat, lambda: pool.map(_render_pages, order, chunksize=1))
     out.update({"pages": total_pages,
                 "single_process": {"seconds": round(single, 4),
-                                   "pages_per_second": round(total_pages / single, 1)},
+                                   "pages_per_second": round(total_pages / single, 1),
+                                   "cpu_seconds": round(single_cpu, 4)},
                 "two_threads": {"seconds": round(threaded, 4),
                                 "pages_per_second": round(total_pages / threaded, 1)},
                 "two_processes": {"seconds": round(processes, 4),
                                   "pages_per_second": round(total_pages / processes, 1)}})
     if reference:
         ref_seconds = ref_pages = 0
+        ref_cpu = children_cpu()
         with tempfile.TemporaryDirectory() as tmp:
             for name, path in reference.items():
                 run = subprocess.run(["/usr/bin/python3", REFERENCE, config, path,
@@ -106,9 +125,11 @@ def bench_render(texts, config, repeat, reference):
                 out["texts"][name]["reference_seconds"] = result["seconds"]
                 ref_seconds += result["seconds"]
                 ref_pages += result["pages"]
+        ref_cpu = children_cpu() - ref_cpu
         rate = ref_pages / ref_seconds
         out["reference"] = {"pages": ref_pages, "seconds": round(ref_seconds, 3),
-                            "pages_per_second": round(rate, 3)}
+                            "pages_per_second": round(rate, 3), "cpu_seconds": round(ref_cpu, 2)}
+        out["single_process"]["cpu_vs_reference"] = round(ref_cpu / single_cpu, 1)
         for key in ("single_process", "two_threads", "two_processes"):
             out[key]["vs_reference"] = round(out[key]["pages_per_second"] / rate, 1)
     return out
