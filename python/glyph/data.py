@@ -149,6 +149,12 @@ class GlyphDataset(IterableDataset):
         self.renderer_cache = renderer_cache
         self._renderers: Dict[str, glyph.Renderer] = {}
 
+    def __getstate__(self) -> Dict[str, Any]:
+        # Renderers stay in their process (a worker started by spawn builds its own).
+        state = dict(self.__dict__)
+        state["_renderers"] = {}
+        return state
+
     def __len__(self) -> int:
         return self.length
 

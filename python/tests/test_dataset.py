@@ -58,6 +58,13 @@ def test_same_sample_for_same_seed_and_index_in_any_worker(shards):
     assert {s[1] for s in direct.values()} == {"ocr", "interleaved", "generation"}
 
 
+def test_spawned_workers_give_the_same_samples(shards):
+    dataset = GlyphDataset(shards, seed=9, config="en", chars=(200, 400), length=4)
+    direct = {i: key(dataset.sample(i)) for i in range(4)}  # renderers cached here
+    loader = DataLoader(dataset, batch_size=None, num_workers=2, multiprocessing_context="spawn")
+    assert {s.index: key(s) for s in loader} == direct
+
+
 def test_tasks_targets_and_pixels(shards):
     for task in ("ocr", "interleaved", "generation"):
         dataset = GlyphDataset(shards, task=task, seed=1, config="en", chars=(300, 600))
