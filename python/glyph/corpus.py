@@ -213,11 +213,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     args = parser.parse_args(argv)
-    style = None
-    if args.style:
-        from glyph.style import StyleSampler
-        style = StyleSampler.from_json(args.style, args.seed).spec  # validated here
     try:
+        style = None
+        if args.style:
+            from glyph.style import StyleSampler
+            style = StyleSampler.from_json(args.style, args.seed).spec  # validated here
         summary = render_corpus(args.input, args.outdir, args.config, style, args.seed,
                                 args.shard_size, args.workers, args.scheduler, args.text_key,
                                 args.quiet)

@@ -10,6 +10,7 @@ import time
 
 import glyph
 from conftest import ENGLISH
+from glyph.style import StyleSampler
 
 SHARD_SIZE = 10
 TEXTS = 200
@@ -100,6 +101,10 @@ def test_bad_input_is_named(tmp_path):
                                         tmp_path / "missing.json"),
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "missing.json" in run.stderr
+    run = subprocess.run(corpus_command(bad, tmp_path / "out", 1, "-q", "--style",
+                                        '{"dpix": [[72, 72, 1]]}'),
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1 and run.stderr.startswith("error: style spec: unknown key \"dpix\"")
 
 
 def test_folder_of_texts_on_a_running_scheduler(tmp_path):
@@ -114,10 +119,13 @@ def test_folder_of_texts_on_a_running_scheduler(tmp_path):
                       dashboard_address=None) as cluster:
         run = subprocess.run([sys.executable, "-m", "glyph.corpus", str(source), "-o",
                               str(tmp_path / "out"), "--shard-size", "2", "--scheduler",
-                              cluster.scheduler_address, "--json", "-q"],
+                              cluster.scheduler_address, "--json", "-q", "--style",
+                              '{"dpi": [[50, 60, 1]]}', "--seed", "4"],
                              capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["rendered"] == 3
     with tarfile.open(tmp_path / "out" / "shard-000002.tar") as tar:
         record = json.loads(tar.extractfile("000000004_0001.json").read())
     assert record["source"] == "04.txt" and record["text"].startswith("Document 4.")
+    # Document 4 in the style the sampler gives index 4, wherever it was rendered.
+    assert record["config"] == StyleSampler({"dpi": [[50, 60, 1]]}, seed=4).sample(4)
