@@ -139,6 +139,8 @@ class GlyphDataset(IterableDataset):
         if not 0 < span[0] <= span[1] < 1:
             raise ValueError(f"span: must be [low, high] within (0, 1), not {span}")
         self.seed = int(seed)
+        if self.seed < 0:
+            raise ValueError(f"seed: must be 0 or more, not {seed}")
         self.style = StyleSampler(style, seed) if isinstance(style, dict) else style
         self.config = config
         self.chars = chars

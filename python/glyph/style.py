@@ -119,6 +119,8 @@ class StyleSampler:
 
     def __init__(self, spec: Optional[Dict[str, Any]] = None, seed: int = 0):
         self.seed = int(seed)
+        if self.seed < 0:
+            raise ValueError(f"seed: must be 0 or more, not {seed}")
         self.spec = copy.deepcopy(DEFAULT_SPEC)
         for key, value in (spec or {}).items():
             if key not in DEFAULT_SPEC:

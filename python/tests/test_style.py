@@ -74,6 +74,8 @@ def test_spec_from_json_overrides_and_rejects_bad_keys(tmp_path):
         StyleSampler({"horizontal_scale": [1.0, 0.5]})
     with pytest.raises(ValueError, match="\"dpi\" buckets"):
         StyleSampler({"dpi": [[0, 72, 1]]})
+    with pytest.raises(ValueError, match="seed: must be 0 or more"):
+        StyleSampler(seed=-1)
     with pytest.raises(ValueError, match="invalid JSON"):
         StyleSampler.from_json("{nope")
     assert set(DEFAULT_SPEC) >= {"fonts", "font_size", "dpi", "horizontal_scale", "themes"}
