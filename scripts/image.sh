@@ -8,7 +8,7 @@
 # Usage: scripts/image.sh [--smoke-only] [--tag NAME]
 #   The image is tagged localhost/glyph:latest (or NAME). --smoke-only tests the existing image.
 # The smoke test runs, inside the image: `glyph version`, a render of an example, and an ask with
-# the embedded OCR reader that must print the needle.
+# the embedded OCR reader that must print the needle, and the service's /health.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=localhost/glyph:latest
@@ -76,4 +76,14 @@ answer=$(in_image glyph ask /home/glyph/case3.txt \
   -q "What is the special magic number for fretful-place mentioned in the provided text?")
 echo "$answer"
 grep -q 8971465 <<<"$answer" || { echo "image: the ask did not find the needle 8971465" >&2; exit 1; }
+# The service of the default command answers its health check (the image's HEALTHCHECK command).
+port=$(( 20000 + RANDOM % 20000 ))
+in_image sh -c "glyph serve --host 127.0.0.1 --port $port --data /tmp/glyph-data >/dev/null 2>&1 &
+  pid=\$!; status=1
+  for i in \$(seq 100); do
+    curl -fsS http://127.0.0.1:$port/health 2>/dev/null && { status=0; break; }; sleep 0.1
+  done
+  kill \$pid; exit \$status" ||
+  { echo "image: the service in the image did not answer /health" >&2; exit 1; }
+echo
 echo "image: smoke test passed"
