@@ -43,6 +43,9 @@ struct ServeOptions {
   std::size_t max_queued_jobs = 1000;        // jobs queued or running → 429 past it
   std::size_t cache_max_bytes = std::size_t{2} << 30;  // rendered documents on disk (LRU)
   JobQueueOptions queue;
+  // Where the job queue lives: empty for DATA/queue.db (SQLite), or redis://HOST:PORT/DB to share
+  // it between hosts (docs/serve.md, "Several hosts").
+  std::string queue_url;
   ReaderSettings reader;
 };
 

@@ -728,12 +728,22 @@ struct Service::Impl {
     }
 
     h.route("GET", "/health", [this](const HttpRequest&) {
-      return json_response(
-          {{"status", "ok"},
-           {"version", GLYPH_VERSION},
-           {"workers", options.workers},
-           {"reader",
-            options.reader.url.empty() && options.reader.backend != "openai" ? "ocr" : "openai"}});
+      json body = {
+          {"status", "ok"},
+          {"version", GLYPH_VERSION},
+          {"workers", options.workers},
+          {"reader",
+           options.reader.url.empty() && options.reader.backend != "openai" ? "ocr" : "openai"},
+          {"queue", options.queue_url.empty() ? "sqlite" : "redis"}};
+      // A load balancer takes a host whose queue is out of reach out of rotation.
+      try {
+        queue->pending();
+      } catch (const Error& e) {
+        body["status"] = "unavailable";
+        body["error"] = {{"code", to_string(e.code())}, {"message", e.what()}};
+        return json_response(body, 503);
+      }
+      return json_response(body);
     });
 
     h.route("GET", "/v1/presets", [](const HttpRequest&) {
@@ -917,7 +927,9 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
                 "cannot create the data folder " + s.options.data_dir + ": " + ec.message());
   if (s.options.reader.cache_dir.empty())
     s.options.reader.cache_dir = s.options.data_dir + "/ocr-cache";
-  s.queue = std::make_unique<JobQueue>(s.options.data_dir + "/queue.db", s.options.queue);
+  s.queue = open_job_queue(
+      s.options.queue_url.empty() ? s.options.data_dir + "/queue.db" : s.options.queue_url,
+      s.options.queue);
   s.store =
       std::make_unique<DocumentStore>(s.options.data_dir + "/documents", s.options.cache_max_bytes);
   s.http = std::make_unique<HttpServer>(s.options.limits, s.options.http_threads);

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "serve/redis_client.h"
 #include "serve/serve.h"
 
 namespace glyph::cli {
@@ -76,6 +77,14 @@ void add_serve_command(CLI::App& app) {
                   "Rendered documents kept on disk, in MB (least recently used evicted)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  cmd->add_option("--queue", options->queue_url,
+                  "Where the job queue lives: DATA/queue.db (SQLite) by default, or "
+                  "redis://HOST:PORT/DB to share it between hosts")
+      ->check([](const std::string& v) {
+        return v.empty() || v.rfind("redis://", 0) == 0
+                   ? std::string()
+                   : "--queue takes redis://HOST:PORT/DB (leave it out for SQLite in --data)";
+      });
   cmd->add_option("--job-lease-ms", options->queue.lease_ms,
                   "A running job whose worker is silent this long is taken again")
       ->capture_default_str()
@@ -100,9 +109,12 @@ void add_serve_command(CLI::App& app) {
     auto service = std::make_unique<serve::Service>(*options);
     int port = service->bind();
     std::string reader = options->reader.url.empty() ? "ocr" : "openai at " + options->reader.url;
-    std::printf("glyph serve: listening on http://%s:%d (data %s, %d workers, reader %s)\n",
+    std::string queue = options->queue_url.empty()
+                            ? std::string()
+                            : ", queue " + serve::parse_redis_url(options->queue_url).url();
+    std::printf("glyph serve: listening on http://%s:%d (data %s, %d workers, reader %s%s)\n",
                 options->host.c_str(), port, options->data_dir.c_str(), options->workers,
-                reader.c_str());
+                reader.c_str(), queue.c_str());
     std::fflush(stdout);
     std::mutex service_mutex;  // guards `service` between the waiter and its destruction
     std::atomic<bool> finished{false};
