@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <charconv>
+#include <chrono>
 
 #include "core/error.h"
 #include "serve/http_server.h"
@@ -114,6 +115,19 @@ void RedisClient::connection_failed(const std::string& why) {
 }
 
 void RedisClient::connect() {
+  // A connection unused for a while may have been closed by a server that restarted since:
+  // checked with a PING first, so that the command itself goes out on a live connection.
+  auto now = std::chrono::steady_clock::now();
+  if (context_ && now - last_used_ > std::chrono::seconds(1)) {
+    auto* reply = static_cast<redisReply*>(redisCommand(context_, "PING"));
+    bool alive = reply && reply->type == REDIS_REPLY_STATUS;
+    if (reply) freeReplyObject(reply);
+    if (!alive) {
+      redisFree(context_);
+      context_ = nullptr;
+    }
+  }
+  last_used_ = now;
   if (context_) return;
   context_ = redisConnectWithTimeout(address_.host.c_str(), address_.port, to_timeval(1000));
   if (!context_) connection_failed("out of memory");

@@ -8,6 +8,7 @@
 // Error(server) (or reaches the caller as a Reply of type error, with `allow_error`).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -70,6 +71,7 @@ class RedisClient {
   int timeout_ms_;
   std::mutex mutex_;
   redisContext* context_ = nullptr;
+  std::chrono::steady_clock::time_point last_used_;
   std::unordered_map<std::string, std::string> shas_;  // script → its SHA-1 on the server
 };
 

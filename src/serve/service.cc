@@ -17,6 +17,7 @@
 #include "reflow/reflow.h"
 #include "serve/answer.h"
 #include "serve/documents.h"
+#include "serve/redis_documents.h"
 #include "serve/serve.h"
 #include "serve/web_assets.h"
 #include "serve/worker_pool.h"
@@ -932,6 +933,9 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
       s.options.queue);
   s.store =
       std::make_unique<DocumentStore>(s.options.data_dir + "/documents", s.options.cache_max_bytes);
+  // Hosts sharing a Redis queue share the documents too: any host serves any page.
+  if (!s.options.queue_url.empty())
+    s.store->set_index(std::make_shared<RedisDocumentIndex>(s.options.queue_url));
   s.http = std::make_unique<HttpServer>(s.options.limits, s.options.http_threads);
   if (!s.options.api_key.empty()) s.http->require_api_key(s.options.api_key, {"/health"});
   s.add_routes();
