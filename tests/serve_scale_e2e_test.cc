@@ -2,6 +2,7 @@
 // hosts"): real processes, a real redis-server of the test's own on a free loopback port.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "serve/redis_job_queue.h"
+#include "support/fake_vlm_server.h"
 #include "support/http_client.h"
 #include "support/paths.h"
 #include "support/redis_process.h"
@@ -148,6 +150,48 @@ TEST(serve_scale_e2e, redis_restart_mid_run_loses_nothing_and_503_while_away) {
     EXPECT_EQ(r->result_writes, 1) << id;
   }
   EXPECT_EQ(q.list(1000).size(), static_cast<std::size_t>(kJobs));
+}
+
+// Two VLM servers behind one service, one stopped mid-run: every question is still answered
+// (failed over to the other server), and while both were up the load was spread over both.
+TEST(serve_scale_e2e, two_vlm_endpoints_one_killed_all_asks_answered) {
+  test::FakeServerOptions slow;
+  slow.answer.chunk_delay_ms = 10;  // an answer takes ~40 ms, so asks overlap
+  test::FakeVlmServer a(slow), b(slow);
+  ServerProcess host(test::scratch_dir() + "/a", {"--url", a.url(), "--url", b.url(), "--max-asks",
+                                                  "4", "--url-health-ms", "200"});
+  constexpr int kAsks = 48, kClients = 4;
+  std::atomic<int> next{0}, answered{0}, wrong{0};
+  std::string failure;
+  std::mutex failure_mutex;
+  std::atomic<bool> b_stopped{false};
+  int b_before_stop = 0;
+  auto client = [&] {
+    for (int i; (i = next++) < kAsks;) {
+      if (i == kAsks / 3 && !b_stopped.exchange(true)) {
+        b_before_stop = b.chat_requests();
+        b.stop();
+      }
+      json body = {{"text", "Ask " + std::to_string(i) + ": what is the answer?"},
+                   {"question", "What is the answer?"},
+                   {"config", {{"dpi", 36}, {"page-size", "298,420"}}}};
+      auto r = http_request(host.port(), "POST", "/v1/ask", body.dump());
+      if (r.status == 200 && json::parse(r.body)["answer"] == "The answer is 42.") {
+        ++answered;
+      } else {
+        ++wrong;
+        std::lock_guard lock(failure_mutex);
+        failure = std::to_string(r.status) + " " + r.body;
+      }
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) clients.emplace_back(client);
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(answered.load(), kAsks) << failure;
+  EXPECT_EQ(wrong.load(), 0) << failure;
+  EXPECT_GE(b_before_stop, 3) << "both servers took questions while both were up";
+  EXPECT_GE(a.chat_requests(), kAsks - b_before_stop) << "server a took the rest";
 }
 
 }  // namespace

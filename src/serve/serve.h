@@ -9,9 +9,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "serve/http_server.h"
 #include "serve/job_queue.h"
+
+namespace glyph {
+class EndpointPool;
+}
 
 namespace glyph::serve {
 
@@ -19,6 +24,12 @@ namespace glyph::serve {
 struct ReaderSettings {
   std::string backend;  // "" or "ocr": Tesseract; "openai" (or "vlm"): an OpenAI-compatible server
   std::string url;      // base URL of the VLM server (set → openai backend when backend is "")
+  // Several VLM servers of the same model (url is the first): balanced, checked, failed over
+  // (read/endpoint_pool.h). The service makes `endpoints` from them when there are two or more.
+  std::vector<std::string> urls;
+  int max_per_url = 8;            // requests in flight per server
+  int health_interval_ms = 5000;  // GET /v1/models of each server this often
+  std::shared_ptr<EndpointPool> endpoints;
   std::string model;    // model name; empty asks the server (GET /v1/models)
   std::string api_key;  // the VLM server's key, sent as Authorization: Bearer
   int timeout_ms = 120000;

@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "ingest/ingest.h"
+#include "read/endpoint_pool.h"
 #include "reflow/reflow.h"
 #include "serve/answer.h"
 #include "serve/documents.h"
@@ -926,6 +927,12 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   if (ec)
     throw Error(ErrorCode::io,
                 "cannot create the data folder " + s.options.data_dir + ": " + ec.message());
+  if (s.options.reader.urls.size() > 1 && !s.options.reader.endpoints)
+    s.options.reader.endpoints = std::make_shared<EndpointPool>(
+        EndpointPoolOptions{.urls = s.options.reader.urls,
+                            .api_key = s.options.reader.api_key,
+                            .max_in_flight = s.options.reader.max_per_url,
+                            .health_interval_ms = s.options.reader.health_interval_ms});
   if (s.options.reader.cache_dir.empty())
     s.options.reader.cache_dir = s.options.data_dir + "/ocr-cache";
   s.queue = open_job_queue(
