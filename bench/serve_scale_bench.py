@@ -8,6 +8,7 @@ render jobs (a distinct one-line text each, small pages) and OCR asks (a distinc
 each, a question, the embedded Tesseract reader). A row "1 host, SQLite" is the default queue.
 
 Usage: bench/serve_scale_bench.py [BUILD_DIR=build] [--render N] [--ask N] [--workers W]
+                                  [--repeat R]
 The hosts share this machine's cores: two hosts on one machine show the queue's overhead and
 its fairness, not the gain of a second machine.
 """
@@ -134,6 +135,7 @@ def main():
     ap.add_argument("--render", type=int, default=400)
     ap.add_argument("--ask", type=int, default=60)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per row; the median is shown")
     args = ap.parse_args()
     glyph = os.path.join(args.build, "glyph")
     rdir = tempfile.mkdtemp(prefix="glyph-scale-redis-")
@@ -149,7 +151,7 @@ def main():
             except subprocess.CalledProcessError:
                 pass
             time.sleep(0.05)
-        print(f"{'setup':<24} {'kind':<7} {'jobs':>5} {'seconds':>8} {'jobs/s':>8}")
+        print(f"{'setup':<24} {'kind':<7} {'jobs':>5} {'jobs/s (median)':>16} {'runs':>20}")
         tag = 0
         for kind, count in (("render", args.render), ("ask", args.ask)):
             if count <= 0:
@@ -157,12 +159,18 @@ def main():
             for label, hosts, use_redis in (("1 host, SQLite", 1, False),
                                             ("1 host, Redis", 1, True),
                                             ("2 hosts, one Redis", 2, True)):
-                tag += 1
-                seconds, failed = run(glyph, hosts, kind, count, args.workers,
-                                      rport if use_redis else 0, f"{time.time()}-{tag}")
-                note = f"  ({failed} failed)" if failed else ""
-                print(f"{label:<24} {kind:<7} {count:>5} {seconds:>8.2f} {count / seconds:>8.1f}{note}",
-                      flush=True)
+                rates, failures = [], 0
+                for _ in range(args.repeat):
+                    tag += 1
+                    seconds, failed = run(glyph, hosts, kind, count, args.workers,
+                                          rport if use_redis else 0, f"{time.time()}-{tag}")
+                    rates.append(count / seconds)
+                    failures += failed
+                rates.sort()
+                note = f"  ({failures} failed)" if failures else ""
+                runs = " ".join(f"{r:.1f}" for r in rates)
+                print(f"{label:<24} {kind:<7} {count:>5} {rates[len(rates) // 2]:>16.1f} "
+                      f"{runs:>20}{note}", flush=True)
     finally:
         redis.kill()
         redis.wait()

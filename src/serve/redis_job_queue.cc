@@ -136,7 +136,7 @@ local h = redis.call('HMGET', k, 'state', 'lease_token', 'entry')
 if not h[1] then return 'lost' end
 if h[1] == 'cancelled' then return 'cancelled' end
 if h[1] ~= 'running' or h[2] ~= ARGV[4] then return 'lost' end
-redis.call('XCLAIM', STREAM, GROUP, ARGV[7], 0, h[3], 'JUSTID')
+if h[3] and h[3] ~= '' then redis.call('XCLAIM', STREAM, GROUP, ARGV[7], 0, h[3], 'JUSTID') end
 redis.call('HSET', k, 'progress', ARGV[5], 'progress_note', ARGV[6], 'updated_ms', now)
 return 'ok'
 )lua";
@@ -288,7 +288,16 @@ RedisJobQueue::RedisJobQueue(const std::string& url, JobQueueOptions options)
   }
 }
 
-RedisJobQueue::~RedisJobQueue() = default;
+RedisJobQueue::~RedisJobQueue() {
+  // A process that holds no entry leaves the group (a dead one's entries are taken over).
+  try {
+    const std::string stream = prefix_ + "stream";
+    auto held = client_->command({"XPENDING", stream, "workers", "-", "+", "1", consumer_});
+    if (held.type == RedisReply::array && held.elements.empty())
+      client_->command({"XGROUP", "DELCONSUMER", stream, "workers", consumer_});
+  } catch (const std::exception&) {
+  }
+}
 
 void RedisJobQueue::ensure_group() {
   auto r =

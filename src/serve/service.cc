@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -741,8 +742,11 @@ struct Service::Impl {
       try {
         queue->pending();
       } catch (const Error& e) {
+        // Where the queue lives is not for unauthenticated callers: the log has it.
+        std::fprintf(stderr, "serve: health: %s\n", e.what());
         body["status"] = "unavailable";
-        body["error"] = {{"code", to_string(e.code())}, {"message", e.what()}};
+        body["error"] = {{"code", to_string(e.code())},
+                         {"message", "the job queue is unreachable"}};
         return json_response(body, 503);
       }
       return json_response(body);
