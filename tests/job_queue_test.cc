@@ -375,6 +375,22 @@ TEST(job_queue_redis, survives_a_redis_restart_with_appendonly) {
   EXPECT_EQ(q.get(waiting)->state, JobState::done);
 }
 
+// A Redis without persistence comes back empty: the jobs are gone (docs/serve.md says to run it
+// with AOF), but the queue makes its consumer group again and works on.
+TEST(job_queue_redis, a_redis_that_lost_its_data_is_used_again) {
+  test::RedisProcess redis(test::scratch_dir() + "/redis", /*appendonly=*/false);
+  RedisJobQueue q(redis.url());
+  q.enqueue("ask", "before");
+  redis.kill9();
+  redis.start();
+  EXPECT_EQ(q.pending(), 0u);
+  auto id = q.enqueue("ask", "after");
+  auto c = q.claim("w");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->id, id);
+  EXPECT_TRUE(q.complete(*c, "r"));
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, job_queue, ::testing::Values("sqlite", "redis"), backend_name);
 INSTANTIATE_TEST_SUITE_P(backends, worker_pool, ::testing::Values("sqlite", "redis"), backend_name);
 INSTANTIATE_TEST_SUITE_P(backends, job_queue_integration, ::testing::Values("sqlite", "redis"),

@@ -186,17 +186,37 @@ RedisReply RedisClient::command(const std::vector<std::string>& args, bool allow
   return std::move(pipeline({args}, allow_error).front());
 }
 
+template <typename F>
+auto RedisClient::with_connection(F&& body) {
+  // A connection kept from before may have been closed by a server that restarted since: the
+  // failure comes on its first use, and the commands go again once on a new connection. (Only
+  // a server that ran them and died before answering could see them twice; the queue's scripts
+  // check the job's state and lease, so a repeat changes nothing but an enqueue.)
+  bool reused = context_ != nullptr;
+  connect();
+  try {
+    return body();
+  } catch (const HttpStatusError&) {
+    if (!reused) throw;
+    connect();
+    return body();
+  }
+}
+
 std::vector<RedisReply> RedisClient::pipeline(const std::vector<std::vector<std::string>>& commands,
                                               bool allow_error) {
   std::lock_guard lock(mutex_);
-  connect();
-  return run(commands, allow_error);
+  return with_connection([&] { return run(commands, allow_error); });
 }
 
 RedisReply RedisClient::eval(const std::string& script, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args) {
   std::lock_guard lock(mutex_);
-  connect();
+  return with_connection([&] { return eval_locked(script, keys, args); });
+}
+
+RedisReply RedisClient::eval_locked(const std::string& script, const std::vector<std::string>& keys,
+                                    const std::vector<std::string>& args) {
   auto call = [&](const std::string& sha) {
     std::vector<std::string> cmd = {"EVALSHA", sha, std::to_string(keys.size())};
     cmd.insert(cmd.end(), keys.begin(), keys.end());

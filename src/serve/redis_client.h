@@ -66,6 +66,10 @@ class RedisClient {
   [[noreturn]] void connection_failed(const std::string&);  // mutex_ held
   std::vector<RedisReply> run(const std::vector<std::vector<std::string>>& commands,
                               bool allow_error);  // mutex_ held
+  RedisReply eval_locked(const std::string& script, const std::vector<std::string>& keys,
+                         const std::vector<std::string>& args);  // mutex_ held
+  template <typename F>
+  auto with_connection(F&& body);  // mutex_ held
 
   RedisAddress address_;
   int timeout_ms_;

@@ -79,8 +79,15 @@ event(id, 0, 'queued')
 return entry
 )lua";
 
-// Jobs whose retry backoff has passed get a stream entry again.
-const std::string kPromote = kPrelude + R"lua(
+// One claim, in one round trip: jobs whose retry backoff has passed get a stream entry again;
+// then an entry idle for longer than the lease (its worker went silent) is taken over with
+// XAUTOCLAIM, else a new one is read with XREADGROUP. A delivered entry becomes this worker's
+// attempt unless it is stale (the job finished, was cancelled, or has a newer entry). A job taken
+// over from a silent worker counts that attempt, and ends failed (and dead-lettered) when its
+// attempts are used up.
+// ARGV: consumer, lease ms, lease token, worker. Returns {id, kind, request, attempt} or false.
+const std::string kClaim = kPrelude + R"lua(
+local consumer, lease_ms, token, worker = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 100)
 for _, id in ipairs(due) do
   redis.call('ZREM', P .. 'delayed', id)
@@ -89,44 +96,67 @@ for _, id in ipairs(due) do
     redis.call('HSET', jobkey(id), 'entry', redis.call('XADD', STREAM, '*', 'id', id))
   end
 end
-return #due
-)lua";
-
-// A delivered entry becomes this worker's attempt, unless it is stale (the job finished, was
-// cancelled, or has a newer entry). An entry taken over from a silent worker (its job still
-// running) counts that attempt, and ends the job failed when the attempts are used up.
-// ARGV: entry, id, lease token, worker. Returns {kind, request, attempt} or false.
-const std::string kStart = kPrelude + R"lua(
-local entry, id, token = ARGV[3], ARGV[4], ARGV[5]
-local k = jobkey(id)
-local h = redis.call('HMGET', k, 'state', 'entry', 'attempts', 'max_attempts', 'created_ms',
-  'kind', 'request')
-local state = h[1]
-if not state or h[2] ~= entry or (state ~= 'queued' and state ~= 'running') then
-  drop_entry(entry)
-  return false
+local function job_of(entry)
+  local fields = entry[2]
+  if type(fields) ~= 'table' then return nil end
+  for i = 1, #fields, 2 do
+    if fields[i] == 'id' then return fields[i + 1] end
+  end
+  return nil
 end
-local attempts, max_attempts, created = tonumber(h[3]), tonumber(h[4]), tonumber(h[5])
-if state == 'running' then
-  if attempts >= max_attempts then
-    local message = 'the worker running this job stopped during each of its ' .. attempts ..
-      ' attempts'
-    redis.call('HSET', k, 'error_code', 'internal', 'error_message', message, 'lease_token', '',
-      'finished_ms', now, 'entry', '')
-    set_state(id, 'running', 'failed', created)
+local function start(entry, id)
+  if not id then
     drop_entry(entry)
-    dead_letter(id, 'internal', message)
-    event(id, attempts, 'failed', message)
     return false
   end
-  event(id, attempts, 'abandoned')
+  local k = jobkey(id)
+  local h = redis.call('HMGET', k, 'state', 'entry', 'attempts', 'max_attempts', 'created_ms',
+    'kind', 'request')
+  local state = h[1]
+  if not state or h[2] ~= entry or (state ~= 'queued' and state ~= 'running') then
+    drop_entry(entry)
+    return false
+  end
+  local attempts, max_attempts, created = tonumber(h[3]), tonumber(h[4]), tonumber(h[5])
+  if state == 'running' then
+    if attempts >= max_attempts then
+      local message = 'the worker running this job stopped during each of its ' .. attempts ..
+        ' attempts'
+      redis.call('HSET', k, 'error_code', 'internal', 'error_message', message,
+        'lease_token', '', 'finished_ms', now, 'entry', '')
+      set_state(id, 'running', 'failed', created)
+      drop_entry(entry)
+      dead_letter(id, 'internal', message)
+      event(id, attempts, 'failed', message)
+      return false
+    end
+    event(id, attempts, 'abandoned')
+  end
+  attempts = attempts + 1
+  redis.call('HSET', k, 'attempts', attempts, 'lease_token', token, 'progress', 0,
+    'progress_note', '')
+  set_state(id, state, 'running', created)
+  event(id, attempts, 'claimed', worker)
+  return {id, h[6], h[7], attempts}
 end
-attempts = attempts + 1
-redis.call('HSET', k, 'attempts', attempts, 'lease_token', token, 'progress', 0,
-  'progress_note', '')
-set_state(id, state, 'running', created)
-event(id, attempts, 'claimed', ARGV[6])
-return {h[6], h[7], attempts}
+local cursor = '0-0'
+for round = 1, 1000 do
+  local r = redis.call('XAUTOCLAIM', STREAM, GROUP, consumer, lease_ms, cursor, 'COUNT', 1)
+  for _, entry in ipairs(r[2]) do
+    local c = start(entry[1], job_of(entry))
+    if c then return c end
+  end
+  cursor = r[1]
+  if cursor == '0-0' then break end
+end
+for round = 1, 1000 do
+  local r = redis.call('XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', 1, 'STREAMS', STREAM, '>')
+  if not r or not r[1][2][1] then return false end
+  local entry = r[1][2][1]
+  local c = start(entry[1], job_of(entry))
+  if c then return c end
+end
+return false
 )lua";
 
 // ARGV: id, lease token, progress, note, consumer.
@@ -318,57 +348,27 @@ std::string RedisJobQueue::enqueue(std::string_view kind, std::string_view reque
   return id;
 }
 
-std::optional<JobClaim> RedisJobQueue::start(const std::string& entry, const std::string& id,
-                                             std::string_view worker) {
-  JobClaim c;
-  c.id = id;
-  c.lease_token = std::string(worker) + "/" + random_hex(8);
-  auto r = script(kStart, {entry, id, c.lease_token, std::string(worker)});
-  if (r.type != RedisReply::array || r.elements.size() < 3) return std::nullopt;
-  c.kind = r.elements[0].str;
-  c.request = r.elements[1].str;
-  c.attempt = static_cast<int>(r.elements[2].integer_value);
-  return c;
-}
-
 std::optional<JobClaim> RedisJobQueue::claim(std::string_view worker) {
-  script(kPromote, {});
-  const std::string stream = prefix_ + "stream";
-  // Entries whose worker has been silent for longer than the lease.
-  std::string cursor = "0-0";
-  for (int round = 0; round < 100; ++round) {
-    auto r = client_->command({"XAUTOCLAIM", stream, "workers", consumer_,
-                               std::to_string(options_.lease_ms), cursor, "COUNT", "1"},
-                              true);
-    if (r.type == RedisReply::error && r.str.rfind("NOGROUP", 0) == 0) {
-      ensure_group();  // a Redis that lost its data (no persistence) has no group
-      continue;
-    }
-    if (r.type != RedisReply::array || r.elements.size() < 2) break;
-    for (const auto& entry : r.elements[1].elements) {
-      if (entry.type != RedisReply::array || entry.elements.empty()) continue;
-      if (auto c = start(entry.elements[0].str, entry_job(entry), worker)) return c;
-    }
-    cursor = r.elements[0].str;
-    if (cursor == "0-0") break;
+  std::string token = std::string(worker) + "/" + random_hex(8);
+  std::vector<std::string> args = {consumer_, std::to_string(options_.lease_ms), token,
+                                   std::string(worker)};
+  RedisReply r;
+  try {
+    r = script(kClaim, args);
+  } catch (const Error& e) {
+    // A Redis that lost its data (no persistence) has no consumer group: make it again.
+    if (std::string(e.what()).find("NOGROUP") == std::string::npos) throw;
+    ensure_group();
+    r = script(kClaim, args);
   }
-  // New entries.
-  for (int round = 0; round < 100; ++round) {
-    auto r = client_->command(
-        {"XREADGROUP", "GROUP", "workers", consumer_, "COUNT", "1", "STREAMS", stream, ">"}, true);
-    if (r.type == RedisReply::error && r.str.rfind("NOGROUP", 0) == 0) {
-      ensure_group();
-      continue;
-    }
-    if (r.type == RedisReply::error)
-      throw Error(ErrorCode::server, "Redis at " + client_->address().url() + ": " + r.str);
-    if (r.type != RedisReply::array || r.elements.empty()) return std::nullopt;
-    const auto& entries = r.elements[0].elements.at(1).elements;
-    if (entries.empty()) return std::nullopt;
-    const auto& entry = entries[0];
-    if (auto c = start(entry.elements[0].str, entry_job(entry), worker)) return c;
-  }
-  return std::nullopt;
+  if (r.type != RedisReply::array || r.elements.size() < 4) return std::nullopt;
+  JobClaim c;
+  c.id = r.elements[0].str;
+  c.kind = r.elements[1].str;
+  c.request = r.elements[2].str;
+  c.attempt = static_cast<int>(r.elements[3].integer_value);
+  c.lease_token = token;
+  return c;
 }
 
 HeartbeatStatus RedisJobQueue::heartbeat(const JobClaim& claim, double progress,

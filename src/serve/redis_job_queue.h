@@ -11,15 +11,15 @@
 //   delayed           a sorted set: jobs waiting for a retry, by the time they may run again
 //   dead              a Stream, the dead letters: one entry per job that ended failed
 //
-// A claim reads a new entry with XREADGROUP (it stays in the group's pending list while the job
-// runs); the heartbeat XCLAIMs it to its own consumer, which resets its idle time: the lease is
-// the entry's idle time. A claim first takes, with XAUTOCLAIM, entries idle for longer than
-// lease_ms (their worker died or lost Redis): the job runs again, or ends failed with the
-// message of the SQLite queue when its attempts are used up. Every change of a job is one Lua
-// script, so it is atomic and checks the caller's lease token and attempt: complete() writes the
-// result only if the job is running under that lease and has no result yet (an idempotent write
-// keyed by the job id); a stale worker's result is dropped. Times (created_ms, the retry
-// backoff) come from the host's clock; leases only from Redis's.
+// A claim (one script, one round trip) reads a new entry with XREADGROUP (it stays in the
+// group's pending list while the job runs); the heartbeat XCLAIMs it to its own consumer, which
+// resets its idle time: the lease is the entry's idle time. A claim first takes, with
+// XAUTOCLAIM, entries idle for longer than lease_ms (their worker died or lost Redis): the job
+// runs again, or ends failed with the message of the SQLite queue when its attempts are used up.
+// Every change of a job is one Lua script, so it is atomic and checks the caller's lease token and
+// attempt: complete() writes the result only if the job is running under that lease and has no
+// result yet (an idempotent write keyed by the job id); a stale worker's result is dropped. Times
+// (created_ms, the retry backoff) come from the host's clock; leases only from Redis's.
 #pragma once
 
 #include <memory>
@@ -59,8 +59,6 @@ class RedisJobQueue final : public JobQueue {
 
  private:
   void ensure_group();
-  std::optional<JobClaim> start(const std::string& entry, const std::string& id,
-                                std::string_view worker);
   RedisReply script(const std::string& body, std::vector<std::string> args);
 
   std::unique_ptr<RedisClient> client_;
