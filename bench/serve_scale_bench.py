@@ -6,6 +6,8 @@ Starts a redis-server (loopback, a free port, a temporary folder) and, for each 
 from 8 client threads, and times from the first POST until Redis counts every job done. Kinds:
 render jobs (a distinct one-line text each, small pages) and OCR asks (a distinct short text
 each, a question, the embedded Tesseract reader). A row "1 host, SQLite" is the default queue.
+Also shown: the CPU time of the hosts and of redis-server per job (median), which the machine's
+load disturbs less than the wall clock.
 
 Usage: bench/serve_scale_bench.py [BUILD_DIR=build] [--render N] [--ask N] [--workers W]
                                   [--repeat R]
@@ -61,6 +63,13 @@ def start_host(glyph, data, extra):
     return p, port
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def post(port, body):
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/jobs", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
@@ -84,7 +93,7 @@ def job(kind, n, tag):
     return body
 
 
-def run(glyph, hosts, kind, count, workers, redis_port, tag):
+def run(glyph, hosts, kind, count, workers, redis_port, redis_pid, tag):
     tmp = tempfile.mkdtemp(prefix="glyph-scale-")
     procs = []
     try:
@@ -101,6 +110,8 @@ def run(glyph, hosts, kind, count, workers, redis_port, tag):
             urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}/v1/render",
                 data=json.dumps({"text": "warm", "config": {"dpi": 36}}).encode())).read()
+        cpu_before = sum(cpu_seconds(p.pid) for p, _ in procs) + (
+            cpu_seconds(redis_pid) if redis_port else 0)
         start = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             ids = list(pool.map(lambda n: post(ports[n % hosts], job(kind, n, tag)), range(count)))
@@ -121,7 +132,9 @@ def run(glyph, hosts, kind, count, workers, redis_port, tag):
                 break
             time.sleep(0.02)
         seconds = time.monotonic() - start
-        return seconds, failed
+        cpu = sum(cpu_seconds(p.pid) for p, _ in procs) + (
+            cpu_seconds(redis_pid) if redis_port else 0) - cpu_before
+        return seconds, failed, cpu
     finally:
         for p, _ in procs:
             p.terminate()
@@ -151,7 +164,8 @@ def main():
             except subprocess.CalledProcessError:
                 pass
             time.sleep(0.05)
-        print(f"{'setup':<24} {'kind':<7} {'jobs':>5} {'jobs/s (median)':>16} {'runs':>20}")
+        print(f"{'setup':<24} {'kind':<7} {'jobs':>5} {'jobs/s (median)':>16} {'runs':>20} "
+              f"{'CPU ms/job':>11}")
         tag = 0
         for kind, count in (("render", args.render), ("ask", args.ask)):
             if count <= 0:
@@ -159,18 +173,21 @@ def main():
             for label, hosts, use_redis in (("1 host, SQLite", 1, False),
                                             ("1 host, Redis", 1, True),
                                             ("2 hosts, one Redis", 2, True)):
-                rates, failures = [], 0
+                rates, cpus, failures = [], [], 0
                 for _ in range(args.repeat):
                     tag += 1
-                    seconds, failed = run(glyph, hosts, kind, count, args.workers,
-                                          rport if use_redis else 0, f"{time.time()}-{tag}")
+                    seconds, failed, cpu = run(glyph, hosts, kind, count, args.workers,
+                                               rport if use_redis else 0, redis.pid,
+                                               f"{time.time()}-{tag}")
                     rates.append(count / seconds)
+                    cpus.append(1000 * cpu / count)
                     failures += failed
                 rates.sort()
+                cpus.sort()
                 note = f"  ({failures} failed)" if failures else ""
                 runs = " ".join(f"{r:.1f}" for r in rates)
                 print(f"{label:<24} {kind:<7} {count:>5} {rates[len(rates) // 2]:>16.1f} "
-                      f"{runs:>20}{note}", flush=True)
+                      f"{runs:>20} {cpus[len(cpus) // 2]:>11.1f}{note}", flush=True)
     finally:
         redis.kill()
         redis.wait()
