@@ -189,6 +189,16 @@ TEST(serve_scale_e2e, two_vlm_endpoints_one_killed_all_asks_answered) {
   for (int c = 0; c < kClients; ++c) clients.emplace_back(client);
   for (auto& t : clients) t.join();
   EXPECT_EQ(answered.load(), kAsks) << failure;
+  // /health counts the servers that answer their checks (every 200 ms here).
+  json health;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        health = json::parse(http_request(host.port(), "GET", "/health").body);
+        return health["vlm_servers"]["up"] == 1;
+      },
+      5s))
+      << health.dump();
+  EXPECT_EQ(health["vlm_servers"]["total"], 2);
   EXPECT_EQ(wrong.load(), 0) << failure;
   EXPECT_GE(b_before_stop, 3) << "both servers took questions while both were up";
   EXPECT_GE(a.chat_requests(), kAsks - b_before_stop) << "server a took the rest";

@@ -738,6 +738,13 @@ struct Service::Impl {
           {"reader",
            options.reader.url.empty() && options.reader.backend != "openai" ? "ocr" : "openai"},
           {"queue", options.queue_url.empty() ? "sqlite" : "redis"}};
+      if (options.reader.endpoints) {
+        // How many VLM servers answer their checks (not where they are: /health is open).
+        int up = 0;
+        auto servers = options.reader.endpoints->status();
+        for (const auto& e : servers) up += e.up;
+        body["vlm_servers"] = {{"up", up}, {"total", servers.size()}};
+      }
       // A load balancer takes a host whose queue is out of reach out of rotation.
       try {
         queue->pending();
