@@ -2,6 +2,7 @@
 // hosts"): real processes, a real redis-server of the test's own on a free loopback port.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -202,6 +203,40 @@ TEST(serve_scale_e2e, two_vlm_endpoints_one_killed_all_asks_answered) {
   EXPECT_EQ(wrong.load(), 0) << failure;
   EXPECT_GE(b_before_stop, 3) << "both servers took questions while both were up";
   EXPECT_GE(a.chat_requests(), kAsks - b_before_stop) << "server a took the rest";
+}
+
+// A streamed answer whose server breaks mid-stream (twice: its one retry there breaks too) is
+// told to start again, and is answered whole by the other server.
+TEST(serve_scale_e2e, streamed_ask_fails_over_mid_stream_with_a_restart_event) {
+  test::FakeVlmServer a, b;
+  for (int i = 0; i < 2; ++i)
+    a.push_fault({.kind = test::FaultKind::reset_mid_stream, .after_events = 2});
+  ServerProcess host(test::scratch_dir() + "/a", {"--url", a.url(), "--url", b.url()});
+  json body = {{"text", "The answer to everything is written here."},
+               {"question", "What is the answer?"},
+               {"config", {{"dpi", 36}, {"page-size", "298,420"}}},
+               {"stream", true}};
+  auto r = http_request(host.port(), "POST", "/v1/ask", body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> events;
+  std::string content;
+  json done;
+  for (std::size_t pos = 0, end; (end = r.body.find("\n\n", pos)) != std::string::npos;
+       pos = end + 2) {
+    std::string block = r.body.substr(pos, end - pos);
+    auto nl = block.find('\n');
+    std::string event = block.substr(7, nl - 7);
+    json payload = json::parse(block.substr(nl + 7));
+    events.push_back(event);
+    if (event == "restart") content.clear();
+    if (event == "content") content += payload["text"].get<std::string>();
+    if (event == "done") done = payload;
+  }
+  EXPECT_NE(std::find(events.begin(), events.end(), "restart"), events.end()) << r.body;
+  EXPECT_EQ(content, "The answer is 42.") << "what streamed after the last restart is whole";
+  EXPECT_EQ(done["answer"], "The answer is 42.");
+  EXPECT_EQ(a.chat_requests(), 2) << "the first server: the request and its one retry";
+  EXPECT_EQ(b.chat_requests(), 1) << "then the other server";
 }
 
 }  // namespace
