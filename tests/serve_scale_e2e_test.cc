@@ -1,6 +1,7 @@
 // End-to-end tests of several `glyph serve` processes on one Redis (docs/serve.md, "Several
 // hosts"): real processes, a real redis-server of the test's own on a free loopback port.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -79,6 +80,17 @@ TEST(serve_scale_e2e, two_hosts_500_jobs_one_killed_and_restarted) {
     ids.push_back(enqueue(i % 2 ? b.port() : a->port(), small_render_job(i)));
   ASSERT_TRUE(wait_until([&] { return q.list(kJobs, serve::JobState::done).size() >= 100; }, 60s));
   int killed_pid = a->pid();
+  // Killed while both its workers hold a job (two entries pending for its consumer, HOST/PID).
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::string consumer = std::string(host) + "/" + std::to_string(killed_pid);
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return q.client()
+                   .command({"XPENDING", "glyph:stream", "workers", "-", "+", "10", consumer})
+                   .elements.size() == 2;
+      },
+      10s));
   a->kill9();
   std::size_t done_at_kill = q.list(kJobs, serve::JobState::done).size();
   EXPECT_LT(done_at_kill, static_cast<std::size_t>(kJobs)) << "the kill must come mid-run";
