@@ -9,16 +9,42 @@
 #include <set>
 #include <thread>
 
+#include "serve/http_server.h"
+#include "serve/redis_job_queue.h"
 #include "serve/worker_pool.h"
 #include "support/paths.h"
+#include "support/redis_process.h"
 
 namespace glyph::serve {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string queue_path() {
-  return test::scratch_dir() + "/queue.db";
+// Every test of the queue runs against each backend: a SQLite file, and a Redis server of the
+// test's own (loopback, a free port, its files in the test's folder).
+class QueueTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    dir_ = test::scratch_dir();
+    if (GetParam() == "redis") redis_ = std::make_unique<test::RedisProcess>(dir_ + "/redis");
+  }
+  bool is_redis() const { return GetParam() == "redis"; }
+  // Where the queue lives: the SQLite file, or the Redis URL.
+  std::string where() const { return redis_ ? redis_->url() : dir_ + "/queue.db"; }
+  std::unique_ptr<JobQueue> open(JobQueueOptions options = {}) {
+    return open_job_queue(where(), options);
+  }
+
+  std::string dir_;
+  std::unique_ptr<test::RedisProcess> redis_;
+};
+
+using job_queue = QueueTest;
+using worker_pool = QueueTest;
+using job_queue_integration = QueueTest;
+
+std::string backend_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
 }
 
 template <typename F>
@@ -31,8 +57,9 @@ bool wait_until(F&& done, std::chrono::milliseconds limit = 10s) {
   return done();
 }
 
-TEST(job_queue, runs_a_job_through_its_states) {
-  JobQueue q(queue_path());
+TEST_P(job_queue, runs_a_job_through_its_states) {
+  auto qp = open();
+  auto& q = *qp;
   auto id = q.enqueue("ask", "{\"question\":\"q\"}");
   EXPECT_EQ(q.get(id)->state, JobState::queued);
   auto claim = q.claim("w1");
@@ -57,8 +84,9 @@ TEST(job_queue, runs_a_job_through_its_states) {
   EXPECT_FALSE(q.get("nope"));
 }
 
-TEST(job_queue, expired_lease_is_claimed_again_and_stale_result_dropped) {
-  JobQueue q(queue_path(), {.lease_ms = 50, .max_attempts = 3});
+TEST_P(job_queue, expired_lease_is_claimed_again_and_stale_result_dropped) {
+  auto qp = open({.lease_ms = 50, .max_attempts = 3});
+  auto& q = *qp;
   auto id = q.enqueue("ask", "r");
   auto first = q.claim("w1");
   ASSERT_TRUE(first);
@@ -76,8 +104,9 @@ TEST(job_queue, expired_lease_is_claimed_again_and_stale_result_dropped) {
   EXPECT_EQ(r->attempts, 2);
 }
 
-TEST(job_queue, a_job_that_always_fails_stops_after_max_attempts_with_its_error) {
-  JobQueue q(queue_path(), {.lease_ms = 5000, .max_attempts = 3, .retry_backoff_ms = 1});
+TEST_P(job_queue, a_job_that_always_fails_stops_after_max_attempts_with_its_error) {
+  auto qp = open({.lease_ms = 5000, .max_attempts = 3, .retry_backoff_ms = 1});
+  auto& q = *qp;
   auto id = q.enqueue("ask", "r");
   int attempts = 0;
   for (int i = 0; i < 10; ++i) {
@@ -96,8 +125,9 @@ TEST(job_queue, a_job_that_always_fails_stops_after_max_attempts_with_its_error)
   EXPECT_FALSE(r->result);
 }
 
-TEST(job_queue, permanent_error_fails_at_once) {
-  JobQueue q(queue_path(), {.max_attempts = 3, .retry_backoff_ms = 1});
+TEST_P(job_queue, permanent_error_fails_at_once) {
+  auto qp = open({.max_attempts = 3, .retry_backoff_ms = 1});
+  auto& q = *qp;
   auto id = q.enqueue("ask", "r");
   auto c = q.claim("w");
   ASSERT_TRUE(c);
@@ -107,8 +137,9 @@ TEST(job_queue, permanent_error_fails_at_once) {
   EXPECT_EQ(q.get(id)->attempts, 1);
 }
 
-TEST(job_queue, crash_on_every_attempt_ends_failed) {
-  JobQueue q(queue_path(), {.lease_ms = 20, .max_attempts = 2});
+TEST_P(job_queue, crash_on_every_attempt_ends_failed) {
+  auto qp = open({.lease_ms = 20, .max_attempts = 2});
+  auto& q = *qp;
   auto id = q.enqueue("ask", "r");
   ASSERT_TRUE(q.claim("w1"));
   std::this_thread::sleep_for(40ms);
@@ -120,8 +151,9 @@ TEST(job_queue, crash_on_every_attempt_ends_failed) {
   EXPECT_NE(r->error_message.find("2 attempts"), std::string::npos) << r->error_message;
 }
 
-TEST(job_queue, cancel_queued_and_running) {
-  JobQueue q(queue_path());
+TEST_P(job_queue, cancel_queued_and_running) {
+  auto qp = open();
+  auto& q = *qp;
   auto a = q.enqueue("ask", "a");
   auto b = q.enqueue("ask", "b");
   EXPECT_TRUE(q.cancel(a));
@@ -136,16 +168,17 @@ TEST(job_queue, cancel_queued_and_running) {
   EXPECT_THROW(q.cancel("missing"), Error);
 }
 
-TEST(job_queue, survives_reopen_and_lists_newest_first) {
-  auto path = queue_path();
+TEST_P(job_queue, survives_reopen_and_lists_newest_first) {
   std::string a, b;
   {
-    JobQueue q(path);
+    auto qp = open();
+    auto& q = *qp;
     a = q.enqueue("ask", "1");
     std::this_thread::sleep_for(2ms);
     b = q.enqueue("ask", "2");
   }
-  JobQueue q(path);
+  auto qp = open();
+  auto& q = *qp;
   auto all = q.list(10);
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].id, b);
@@ -153,9 +186,9 @@ TEST(job_queue, survives_reopen_and_lists_newest_first) {
   EXPECT_EQ(q.list(10, JobState::done).size(), 0u);
 }
 
-TEST(job_queue, unopenable_path_names_it) {
+TEST(job_queue_sqlite, unopenable_path_names_it) {
   try {
-    JobQueue q("/nonexistent-dir-xyz/queue.db");
+    SqliteJobQueue q("/nonexistent-dir-xyz/queue.db");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::io);
@@ -163,8 +196,9 @@ TEST(job_queue, unopenable_path_names_it) {
   }
 }
 
-TEST(worker_pool, runs_jobs_reports_progress_and_retries_bounded) {
-  JobQueue q(queue_path(), {.lease_ms = 3000, .max_attempts = 2, .retry_backoff_ms = 1});
+TEST_P(worker_pool, runs_jobs_reports_progress_and_retries_bounded) {
+  auto qp = open({.lease_ms = 3000, .max_attempts = 2, .retry_backoff_ms = 1});
+  auto& q = *qp;
   std::atomic<int> failing_calls{0};
   WorkerPool pool(q,
                   [&](const JobClaim& c, JobProgress& progress) -> std::string {
@@ -192,8 +226,9 @@ TEST(worker_pool, runs_jobs_reports_progress_and_retries_bounded) {
   EXPECT_EQ(q.get(bad)->attempts, 1);
 }
 
-TEST(worker_pool, cancel_reaches_a_running_job) {
-  JobQueue q(queue_path(), {.lease_ms = 3000});
+TEST_P(worker_pool, cancel_reaches_a_running_job) {
+  auto qp = open({.lease_ms = 3000});
+  auto& q = *qp;
   std::atomic<bool> started{false}, saw_cancel{false};
   WorkerPool pool(q,
                   [&](const JobClaim&, JobProgress& progress) -> std::string {
@@ -217,10 +252,10 @@ TEST(worker_pool, cancel_reaches_a_running_job) {
   EXPECT_FALSE(q.get(id)->result);
 }
 
-// Two processes hammer one queue file: every job completes exactly once and no caller ever sees
+// Two processes hammer one queue: every job completes exactly once and no caller ever sees
 // SQLITE_BUSY (it would surface as an Error and a non-zero exit).
-TEST(job_queue_integration, two_processes_share_one_queue_without_busy_errors) {
-  auto path = queue_path();
+TEST_P(job_queue_integration, two_processes_share_one_queue_without_busy_errors) {
+  auto path = where();
   constexpr int kJobsPerProcess = 150;
   pid_t children[2];
   for (int p = 0; p < 2; ++p) {
@@ -229,7 +264,8 @@ TEST(job_queue_integration, two_processes_share_one_queue_without_busy_errors) {
     if (pid == 0) {
       int status = 0;
       try {
-        JobQueue q(path, {.lease_ms = 10000, .busy_timeout_ms = 5000});
+        auto qp = open_job_queue(path, {.lease_ms = 10000, .busy_timeout_ms = 5000});
+        auto& q = *qp;
         for (int i = 0; i < kJobsPerProcess; ++i) {
           q.enqueue("ask", std::to_string(p) + ":" + std::to_string(i));
           if (auto c = q.claim("p" + std::to_string(p))) {
@@ -253,7 +289,8 @@ TEST(job_queue_integration, two_processes_share_one_queue_without_busy_errors) {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a process saw an error";
   }
-  JobQueue q(path);
+  auto qp = open();
+  auto& q = *qp;
   auto all = q.list(10000);
   EXPECT_EQ(all.size(), 2u * kJobsPerProcess);
   std::set<std::string> ids;
@@ -265,6 +302,99 @@ TEST(job_queue_integration, two_processes_share_one_queue_without_busy_errors) {
   }
   EXPECT_EQ(ids.size(), all.size());
 }
+
+TEST(job_queue_redis, bad_or_unreachable_address_is_named) {
+  try {
+    open_job_queue("redis://127.0.0.1:notaport/0");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("notaport"), std::string::npos) << e.what();
+  }
+  int port = test::free_port();
+  try {
+    open_job_queue("redis://127.0.0.1:" + std::to_string(port) + "/0");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::network);
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << e.what();
+  }
+  auto a = parse_redis_url("redis://:secret@redis.internal:6380/3");
+  EXPECT_EQ(a.host, "redis.internal");
+  EXPECT_EQ(a.port, 6380);
+  EXPECT_EQ(a.db, 3);
+  EXPECT_EQ(a.password, "secret");
+  EXPECT_EQ(a.url(), "redis://redis.internal:6380/3") << "the password is never shown";
+}
+
+TEST(job_queue_redis, failed_jobs_go_to_the_dead_letter_stream) {
+  test::RedisProcess redis(test::scratch_dir() + "/redis");
+  RedisJobQueue q(redis.url(), {.lease_ms = 20, .max_attempts = 1, .retry_backoff_ms = 1});
+  auto bad = q.enqueue("ask", "bad");
+  auto c = q.claim("w");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(q.fail(*c, ErrorCode::invalid_argument, "no text", false));
+  auto crashed = q.enqueue("ask", "crash");
+  ASSERT_TRUE(q.claim("w"));
+  std::this_thread::sleep_for(40ms);
+  EXPECT_FALSE(q.claim("w")) << "its one attempt was used up by a worker that went silent";
+  EXPECT_EQ(q.get(crashed)->state, JobState::failed);
+  EXPECT_EQ(q.dead_letters(10), (std::vector<std::string>{bad, crashed}));
+  EXPECT_EQ(q.pending(), 0u);
+}
+
+// Redis killed (no SHUTDOWN) and started again with its append-only file: what was acknowledged
+// is still there, calls fail with a 503-shaped error while it is away, and the same queue object
+// works again by itself afterwards.
+TEST(job_queue_redis, survives_a_redis_restart_with_appendonly) {
+  test::RedisProcess redis(test::scratch_dir() + "/redis", /*appendonly=*/true);
+  RedisJobQueue q(redis.url(), {.lease_ms = 10000});
+  auto running = q.enqueue("ask", "a");
+  auto waiting = q.enqueue("ask", "b");
+  auto c = q.claim("w");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->id, running);
+  redis.kill9();
+  try {
+    q.pending();
+    FAIL() << "Redis is down";
+  } catch (const HttpStatusError& e) {
+    EXPECT_EQ(e.status(), 503);
+    EXPECT_EQ(e.code(), ErrorCode::network);
+  }
+  redis.start();
+  EXPECT_EQ(q.pending(), 2u);
+  EXPECT_EQ(q.heartbeat(*c, 0.5), HeartbeatStatus::ok) << "the lease survived";
+  EXPECT_TRUE(q.complete(*c, "r"));
+  auto next = q.claim("w");
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->id, waiting);
+  EXPECT_TRUE(q.complete(*next, "r2"));
+  EXPECT_EQ(q.get(running)->result_writes, 1);
+  EXPECT_EQ(q.get(waiting)->state, JobState::done);
+}
+
+// A Redis without persistence comes back empty: the jobs are gone (docs/serve.md says to run it
+// with AOF), but the queue makes its consumer group again and works on.
+TEST(job_queue_redis, a_redis_that_lost_its_data_is_used_again) {
+  test::RedisProcess redis(test::scratch_dir() + "/redis", /*appendonly=*/false);
+  RedisJobQueue q(redis.url());
+  q.enqueue("ask", "before");
+  redis.kill9();
+  redis.start();
+  EXPECT_EQ(q.pending(), 0u);
+  auto id = q.enqueue("ask", "after");
+  auto c = q.claim("w");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->id, id);
+  EXPECT_TRUE(q.complete(*c, "r"));
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, job_queue, ::testing::Values("sqlite", "redis"), backend_name);
+INSTANTIATE_TEST_SUITE_P(backends, worker_pool, ::testing::Values("sqlite", "redis"), backend_name);
+INSTANTIATE_TEST_SUITE_P(backends, job_queue_integration, ::testing::Values("sqlite", "redis"),
+                         backend_name);
 
 }  // namespace
 }  // namespace glyph::serve

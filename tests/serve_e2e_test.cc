@@ -61,7 +61,7 @@ TEST(serve_e2e, kill_9_mid_job_then_restart_completes_once) {
     server.kill9();
   }
   {
-    serve::JobQueue q(data + "/queue.db");
+    serve::SqliteJobQueue q(data + "/queue.db");
     auto record = q.get(id);
     ASSERT_TRUE(record);
     EXPECT_EQ(record->state, serve::JobState::running) << "killed mid-job: still marked running";
@@ -80,7 +80,7 @@ TEST(serve_e2e, kill_9_mid_job_then_restart_completes_once) {
   ASSERT_EQ(job["state"], "done") << job.dump();
   EXPECT_EQ(job["attempts"], 2);
   EXPECT_GT(job["result"]["pages"].size(), 10u);
-  serve::JobQueue q(data + "/queue.db");
+  serve::SqliteJobQueue q(data + "/queue.db");
   EXPECT_EQ(q.get(id)->result_writes, 1) << "the result is written exactly once";
   int claimed = 0, completed = 0;
   for (const auto& [attempt, event] : q.events(id)) {
@@ -107,7 +107,7 @@ TEST(serve_e2e, sigterm_hands_a_running_job_back) {
            get_json(server.port(), "/v1/jobs/" + id)["state"] == "queued")
       std::this_thread::sleep_for(5ms);
   }  // ~ServerProcess sends SIGTERM and waits
-  serve::JobQueue q(data + "/queue.db");
+  serve::SqliteJobQueue q(data + "/queue.db");
   auto record = q.get(id);
   ASSERT_TRUE(record);
   ASSERT_NE(record->state, serve::JobState::done) << "the job must still run at SIGTERM";
@@ -151,7 +151,7 @@ TEST(serve_e2e, two_servers_share_one_queue) {
     std::this_thread::sleep_for(50ms);
   }
   ASSERT_EQ(done, ids.size());
-  serve::JobQueue q(data + "/queue.db");
+  serve::SqliteJobQueue q(data + "/queue.db");
   for (const auto& id : ids) {
     auto record = q.get(id);
     EXPECT_EQ(record->result_writes, 1) << id;

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 #include "core/utf8.h"
+#include "read/endpoint_pool.h"
 #include "read/ocr_reader.h"
 #include "read/vlm_reader.h"
 #include "tasks/tasks.h"
@@ -94,24 +96,53 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
 
   // The same text and config give the same layout and pixels as the pages served.
   glyph::RenderedDocument rendered(document.text, document.config);
-  std::unique_ptr<Reader> reader;
   bool use_vlm = settings.backend == "openai" || settings.backend == "vlm" ||
                  (settings.backend.empty() && !settings.url.empty());
-  if (use_vlm) {
+  auto vlm_reader = [&](const std::string& url) {
     VlmReaderOptions vlm;
-    vlm.base_url = settings.url;
+    vlm.base_url = url;
     vlm.model = settings.model;
     vlm.api_key = settings.api_key;
     if (settings.timeout_ms > 0) vlm.total_timeout_ms = settings.timeout_ms;
-    reader = std::make_unique<VlmReader>(vlm);
+    // With other servers to fail over to, one retry here, then the next server.
+    if (settings.endpoints && settings.endpoints->size() > 1) vlm.max_retries = 1;
+    return std::make_unique<VlmReader>(vlm);
+  };
+  Answer a;
+  if (use_vlm && settings.endpoints) {
+    // Several servers: the least busy one; on a network error or a timeout, the next one.
+    std::set<std::string> tried;
+    for (std::size_t attempt = 1;; ++attempt) {
+      auto lease = settings.endpoints->acquire(tried, callbacks.is_cancelled);
+      auto reader = vlm_reader(lease.url());
+      try {
+        a = run_task(rendered, request, *reader, options, task_callbacks);
+        lease.succeeded();
+        break;
+      } catch (const Error& e) {
+        bool may_pass = e.code() == ErrorCode::network || e.code() == ErrorCode::timeout;
+        if (!may_pass || attempt >= 2 * settings.endpoints->size() ||
+            (callbacks.is_cancelled && callbacks.is_cancelled()))
+          throw;
+        lease.failed(e.what());
+        tried.insert(lease.url());
+        if (tried.size() >= settings.endpoints->size()) tried.clear();
+        if (callbacks.on_restart) callbacks.on_restart();
+      }
+    }
   } else {
-    OcrOptions ocr;
-    ocr.language = has_cjk(document.text) ? "chi_sim+eng" : "eng";
-    ocr.threads = 1;
-    if (!settings.cache_dir.empty()) ocr.cache_dir = settings.cache_dir;
-    reader = std::make_unique<OcrReader>(ocr);
+    std::unique_ptr<Reader> reader;
+    if (use_vlm) {
+      reader = vlm_reader(settings.url);
+    } else {
+      OcrOptions ocr;
+      ocr.language = has_cjk(document.text) ? "chi_sim+eng" : "eng";
+      ocr.threads = 1;
+      if (!settings.cache_dir.empty()) ocr.cache_dir = settings.cache_dir;
+      reader = std::make_unique<OcrReader>(ocr);
+    }
+    a = run_task(rendered, request, *reader, options, task_callbacks);
   }
-  Answer a = run_task(rendered, request, *reader, options, task_callbacks);
 
   AskResult out;
   out.answer = a.text;

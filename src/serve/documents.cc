@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -220,7 +221,36 @@ std::shared_ptr<const Renderer> DocumentStore::renderer_for(const RenderConfig& 
   return renderers_.emplace(key, renderer).first->second;
 }
 
+void DocumentStore::publish(const RenderedDocument& d) {
+  if (!index_) return;
+  // The render stands without the index: other hosts will not find it, which they report.
+  try {
+    index_->publish(d.id, {d.text, d.config_json, d.warnings});
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "serve: publishing document %s failed: %s\n", d.id.c_str(), e.what());
+  }
+}
+
 std::shared_ptr<const RenderedDocument> DocumentStore::open(std::string_view id) {
+  try {
+    return open_local(id);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found || !index_ || !is_valid_id(id)) throw;
+  }
+  // Rendered on another host: render it here from its text and config.
+  auto indexed = index_->lookup(std::string(id));
+  if (!indexed) throw Error(ErrorCode::not_found, "no document with id '" + std::string(id) + "'");
+  RenderConfig config = parse_config_json(indexed->config_json, "/");
+  auto d = render(indexed->text, config, indexed->warnings);
+  if (d->id != id)
+    throw Error(ErrorCode::internal, "document " + std::string(id) +
+                                         " was rendered on a host whose fonts differ from " +
+                                         "this host's (here its text and config give " + d->id +
+                                         "): install the same fonts on every host");
+  return d;
+}
+
+std::shared_ptr<const RenderedDocument> DocumentStore::open_local(std::string_view id) {
   if (!is_valid_id(id))
     throw Error(ErrorCode::not_found, "no document with id '" + std::string(id) + "'");
   {
@@ -266,9 +296,16 @@ std::shared_ptr<const RenderedDocument> DocumentStore::render(
   std::string config_json = config_to_json(config);
   std::string id = cache_key(prepared_text, config_json, config);
   try {
-    auto cached = open(id);
+    auto cached = open_local(id);
     auto copy = std::make_shared<RenderedDocument>(*cached);
     copy->cached = true;
+    if (index_) {
+      try {
+        if (!index_->refresh(id)) publish(*copy);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "serve: refreshing document %s failed: %s\n", id.c_str(), e.what());
+      }
+    }
     if (on_progress) on_progress(copy->pages.size(), copy->pages.size());
     return copy;
   } catch (const Error& e) {
@@ -348,7 +385,7 @@ std::shared_ptr<const RenderedDocument> DocumentStore::render(
   std::size_t bytes = 0;
   for (const auto& f : fs::directory_iterator(final_dir, ec))
     if (f.is_regular_file(ec)) bytes += f.file_size(ec);
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   if (auto [it, added] = disk_.try_emplace(id); added) {
     it->second.bytes = bytes;
     disk_bytes_ += bytes;
@@ -356,6 +393,8 @@ std::shared_ptr<const RenderedDocument> DocumentStore::render(
   touch(id);
   remember(d);
   evict();
+  lock.unlock();
+  publish(*d);
   return d;
 }
 

@@ -18,6 +18,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -62,6 +63,25 @@ struct RenderedDocument {
   std::string page_path(int number) const;  // page number 1-based
 };
 
+// What the hosts sharing a queue know of each document: the text as rendered and the effective
+// config, by id (RedisDocumentIndex). A host asked for a document it has not rendered renders it
+// again from these: the id is a hash of them and of the fonts' bytes, so the pages are the same
+// bytes wherever they are rendered (docs/serve.md, "Several hosts").
+struct IndexedDocument {
+  std::string text;
+  std::string config_json;
+  std::vector<std::string> warnings;
+};
+
+class DocumentIndex {
+ public:
+  virtual ~DocumentIndex() = default;
+  virtual void publish(const std::string& id, const IndexedDocument& document) = 0;
+  // Keeps a known document listed; false when the index does not have it.
+  virtual bool refresh(const std::string& id) = 0;
+  virtual std::optional<IndexedDocument> lookup(const std::string& id) = 0;
+};
+
 class DocumentStore {
  public:
   explicit DocumentStore(std::string root_dir,
@@ -83,6 +103,9 @@ class DocumentStore {
 
   static bool is_valid_id(std::string_view id);
 
+  // Publishes what this store renders to `index`, and renders from it what it lacks.
+  void set_index(std::shared_ptr<DocumentIndex> index) { index_ = std::move(index); }
+
   // Bytes of the documents on disk that this store knows (after eviction).
   std::size_t disk_bytes();
 
@@ -101,8 +124,12 @@ class DocumentStore {
 
   static constexpr std::size_t kMemoryBytes = 128u << 20;
 
+  std::shared_ptr<const RenderedDocument> open_local(std::string_view id);
+  void publish(const RenderedDocument& d);
+
   std::string root_;
   std::size_t max_bytes_;
+  std::shared_ptr<DocumentIndex> index_;
   std::mutex mutex_;
   std::unordered_map<std::string, DiskEntry> disk_;
   std::size_t disk_bytes_ = 0;

@@ -10,6 +10,8 @@
 #include <random>
 #include <thread>
 
+#include "serve/redis_job_queue.h"
+
 namespace glyph::serve {
 namespace {
 
@@ -248,8 +250,8 @@ std::optional<JobState> parse_job_state(std::string_view name) {
   return std::nullopt;
 }
 
-JobQueue::JobQueue(const std::string& path, JobQueueOptions options)
-    : options_(options), path_(path) {
+SqliteJobQueue::SqliteJobQueue(const std::string& path, JobQueueOptions options)
+    : JobQueue(options), path_(path) {
   int rc =
       sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -273,11 +275,11 @@ JobQueue::JobQueue(const std::string& path, JobQueueOptions options)
   }
 }
 
-JobQueue::~JobQueue() {
+SqliteJobQueue::~SqliteJobQueue() {
   sqlite3_close(db_);
 }
 
-std::string JobQueue::enqueue(std::string_view kind, std::string_view request) {
+std::string SqliteJobQueue::enqueue(std::string_view kind, std::string_view request) {
   std::string id = random_hex(12);
   std::lock_guard lock(mutex_);
   write_transaction(db_, options_.busy_timeout_ms, [&] {
@@ -297,7 +299,7 @@ std::string JobQueue::enqueue(std::string_view kind, std::string_view request) {
   return id;
 }
 
-std::optional<JobClaim> JobQueue::claim(std::string_view worker) {
+std::optional<JobClaim> SqliteJobQueue::claim(std::string_view worker) {
   static const std::string host = host_name();
   std::lock_guard lock(mutex_);
   return write_transaction(db_, options_.busy_timeout_ms, [&]() -> std::optional<JobClaim> {
@@ -366,7 +368,8 @@ std::optional<JobClaim> JobQueue::claim(std::string_view worker) {
   });
 }
 
-HeartbeatStatus JobQueue::heartbeat(const JobClaim& claim, double progress, std::string_view note) {
+HeartbeatStatus SqliteJobQueue::heartbeat(const JobClaim& claim, double progress,
+                                          std::string_view note) {
   std::lock_guard lock(mutex_);
   return write_transaction(db_, options_.busy_timeout_ms, [&] {
     auto t = now_ms();
@@ -389,7 +392,7 @@ HeartbeatStatus JobQueue::heartbeat(const JobClaim& claim, double progress, std:
   });
 }
 
-bool JobQueue::complete(const JobClaim& claim, std::string_view result) {
+bool SqliteJobQueue::complete(const JobClaim& claim, std::string_view result) {
   std::lock_guard lock(mutex_);
   return write_transaction(db_, options_.busy_timeout_ms, [&] {
     auto t = now_ms();
@@ -407,8 +410,8 @@ bool JobQueue::complete(const JobClaim& claim, std::string_view result) {
   });
 }
 
-bool JobQueue::fail(const JobClaim& claim, ErrorCode code, std::string_view message,
-                    bool retryable) {
+bool SqliteJobQueue::fail(const JobClaim& claim, ErrorCode code, std::string_view message,
+                          bool retryable) {
   std::lock_guard lock(mutex_);
   return write_transaction(db_, options_.busy_timeout_ms, [&] {
     auto t = now_ms();
@@ -448,7 +451,7 @@ bool JobQueue::fail(const JobClaim& claim, ErrorCode code, std::string_view mess
   });
 }
 
-void JobQueue::release(const JobClaim& claim) {
+void SqliteJobQueue::release(const JobClaim& claim) {
   std::lock_guard lock(mutex_);
   write_transaction(db_, options_.busy_timeout_ms, [&] {
     Statement(db_,
@@ -462,7 +465,7 @@ void JobQueue::release(const JobClaim& claim) {
   });
 }
 
-bool JobQueue::cancel(std::string_view id) {
+bool SqliteJobQueue::cancel(std::string_view id) {
   std::lock_guard lock(mutex_);
   return write_transaction(db_, options_.busy_timeout_ms, [&] {
     Statement s(db_, "SELECT state, attempts FROM jobs WHERE id=?");
@@ -484,7 +487,7 @@ bool JobQueue::cancel(std::string_view id) {
   });
 }
 
-std::optional<JobRecord> JobQueue::get(std::string_view id) {
+std::optional<JobRecord> SqliteJobQueue::get(std::string_view id) {
   std::lock_guard lock(mutex_);
   return read_retrying(options_.busy_timeout_ms, [&]() -> std::optional<JobRecord> {
     Statement s(db_, (std::string("SELECT ") + kColumns + " FROM jobs WHERE id=?").c_str());
@@ -494,7 +497,7 @@ std::optional<JobRecord> JobQueue::get(std::string_view id) {
   });
 }
 
-std::vector<JobRecord> JobQueue::list(std::size_t limit, std::optional<JobState> state) {
+std::vector<JobRecord> SqliteJobQueue::list(std::size_t limit, std::optional<JobState> state) {
   std::lock_guard lock(mutex_);
   return read_retrying(options_.busy_timeout_ms, [&] {
     std::string sql = std::string("SELECT ") + kColumns + " FROM jobs";
@@ -510,7 +513,7 @@ std::vector<JobRecord> JobQueue::list(std::size_t limit, std::optional<JobState>
   });
 }
 
-std::size_t JobQueue::pending() {
+std::size_t SqliteJobQueue::pending() {
   std::lock_guard lock(mutex_);
   return read_retrying(options_.busy_timeout_ms, [&] {
     Statement s(db_, "SELECT COUNT(*) FROM jobs WHERE state IN ('queued','running')");
@@ -519,7 +522,7 @@ std::size_t JobQueue::pending() {
   });
 }
 
-std::vector<std::pair<int, std::string>> JobQueue::events(std::string_view id) {
+std::vector<std::pair<int, std::string>> SqliteJobQueue::events(std::string_view id) {
   std::lock_guard lock(mutex_);
   return read_retrying(options_.busy_timeout_ms, [&] {
     Statement s(db_, "SELECT attempt, event FROM job_events WHERE job_id=? ORDER BY seq");
@@ -528,6 +531,11 @@ std::vector<std::pair<int, std::string>> JobQueue::events(std::string_view id) {
     while (s.step()) out.emplace_back(static_cast<int>(s.int64(0)), s.text(1));
     return out;
   });
+}
+
+std::unique_ptr<JobQueue> open_job_queue(const std::string& where, JobQueueOptions options) {
+  if (is_redis_url(where)) return std::make_unique<RedisJobQueue>(where, options);
+  return std::make_unique<SqliteJobQueue>(where, options);
 }
 
 }  // namespace glyph::serve

@@ -1,4 +1,6 @@
-// JobQueue: a durable job queue in one SQLite file, shared safely by threads and processes.
+// JobQueue: a durable job queue, shared safely by threads, processes and (on Redis) hosts.
+// SqliteJobQueue keeps it in one SQLite file; RedisJobQueue (redis_job_queue.h) in Redis Streams.
+// What follows holds for both (tests/job_queue_test.cc runs one suite against each).
 //
 // States: queued → running → done | failed | cancelled (and running → queued for a retry).
 // Delivery is at least once: a worker claims a job with a lease it renews by heartbeat; a job
@@ -8,10 +10,10 @@
 // dropped. A job is attempted at most max_attempts times (a crash counts as an attempt), then
 // marked failed with its last error.
 //
-// Concurrency: WAL journal, BEGIN IMMEDIATE for every write, a busy timeout, and a bounded
+// SQLite: WAL journal, BEGIN IMMEDIATE for every write, a busy timeout, and a bounded
 // retry around SQLITE_BUSY so that it never reaches a caller while another process holds the
-// lock briefly. Each JobQueue owns one connection guarded by a mutex; methods are thread-safe.
-// Payloads (request, result) are opaque strings to the queue.
+// lock briefly. Each SqliteJobQueue owns one connection guarded by a mutex; methods are
+// thread-safe. Payloads (request, result) are opaque strings to the queue.
 #pragma once
 
 #include <cstdint>
@@ -66,53 +68,89 @@ struct JobClaim {
 
 enum class HeartbeatStatus { ok, cancelled, lost };
 
+// The queue every backend provides (SqliteJobQueue here, RedisJobQueue in redis_job_queue.h):
+// the same states, the same guarantees, the same errors. Methods are thread-safe.
 class JobQueue {
  public:
-  // Opens (creating when missing) the queue at `path`. Throws Error(io) naming the path.
-  JobQueue(const std::string& path, JobQueueOptions options = {});
-  ~JobQueue();
-  JobQueue(const JobQueue&) = delete;
-  JobQueue& operator=(const JobQueue&) = delete;
+  virtual ~JobQueue() = default;
 
   // Adds a job and returns its id (random, URL-safe).
-  std::string enqueue(std::string_view kind, std::string_view request);
+  virtual std::string enqueue(std::string_view kind, std::string_view request) = 0;
 
   // Takes the oldest job ready to run (queued, or running with a dead lease) for `worker`.
-  std::optional<JobClaim> claim(std::string_view worker);
+  virtual std::optional<JobClaim> claim(std::string_view worker) = 0;
 
   // Renews the lease and stores progress. `cancelled` when the job was cancelled meanwhile,
   // `lost` when another worker owns it now; either way the caller should stop.
-  HeartbeatStatus heartbeat(const JobClaim& claim, double progress, std::string_view note = {});
+  virtual HeartbeatStatus heartbeat(const JobClaim& claim, double progress,
+                                    std::string_view note = {}) = 0;
 
   // Stores the result and marks the job done, only if `claim` still owns it. Returns whether
   // this call wrote the result.
-  bool complete(const JobClaim& claim, std::string_view result);
+  virtual bool complete(const JobClaim& claim, std::string_view result) = 0;
 
   // Records a failure of this attempt: back to queued (after a backoff) when `retryable` and
   // attempts remain, else failed. Returns false when the claim no longer owns the job.
-  bool fail(const JobClaim& claim, ErrorCode code, std::string_view message, bool retryable);
+  virtual bool fail(const JobClaim& claim, ErrorCode code, std::string_view message,
+                    bool retryable) = 0;
 
   // Gives a job back without counting the attempt (a worker shutting down cleanly).
-  void release(const JobClaim& claim);
+  virtual void release(const JobClaim& claim) = 0;
 
   // Cancels a queued or running job. Returns false when the job had already finished. Throws
   // Error(not_found) for an unknown id.
-  bool cancel(std::string_view id);
+  virtual bool cancel(std::string_view id) = 0;
 
-  std::optional<JobRecord> get(std::string_view id);
+  virtual std::optional<JobRecord> get(std::string_view id) = 0;
   // Newest first; `state` filters when set.
-  std::vector<JobRecord> list(std::size_t limit, std::optional<JobState> state = std::nullopt);
+  virtual std::vector<JobRecord> list(std::size_t limit,
+                                      std::optional<JobState> state = std::nullopt) = 0;
 
   // How many jobs are queued or running (for the service's admission limit).
-  std::size_t pending();
+  virtual std::size_t pending() = 0;
 
   // The history of a job: (attempt, event) in order, e.g. (1,"claimed"), (2,"completed").
-  std::vector<std::pair<int, std::string>> events(std::string_view id);
+  virtual std::vector<std::pair<int, std::string>> events(std::string_view id) = 0;
+
+  // Where the queue lives, for messages and /health ("sqlite:PATH", "redis://HOST:PORT/DB").
+  virtual std::string describe() const = 0;
 
   const JobQueueOptions& options() const { return options_; }
 
- private:
+ protected:
+  explicit JobQueue(JobQueueOptions options) : options_(options) {}
   JobQueueOptions options_;
+};
+
+// Opens the queue that `where` names: "redis://HOST:PORT/DB" (RedisJobQueue), else the path of
+// a SQLite file (SqliteJobQueue). Throws Error naming what could not be opened.
+std::unique_ptr<JobQueue> open_job_queue(const std::string& where, JobQueueOptions options = {});
+
+class SqliteJobQueue final : public JobQueue {
+ public:
+  // Opens (creating when missing) the queue at `path`. Throws Error(io) naming the path.
+  explicit SqliteJobQueue(const std::string& path, JobQueueOptions options = {});
+  ~SqliteJobQueue() override;
+  SqliteJobQueue(const SqliteJobQueue&) = delete;
+  SqliteJobQueue& operator=(const SqliteJobQueue&) = delete;
+
+  std::string enqueue(std::string_view kind, std::string_view request) override;
+  std::optional<JobClaim> claim(std::string_view worker) override;
+  HeartbeatStatus heartbeat(const JobClaim& claim, double progress,
+                            std::string_view note = {}) override;
+  bool complete(const JobClaim& claim, std::string_view result) override;
+  bool fail(const JobClaim& claim, ErrorCode code, std::string_view message,
+            bool retryable) override;
+  void release(const JobClaim& claim) override;
+  bool cancel(std::string_view id) override;
+  std::optional<JobRecord> get(std::string_view id) override;
+  std::vector<JobRecord> list(std::size_t limit,
+                              std::optional<JobState> state = std::nullopt) override;
+  std::size_t pending() override;
+  std::vector<std::pair<int, std::string>> events(std::string_view id) override;
+  std::string describe() const override { return "sqlite:" + path_; }
+
+ private:
   std::string path_;
   sqlite3* db_ = nullptr;
   std::mutex mutex_;

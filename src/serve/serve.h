@@ -9,9 +9,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "serve/http_server.h"
 #include "serve/job_queue.h"
+
+namespace glyph {
+class EndpointPool;
+}
 
 namespace glyph::serve {
 
@@ -19,6 +24,12 @@ namespace glyph::serve {
 struct ReaderSettings {
   std::string backend;  // "" or "ocr": Tesseract; "openai" (or "vlm"): an OpenAI-compatible server
   std::string url;      // base URL of the VLM server (set → openai backend when backend is "")
+  // Several VLM servers of the same model (url is the first): balanced, checked, failed over
+  // (read/endpoint_pool.h). The service makes `endpoints` from them when there are two or more.
+  std::vector<std::string> urls;
+  int max_per_url = 8;            // requests in flight per server
+  int health_interval_ms = 5000;  // GET /v1/models of each server this often
+  std::shared_ptr<EndpointPool> endpoints;
   std::string model;    // model name; empty asks the server (GET /v1/models)
   std::string api_key;  // the VLM server's key, sent as Authorization: Bearer
   int timeout_ms = 120000;
@@ -43,6 +54,9 @@ struct ServeOptions {
   std::size_t max_queued_jobs = 1000;        // jobs queued or running → 429 past it
   std::size_t cache_max_bytes = std::size_t{2} << 30;  // rendered documents on disk (LRU)
   JobQueueOptions queue;
+  // Where the job queue lives: empty for DATA/queue.db (SQLite), or redis://HOST:PORT/DB to share
+  // it between hosts (docs/serve.md, "Several hosts").
+  std::string queue_url;
   ReaderSettings reader;
 };
 

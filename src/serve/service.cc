@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -14,9 +15,11 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "ingest/ingest.h"
+#include "read/endpoint_pool.h"
 #include "reflow/reflow.h"
 #include "serve/answer.h"
 #include "serve/documents.h"
+#include "serve/redis_documents.h"
 #include "serve/serve.h"
 #include "serve/web_assets.h"
 #include "serve/worker_pool.h"
@@ -728,12 +731,32 @@ struct Service::Impl {
     }
 
     h.route("GET", "/health", [this](const HttpRequest&) {
-      return json_response(
-          {{"status", "ok"},
-           {"version", GLYPH_VERSION},
-           {"workers", options.workers},
-           {"reader",
-            options.reader.url.empty() && options.reader.backend != "openai" ? "ocr" : "openai"}});
+      json body = {
+          {"status", "ok"},
+          {"version", GLYPH_VERSION},
+          {"workers", options.workers},
+          {"reader",
+           options.reader.url.empty() && options.reader.backend != "openai" ? "ocr" : "openai"},
+          {"queue", options.queue_url.empty() ? "sqlite" : "redis"}};
+      if (options.reader.endpoints) {
+        // How many VLM servers answer their checks (not where they are: /health is open).
+        int up = 0;
+        auto servers = options.reader.endpoints->status();
+        for (const auto& e : servers) up += e.up;
+        body["vlm_servers"] = {{"up", up}, {"total", servers.size()}};
+      }
+      // A load balancer takes a host whose queue is out of reach out of rotation.
+      try {
+        queue->pending();
+      } catch (const Error& e) {
+        // Where the queue lives is not for unauthenticated callers: the log has it.
+        std::fprintf(stderr, "serve: health: %s\n", e.what());
+        body["status"] = "unavailable";
+        body["error"] = {{"code", to_string(e.code())},
+                         {"message", "the job queue is unreachable"}};
+        return json_response(body, 503);
+      }
+      return json_response(body);
     });
 
     h.route("GET", "/v1/presets", [](const HttpRequest&) {
@@ -915,11 +938,22 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   if (ec)
     throw Error(ErrorCode::io,
                 "cannot create the data folder " + s.options.data_dir + ": " + ec.message());
+  if (s.options.reader.urls.size() > 1 && !s.options.reader.endpoints)
+    s.options.reader.endpoints = std::make_shared<EndpointPool>(
+        EndpointPoolOptions{.urls = s.options.reader.urls,
+                            .api_key = s.options.reader.api_key,
+                            .max_in_flight = s.options.reader.max_per_url,
+                            .health_interval_ms = s.options.reader.health_interval_ms});
   if (s.options.reader.cache_dir.empty())
     s.options.reader.cache_dir = s.options.data_dir + "/ocr-cache";
-  s.queue = std::make_unique<JobQueue>(s.options.data_dir + "/queue.db", s.options.queue);
+  s.queue = open_job_queue(
+      s.options.queue_url.empty() ? s.options.data_dir + "/queue.db" : s.options.queue_url,
+      s.options.queue);
   s.store =
       std::make_unique<DocumentStore>(s.options.data_dir + "/documents", s.options.cache_max_bytes);
+  // Hosts sharing a Redis queue share the documents too: any host serves any page.
+  if (!s.options.queue_url.empty())
+    s.store->set_index(std::make_shared<RedisDocumentIndex>(s.options.queue_url));
   s.http = std::make_unique<HttpServer>(s.options.limits, s.options.http_threads);
   if (!s.options.api_key.empty()) s.http->require_api_key(s.options.api_key, {"/health"});
   s.add_routes();

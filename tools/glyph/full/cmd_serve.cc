@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "core/error.h"
+#include "serve/redis_client.h"
 #include "serve/serve.h"
 
 namespace glyph::cli {
@@ -36,8 +37,17 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--backend", options->reader.backend,
                   "Reader: ocr (embedded Tesseract, the default) or openai (a VLM server)")
       ->check(CLI::IsMember({"", "ocr", "openai", "vlm"}));
-  cmd->add_option("--url", options->reader.url,
-                  "Base URL of an OpenAI-compatible VLM server (implies --backend openai)");
+  cmd->add_option("--url", options->reader.urls,
+                  "Base URL of an OpenAI-compatible VLM server (implies --backend openai); "
+                  "repeat it for several servers of the same model (balanced, failed over)");
+  cmd->add_option("--url-max-requests", options->reader.max_per_url,
+                  "Requests in flight at once per VLM server, with several --url")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--url-health-ms", options->reader.health_interval_ms,
+                  "How often each VLM server is checked (GET /v1/models), with several --url")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
   cmd->add_option("--model", options->reader.model,
                   "Model name on the VLM server (default: the first it lists)");
   cmd->add_option("--max-upload-mb", *max_upload_mb, "Largest request body accepted, in MB")
@@ -76,6 +86,14 @@ void add_serve_command(CLI::App& app) {
                   "Rendered documents kept on disk, in MB (least recently used evicted)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  cmd->add_option("--queue", options->queue_url,
+                  "Where the job queue lives: DATA/queue.db (SQLite) by default, or "
+                  "redis://HOST:PORT/DB to share it between hosts")
+      ->check([](const std::string& v) {
+        return v.empty() || v.rfind("redis://", 0) == 0
+                   ? std::string()
+                   : "--queue takes redis://HOST:PORT/DB (leave it out for SQLite in --data)";
+      });
   cmd->add_option("--job-lease-ms", options->queue.lease_ms,
                   "A running job whose worker is silent this long is taken again")
       ->capture_default_str()
@@ -87,6 +105,7 @@ void add_serve_command(CLI::App& app) {
                   "--api-key is empty: give a key, or leave the option out to serve without one");
     options->limits.max_body_bytes = static_cast<std::size_t>(*max_upload_mb) * 1024 * 1024;
     options->cache_max_bytes = *cache_mb * 1024 * 1024;
+    if (!options->reader.urls.empty()) options->reader.url = options->reader.urls.front();
     if ((options->reader.backend == "openai" || options->reader.backend == "vlm") &&
         options->reader.url.empty())
       throw Error(ErrorCode::invalid_argument, "--backend openai needs --url (the VLM server)");
@@ -100,9 +119,14 @@ void add_serve_command(CLI::App& app) {
     auto service = std::make_unique<serve::Service>(*options);
     int port = service->bind();
     std::string reader = options->reader.url.empty() ? "ocr" : "openai at " + options->reader.url;
-    std::printf("glyph serve: listening on http://%s:%d (data %s, %d workers, reader %s)\n",
+    for (std::size_t i = 1; i < options->reader.urls.size(); ++i)
+      reader += ", " + options->reader.urls[i];
+    std::string queue = options->queue_url.empty()
+                            ? std::string()
+                            : ", queue " + serve::parse_redis_url(options->queue_url).url();
+    std::printf("glyph serve: listening on http://%s:%d (data %s, %d workers, reader %s%s)\n",
                 options->host.c_str(), port, options->data_dir.c_str(), options->workers,
-                reader.c_str());
+                reader.c_str(), queue.c_str());
     std::fflush(stdout);
     std::mutex service_mutex;  // guards `service` between the waiter and its destruction
     std::atomic<bool> finished{false};
