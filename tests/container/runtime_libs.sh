@@ -5,6 +5,9 @@
 # Usage: tests/container/runtime_libs.sh CONTAINERFILE PROGRAM...
 set -euo pipefail
 containerfile=$1; shift
+for program in "$@"; do
+  [ -x "$program" ] || { echo "$program: not a built program" >&2; exit 1; }
+done
 
 # The runtime stage is the last FROM; its packages are the words after `apt-get install` up to
 # the end of that command, options dropped.
@@ -20,30 +23,36 @@ closure=$( {
   dpkg-query -W -f='${Package} ${Essential}\n' | awk '$2=="yes"{print $1}'
 } | sed 's/:.*//' | sort -u)
 
-owner() {  # the package that holds a library file, trying the merged-/usr aliases of its path
-  local path=$1 candidate
-  for candidate in "$path" "${path#/usr}" "/usr$path" "$(readlink -f "$path")"; do
-    dpkg -S "$candidate" 2>/dev/null | head -1 | cut -d: -f1 && return 0
+# Which package holds each library: one dpkg query for all of them, asked under every merged-/usr
+# alias of each path (dpkg knows a file under the name its package shipped it with).
+libraries=$(for program in "$@"; do ldd "$program"; done | awk '$2=="=>" && $3 ~ /^\// {print $1, $3}' |
+  sort -u)
+aliases() { local p=$1 r; r=$(readlink -f "$p"); printf '%s\n' "$p" "${p#/usr}" "$r" "${r#/usr}"; }
+owners=$(while read -r _ path; do aliases "$path"; done <<<"$libraries" | sort -u |
+  xargs dpkg -S 2>/dev/null | sed 's/:[a-z0-9_]*: /: /; s/: / /' || true)
+owner() {
+  local candidate
+  for candidate in $(aliases "$1"); do
+    awk -v f="$candidate" '$2==f {print $1; found=1; exit} END {exit !found}' <<<"$owners" && return 0
   done
   return 1
 }
 
 failed=0
 for program in "$@"; do
-  [ -x "$program" ] || { echo "$program: not a built program" >&2; exit 1; }
   if ldd "$program" | grep -q 'not found'; then
     echo "$program: libraries not found on this machine:" >&2
     ldd "$program" | grep 'not found' >&2
     failed=1
   fi
-  while read -r soname path; do
-    package=$(owner "$path") || { echo "$soname ($path): no Debian package owns it" >&2; failed=1; continue; }
-    if ! grep -qx "$package" <<<"$closure"; then
-      echo "$program needs $soname from the package $package, which the runtime stage of" \
-           "$containerfile does not install" >&2
-      failed=1
-    fi
-  done < <(ldd "$program" | awk '$2=="=>" && $3 ~ /^\// {print $1, $3}')
 done
+while read -r soname path; do
+  package=$(owner "$path") || { echo "$soname ($path): no Debian package owns it" >&2; failed=1; continue; }
+  if ! grep -qx "$package" <<<"$closure"; then
+    echo "the programs need $soname from the package $package, which the runtime stage of" \
+         "$containerfile does not install" >&2
+    failed=1
+  fi
+done <<<"$libraries"
 ((failed == 0)) && echo "runtime stage holds every library of: $*"
 exit "$failed"
