@@ -227,6 +227,9 @@ struct RunReport {
   size_t done = 0, skipped = 0, errors = 0;
   bool cancelled = false;
   double seconds = 0;
+  // The items' loop alone (no summary or plot), and the readers' calls summed over its items: at
+  // concurrency 1, loop_seconds - reader_seconds is what the harness adds to the readers' time.
+  double loop_seconds = 0, reader_seconds = 0;
   std::string results_path, summary_markdown_path, summary_json_path, plot_path;
   std::string summary_markdown;  // the table as written
   std::string first_error;       // the first item error of this run, empty when none
