@@ -243,6 +243,11 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
                    const ReaderFactory& text_reader, const RunOptions& options,
                    const RunCallbacks& callbacks = {});
 
+// One item at the config's dpi through `reader`, as run_eval does it (without the results file):
+// rendered with `config`, read, scored. A reader's failure is in the result's error.
+ItemResult evaluate_item(const EvalItem& item, const RenderConfig& config, Reader& reader,
+                         const RunOptions& options, const std::function<bool()>& is_cancelled = {});
+
 // Reads results.jsonl: the last line of each key wins; a torn last line is ignored.
 std::vector<ItemResult> read_results(const std::string& path);
 

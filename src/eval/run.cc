@@ -269,7 +269,7 @@ Prepared prepare_one(const Work& work, size_t item_index, bool rasterize, const 
   return prepared;
 }
 
-ItemResult finish_one(Prepared& prepared, const Work& work, Worker& worker,
+ItemResult finish_one(Prepared& prepared, const Work& work, Reader* reader, Reader* text_reader,
                       const RunOptions& options, const std::function<bool()>& is_cancelled) {
   const auto start = Clock::now();
   const EvalItem& item = *work.item;
@@ -292,12 +292,12 @@ ItemResult finish_one(Prepared& prepared, const Work& work, Worker& worker,
       ReadCallbacks callbacks;
       callbacks.is_cancelled = is_cancelled;
       const auto read_start = Clock::now();
-      const ReadResult result = worker.text_reader->read(request, callbacks);
+      const ReadResult result = text_reader->read(request, callbacks);
       r.reader_seconds = seconds_since(read_start);
       r.answer = result.content;
     } else {
       const RenderedDocument& document = *prepared.document;
-      if (auto* ocr = dynamic_cast<OcrReader*>(worker.reader.get())) {
+      if (auto* ocr = dynamic_cast<OcrReader*>(reader)) {
         TaskRequest request;
         request.task = TaskKind::question;
         request.question = item.question;
@@ -326,7 +326,7 @@ ItemResult finish_one(Prepared& prepared, const Work& work, Worker& worker,
         ReadCallbacks callbacks;
         callbacks.is_cancelled = is_cancelled;
         const auto read_start = Clock::now();
-        const ReadResult result = worker.reader->read(request, callbacks);
+        const ReadResult result = reader->read(request, callbacks);
         r.reader_seconds = seconds_since(read_start);
         r.answer = result.content;
       }
@@ -348,6 +348,17 @@ ItemResult finish_one(Prepared& prepared, const Work& work, Worker& worker,
 }
 
 }  // namespace
+
+ItemResult evaluate_item(const EvalItem& item, const RenderConfig& config, Reader& reader,
+                         const RunOptions& options, const std::function<bool()>& is_cancelled) {
+  RunOptions with_config = options;
+  with_config.config = config;
+  const Work work{&item, 0, config.dpi, item.id + "@" + mode_name(config.dpi)};
+  TextTokenCache text_tokens(1);
+  Prepared prepared =
+      prepare_one(work, 0, !dynamic_cast<OcrReader*>(&reader), with_config, text_tokens);
+  return finish_one(prepared, work, &reader, nullptr, with_config, is_cancelled);
+}
 
 std::vector<ItemResult> read_results(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -471,7 +482,8 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
       if (following < work.size()) ahead = prepare_async(following);
       ItemResult result;
       try {
-        result = finish_one(current, work[index], worker, options, is_cancelled);
+        result = finish_one(current, work[index], worker.reader.get(), worker.text_reader.get(),
+                            options, is_cancelled);
         retired = std::move(current.document);
         json line = result_json(result);
         file.append(line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
