@@ -36,7 +36,7 @@ Measurement synthetic(const RenderConfig& c, const Input& input) {
              std::lround(input.document.text.size() * pixels_per_char * pixels_per_char / 400.0 *
                          (c.page_width_pt / (c.page_width_pt - 2 * c.margin_x_pt)))));
   m.weight = 1000;
-  m.errors = std::round(1000 * std::clamp(0.5 - (pixels_per_char - 6) / 10, 0.0, 1.0));
+  m.errors = std::round(1000 * std::clamp(0.5 - (pixels_per_char - 6) / 6, 0.0, 1.0));
   if (c.font_color == c.page_bg_color) m.errors = 1000;
   return m;
 }
@@ -142,7 +142,10 @@ TEST(search_run, the_same_seed_gives_the_same_search) {
   // The search improves on the preset within the floor, and the best is on the front.
   const Individual& best = a.evaluated[*a.best];
   EXPECT_TRUE(best.feasible);
+  EXPECT_TRUE(a.evaluated[a.preset].feasible);
   EXPECT_GE(best.compression, a.evaluated[a.preset].compression);
+  for (const auto& i : a.evaluated)
+    if (i.feasible) EXPECT_LE(i.compression, best.compression);
   EXPECT_NE(std::find(a.front.begin(), a.front.end(), *a.best), a.front.end());
   // best.json is a config glyph loads.
   const RenderConfig loaded = load_config(a.best_config_path);

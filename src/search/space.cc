@@ -142,7 +142,7 @@ Genome random_genome(const SearchSpace& space, Rng& rng) {
   g.right_indent_pt = rng.uniform_int(0, kIndentMax);
   g.space_before_pt = rng.uniform_int(0, kSpaceMax);
   g.space_after_pt = rng.uniform_int(0, kSpaceMax);
-  g.horizontal_scale = kScaleMin + kScaleStep * rng.uniform_int(0, 5);
+  g.horizontal_scale = snap(kScaleMin + kScaleStep * rng.uniform_int(0, 5), kScaleStep);
   g.palette = rng.uniform_int(0, static_cast<int>(palettes().size()) - 1);
   g.newline_marker = rng.chance(0.5);
   g.auto_crop_width = rng.chance(0.5);
@@ -456,6 +456,10 @@ std::optional<Genome> genome_from_proposal(const std::string& text, const Genome
       return fail("the colours " + font + " on " + background + " are not a palette");
   }
   if (!is_valid(g, space)) return fail("a value is outside the search space's bounds");
+  // On the grid within rounding: stored exactly on it, so that equal configs compare equal.
+  g.font_size_pt = snap(g.font_size_pt, kHalf);
+  g.line_gap_pt = snap(g.line_gap_pt, kHalf);
+  g.horizontal_scale = snap(g.horizontal_scale, kScaleStep);
   return g;
 }
 
