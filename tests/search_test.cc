@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "read/vlm_reader.h"
 #include "support/fake_vlm_server.h"
 #include "support/paths.h"
 #include "support/run.h"
@@ -234,6 +235,48 @@ TEST(search_run_integration, a_proposer_that_answers_garbage_is_survived_and_cou
       });
   EXPECT_EQ(down.generations_done, 3);
   EXPECT_EQ(down.proposer_failures, 2u);
+}
+
+TEST(search_run_integration, measures_fidelity_as_an_eval_suites_accuracy_through_a_server) {
+  eval::RulerOptions ruler;
+  ruler.tasks = {"niah_single_1"};
+  ruler.lengths = {1024};
+  ruler.samples = 1;
+  const auto items = eval::generate_ruler(ruler);
+  ASSERT_EQ(items.size(), 1u);
+  test::FakeServerOptions server_options;
+  server_options.answer.content = "The number is " + items[0].answers[0] + ".";
+  test::FakeVlmServer server(server_options);
+  const std::string url = server.url();
+  eval::ReaderFactory reader = [url]() -> std::unique_ptr<Reader> {
+    VlmReaderOptions options;
+    options.base_url = url;
+    return std::make_unique<VlmReader>(options);
+  };
+  SearchOptions options = small_options(test::scratch_dir() + "/eval", 1);
+  options.generations = 2;
+  options.population = 3;
+  options.floor = 0.1;
+  const SearchResult r = run_search(inputs_from_items(items), en_space(),
+                                    eval_evaluator(items, reader, eval::RunOptions{}), options);
+  ASSERT_EQ(r.evaluated.size(), 4u);  // three, then one child beside the two elites
+  for (const auto& i : r.evaluated) {
+    EXPECT_EQ(i.error_rate, 0) << i.key;  // the server always names the needle
+    EXPECT_GT(i.text_tokens, 500);
+    EXPECT_GT(i.visual_tokens, 0);
+  }
+  // Every page of every config went to the server (one request per evaluation).
+  EXPECT_EQ(server.chat_requests(), 4);
+
+  // A wrong answer is an error of 1 per item: nothing is within the floor, best.json is the preset.
+  test::FakeAnswer wrong;
+  wrong.content = "I do not know.";
+  server.set_answer(wrong);
+  options.out_dir = test::scratch_dir() + "/eval-wrong";
+  const SearchResult w = run_search(inputs_from_items(items), en_space(),
+                                    eval_evaluator(items, reader, eval::RunOptions{}), options);
+  EXPECT_FALSE(w.best.has_value());
+  for (const auto& i : w.evaluated) EXPECT_EQ(i.error_rate, 1);
 }
 
 TEST(search_e2e, finds_a_config_with_the_ocr_reader_and_writes_its_outputs) {
