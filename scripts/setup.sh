@@ -24,6 +24,8 @@ packages=(
   fonts-dejavu-core fonts-noto-cjk fonts-droid-fallback
   # the reference renderer and document fixtures
   python3-reportlab python3-pil python3-numpy poppler-utils
+  # jieba's dictionary and HMM tables (LongBench's Chinese metrics; also its Python reference)
+  python3-jieba
   # the web page's browser tests
   chromium nodejs npm
 )
