@@ -145,7 +145,9 @@ std::string front_png(const SearchResult& result, double floor, const std::strin
     labels.draw(canvas, "best " + number(best.compression, 2) + "x", px(best.compression) - 10,
                 py(best.error_rate) + 6, kBest, 1);
   }
-  small.draw(canvas, "gray: every config; blue: the Pareto front", kLeft + 8, kTop + 6, kAxis);
+  small.draw(canvas,
+             "gray: every config (those above the axis on its top edge); blue: the Pareto front",
+             kLeft + 8, kTop + 6, kAxis);
   return encode_png(canvas.image());
 }
 
