@@ -35,6 +35,8 @@ packages=(
   # the Python module (python/): bindings, training data, corpus rendering on Dask
   python3-dev python3-pybind11 pybind11-dev python3-numpy python3-torch python3-distributed python3-pytest
   python3-tqdm python3-setuptools python3-wheel python3-pip python3-venv
+  # jieba's dictionary and HMM tables (LongBench's Chinese metrics; also its Python reference)
+  python3-jieba
   # the web page's browser tests
   chromium nodejs npm
 )

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/utf8.h"
 #include "image/image.h"
 #include "read/vlm_reader.h"
 #include "support/fake_vlm_server.h"
@@ -66,13 +67,60 @@ TEST(longbench_metrics, qa_f1_is_token_overlap_f1) {
   EXPECT_DOUBLE_EQ(qa_f1("Paris", ""), 0.0);
 }
 
-TEST(longbench_metrics, qa_f1_zh_counts_han_characters_one_by_one) {
-  // 北京是首都 vs 北京: two of five characters, all of the truth: 2 * 0.4 * 1 / 1.4.
-  EXPECT_NEAR(qa_f1_zh("北京是首都", "北京"), 4.0 / 7.0, 1e-12);
+TEST(longbench_metrics, qa_f1_zh_counts_jieba_words) {
+  // jieba: 北京/是/首都 vs 北京: one of three words, all of the truth: 2 * 1/3 * 1 / (4/3).
+  EXPECT_NEAR(qa_f1_zh("北京是首都", "北京"), 0.5, 1e-12);
   EXPECT_DOUBLE_EQ(qa_f1_zh("北京。", "北京"), 1.0);  // punctuation is dropped
   EXPECT_DOUBLE_EQ(qa_f1_zh("", "北京"), 0.0);
   const std::vector<std::string> tokens = chinese_tokens("iPhone 15发布");
-  EXPECT_EQ(tokens, (std::vector<std::string>{"iPhone", " ", "15", "发", "布"}));
+  EXPECT_EQ(tokens, (std::vector<std::string>{"iPhone", " ", "15", "发布"}));
+}
+
+TEST(longbench_metrics, chinese_tokens_per_character_is_the_fallback_without_jieba) {
+  EXPECT_EQ(chinese_tokens_per_character("iPhone 15发布"),
+            (std::vector<std::string>{"iPhone", " ", "15", "发", "布"}));
+  EXPECT_EQ(chinese_tokens_per_character("a\r\n北京"),
+            (std::vector<std::string>{"a", "\r\n", "北", "京"}));
+}
+
+// Our jieba against Python's (Debian's python3-jieba, the same data) on sentences that reach
+// every path: dictionary words, the HMM for unknown words, numbers, decimals and percentages,
+// Latin words, punctuation, white space and CRLF; and on 3,000 characters of Chinese prose.
+TEST(jieba, cuts_as_python_jieba_does) {
+  const JiebaSegmenter* jieba = JiebaSegmenter::shared();
+  ASSERT_NE(jieba, nullptr) << "python3-jieba is not installed (scripts/setup.sh installs it)";
+  std::vector<std::string> sentences = {
+      "我来到北京清华大学",
+      "他来到了网易杭研大厦",
+      "小明硕士毕业于中国科学院计算所，后在日本京都大学深造",
+      "据报道，2023年GDP增长5.2%，好于预期。\r\n第二段 text here",
+      "工信处女干事每月经过下属科室都要亲口交代24口交换机等技术性器件的安装工作",
+      "结婚的和尚未结婚的",
+      "C++和c#是编程语言，AT&T是公司。",
+      "永和服装饰品有限公司",
+      "  空格\t制表符\n换行",
+      "李小福是创新办主任也是云计算方面的专家",
+      "",
+  };
+  const std::string prose = read_file(test::source_dir() + "/tests/data/zh_prose.txt");
+  const std::u32string prose32 = decode_utf8(prose).text;
+  sentences.push_back(encode_utf8(prose32.substr(0, std::min<size_t>(3000, prose32.size()))));
+  const std::string dir = test::scratch_dir();
+  write_file(dir + "/sentences.json", nlohmann::json(sentences).dump());
+  const auto run = test::run_command(
+      "/usr/bin/python3 -c 'import json, logging, sys, jieba; jieba.setLogLevel(logging.ERROR); "
+      "print(json.dumps([list(jieba.cut(s, cut_all=False)) for s in "
+      "json.load(open(sys.argv[1]))]))' " +
+      dir + "/sentences.json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto expected = nlohmann::json::parse(run.out);
+  ASSERT_EQ(expected.size(), sentences.size());
+  for (size_t i = 0; i < sentences.size(); ++i) {
+    std::vector<std::string> ours;
+    for (const auto& word : jieba->cut(decode_utf8(sentences[i]).text))
+      ours.push_back(encode_utf8(word));
+    EXPECT_EQ(ours, expected[i].get<std::vector<std::string>>()) << sentences[i].substr(0, 200);
+  }
 }
 
 TEST(longbench_metrics, rouge_l_matches_the_rouge_package) {
@@ -91,9 +139,9 @@ TEST(longbench_metrics, rouge_l_matches_the_rouge_package) {
   EXPECT_DOUBLE_EQ(rouge_l("abc", ""), 0.0);
 }
 
-TEST(longbench_metrics, rouge_l_zh_compares_characters) {
-  // 会议讨论预算 vs 会议讨论了预算: 6 of 6 and 6 of 7 distinct characters.
-  const double p = 1.0, r = 6.0 / 7.0;
+TEST(longbench_metrics, rouge_l_zh_compares_jieba_words) {
+  // 会议/讨论/预算 vs 会议/讨论/了/预算: 3 of 3 and 3 of 4 words.
+  const double p = 1.0, r = 3.0 / 4.0;
   EXPECT_NEAR(rouge_l_zh("会议讨论预算", "会议讨论了预算"), 2 * p * r / (p + r + 1e-8), 1e-7);
 }
 

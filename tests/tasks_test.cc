@@ -54,6 +54,9 @@ double quote_distance(const RenderedDocument& document, const Citation& citation
 
 TEST(cer, normalizes_white_space_and_counts_code_point_edits) {
   EXPECT_EQ(normalize_for_cer(U"  a \n\n b\tc\f d\u3000 "), U"a b c d");
+  // Spaces between CJK characters do not count (Tesseract spaces Chinese lines apart per
+  // character); between CJK and Latin they stay.
+  EXPECT_EQ(normalize_for_cer(U"北 京 是\n首都 ， GDP 增长"), U"北京是首都， GDP 增长");
   EXPECT_EQ(edit_distance(U"kitten", U"sitting"), 3u);
   EXPECT_EQ(edit_distance(U"", U"abc"), 3u);
   EXPECT_EQ(edit_distance(U"\u4E2D\u6587", U"\u4E2D\u6587"), 0u);

@@ -48,9 +48,32 @@ double string_match_part(std::string_view prediction, const std::vector<std::str
 std::string normalize_answer(std::string_view text);
 // LongBench's normalize_zh_answer: lowercase, drop ASCII and CJK punctuation, drop white space.
 std::string normalize_zh_answer(std::string_view text);
-// Chinese tokens in place of jieba's words: each Han character alone; runs of
-// [A-Za-z0-9+#&._%-] together; each white-space and other character alone (as jieba yields them).
+// jieba's accurate mode, jieba.cut(text) (HMM on), over jieba's own dictionary and HMM tables
+// read at run time from Debian's python3-jieba (src/eval/jieba.cc says how it follows jieba).
+class JiebaSegmenter {
+ public:
+  // Reads DIR/dict.txt and DIR/finalseg/prob_{start,trans,emit}.py. Throws Error(not_found) or
+  // Error(invalid_input) naming the file.
+  explicit JiebaSegmenter(const std::string& dir);
+  ~JiebaSegmenter();
+  // The one of $GLYPH_JIEBA_DIR, else /usr/lib/python3/dist-packages/jieba; loaded on the first
+  // call (about a second); nullptr when that folder has no dict.txt.
+  static const JiebaSegmenter* shared();
+  std::vector<std::u32string> cut(std::u32string_view text) const;
+
+ private:
+  struct Tables;
+  void cut_block(std::u32string_view text, std::vector<std::u32string>& out) const;
+  void cut_hmm(std::u32string_view text, std::vector<std::u32string>& out) const;
+  std::unique_ptr<Tables> tables_;
+};
+
+// LongBench's Chinese tokens: jieba's words (JiebaSegmenter::shared()). Without jieba's data,
+// an approximation: each Han character alone; runs of [A-Za-z0-9+#&._%-] together; each
+// white-space and other character alone (as jieba yields them).
 std::vector<std::string> chinese_tokens(std::string_view text);
+// The approximation alone (what chinese_tokens gives without jieba's data).
+std::vector<std::string> chinese_tokens_per_character(std::string_view text);
 // Token F1 of two token lists (LongBench's f1_score; multiset overlap).
 double token_f1(const std::vector<std::string>& prediction, const std::vector<std::string>& truth);
 double qa_f1(std::string_view prediction, std::string_view truth);
@@ -227,6 +250,9 @@ struct RunReport {
   size_t done = 0, skipped = 0, errors = 0;
   bool cancelled = false;
   double seconds = 0;
+  // The items' loop alone (no summary or plot), and the readers' calls summed over its items: at
+  // concurrency 1, loop_seconds - reader_seconds is what the harness adds to the readers' time.
+  double loop_seconds = 0, reader_seconds = 0;
   std::string results_path, summary_markdown_path, summary_json_path, plot_path;
   std::string summary_markdown;  // the table as written
   std::string first_error;       // the first item error of this run, empty when none
@@ -239,6 +265,11 @@ struct RunReport {
 RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& reader,
                    const ReaderFactory& text_reader, const RunOptions& options,
                    const RunCallbacks& callbacks = {});
+
+// One item at the config's dpi through `reader`, as run_eval does it (without the results file):
+// rendered with `config`, read, scored. A reader's failure is in the result's error.
+ItemResult evaluate_item(const EvalItem& item, const RenderConfig& config, Reader& reader,
+                         const RunOptions& options, const std::function<bool()>& is_cancelled = {});
 
 // Reads results.jsonl: the last line of each key wins; a torn last line is ignored.
 std::vector<ItemResult> read_results(const std::string& path);

@@ -399,6 +399,14 @@ std::string normalize_zh_answer(std::string_view text) {
 }
 
 std::vector<std::string> chinese_tokens(std::string_view text) {
+  const JiebaSegmenter* jieba = JiebaSegmenter::shared();
+  if (!jieba) return chinese_tokens_per_character(text);
+  std::vector<std::string> tokens;
+  for (const auto& word : jieba->cut(u32(text))) tokens.push_back(encode_utf8(word));
+  return tokens;
+}
+
+std::vector<std::string> chinese_tokens_per_character(std::string_view text) {
   const std::u32string t = u32(text);
   std::vector<std::string> tokens;
   size_t i = 0;

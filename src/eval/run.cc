@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -26,9 +27,11 @@
 #include "core/file.h"
 #include "core/utf8.h"
 #include "eval/eval.h"
+#include "image/image.h"
 #include "read/ocr_reader.h"
 #include "tasks/tasks.h"
 #include "tokens/tokenizer.h"
+#include "tokens/visual_tokens.h"
 
 namespace glyph::eval {
 namespace {
@@ -129,6 +132,7 @@ void repair_tail(const std::string& path) {
 
 struct Work {
   const EvalItem* item;
+  size_t item_index;
   double dpi;  // 0 = text baseline
   std::string key;
 };
@@ -183,11 +187,34 @@ RenderConfig with_newline_marker(const RenderConfig& config) {
   return parse_config_json(j.dump(), "", nullptr, "eval newline marker");
 }
 
-ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
-                   const std::function<bool()>& is_cancelled) {
+// An item made ready for its reader: the work that does not wait on the reader (layout,
+// rasterizing the pages a server reader needs, token counts). Prepared one item ahead of the
+// reader, on another thread, so that at concurrency 1 the harness's work overlaps the reader's
+// wait instead of adding to it.
+struct Prepared {
+  ItemResult result;
+  std::unique_ptr<RenderedDocument> document;
+  double seconds = 0;  // spent preparing
+};
+
+// The text tokens of each item's context, counted once for all its modes (-1: not yet).
+class TextTokenCache {
+ public:
+  explicit TextTokenCache(size_t items) : counts_(items) {
+    for (auto& count : counts_) count.store(-1);
+  }
+  std::atomic<int64_t>& operator[](size_t item) { return counts_[item]; }
+
+ private:
+  std::vector<std::atomic<int64_t>> counts_;
+};
+
+Prepared prepare_one(const Work& work, size_t item_index, bool rasterize, const RunOptions& options,
+                     TextTokenCache& text_tokens) {
   const auto start = Clock::now();
   const EvalItem& item = *work.item;
-  ItemResult r;
+  Prepared prepared;
+  ItemResult& r = prepared.result;
   r.key = work.key;
   r.id = item.id;
   r.suite = item.suite;
@@ -196,15 +223,67 @@ ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
   r.uuid_task = item.uuid_task;
   r.dpi = work.dpi;
   r.mode = work.dpi > 0 ? mode_name(work.dpi) : "text";
+  if (work.dpi == 0) {
+    r.compression = 1;
+    prepared.seconds = seconds_since(start);
+    return prepared;
+  }
+  try {
+    RenderConfig config =
+        options.config ? *options.config : config_for_text(decode_utf8(item.context).text);
+    config.dpi = work.dpi;
+    if (options.newline_marker == RunOptions::NewlineMarker::all ||
+        (options.newline_marker == RunOptions::NewlineMarker::suggested &&
+         item.newline_marker_suggested)) {
+      config = with_newline_marker(config);
+    }
+    prepared.document = std::make_unique<RenderedDocument>(item.context, config);
+    const RenderedDocument& document = *prepared.document;
+    r.pages = static_cast<int>(document.page_count());
+    if (rasterize) {
+      document.rasterize_all(options.ocr_threads);
+      r.render_seconds = document.render_seconds();
+      // The rendered text is the same at every dpi (only the dpi changes between modes).
+      int64_t text = text_tokens[item_index].load();
+      if (text < 0) {
+        text = static_cast<int64_t>(
+            shared_tokenizer(options.tokenizer_path).count(encode_utf8(document.text())));
+        text_tokens[item_index].store(text);
+      }
+      r.text_tokens = text;
+      for (size_t p = 0; p < document.page_count(); ++p) {
+        const auto image = document.page_image(p);
+        r.visual_tokens +=
+            count_visual_tokens(options.visual_token_model, image->width_px, image->height_px)
+                .tokens;
+      }
+    }
+  } catch (const Error& e) {
+    r.error = e.what();
+    prepared.document.reset();
+  } catch (const std::exception& e) {
+    r.error = std::string("internal: ") + e.what();
+    prepared.document.reset();
+  }
+  prepared.seconds = seconds_since(start);
+  return prepared;
+}
+
+ItemResult finish_one(Prepared& prepared, const Work& work, Reader* reader, Reader* text_reader,
+                      const RunOptions& options, const std::function<bool()>& is_cancelled) {
+  const auto start = Clock::now();
+  const EvalItem& item = *work.item;
+  ItemResult r = std::move(prepared.result);  // the document stays with the caller
   TaskOptions task_options;
   task_options.threads = options.ocr_threads;
   task_options.visual_token_model = options.visual_token_model;
   task_options.tokenizer_path = options.tokenizer_path;
   try {
-    if (work.dpi == 0) {
+    if (!r.error.empty()) {
+      // preparing failed: recorded as the item's error
+    } else if (work.dpi == 0) {
       r.text_tokens =
           static_cast<int64_t>(shared_tokenizer(options.tokenizer_path).count(item.context));
-      r.compression = 1;
       ReadRequest request;
       request.task = TaskKind::question;
       request.question = item.question;
@@ -213,21 +292,12 @@ ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
       ReadCallbacks callbacks;
       callbacks.is_cancelled = is_cancelled;
       const auto read_start = Clock::now();
-      const ReadResult result = worker.text_reader->read(request, callbacks);
+      const ReadResult result = text_reader->read(request, callbacks);
       r.reader_seconds = seconds_since(read_start);
       r.answer = result.content;
     } else {
-      RenderConfig config =
-          options.config ? *options.config : config_for_text(decode_utf8(item.context).text);
-      config.dpi = work.dpi;
-      if (options.newline_marker == RunOptions::NewlineMarker::all ||
-          (options.newline_marker == RunOptions::NewlineMarker::suggested &&
-           item.newline_marker_suggested)) {
-        config = with_newline_marker(config);
-      }
-      const RenderedDocument document(item.context, config);
-      r.pages = static_cast<int>(document.page_count());
-      if (auto* ocr = dynamic_cast<OcrReader*>(worker.reader.get())) {
+      const RenderedDocument& document = *prepared.document;
+      if (auto* ocr = dynamic_cast<OcrReader*>(reader)) {
         TaskRequest request;
         request.task = TaskKind::question;
         request.question = item.question;
@@ -240,11 +310,6 @@ ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
         r.text_tokens = answer.text_tokens.value_or(0);
         r.visual_tokens = answer.visual_tokens.value_or(0);
       } else {
-        document.rasterize_all(options.ocr_threads);
-        r.render_seconds = document.render_seconds();
-        const TokenCounts counts = count_document_tokens(document, task_options);
-        r.text_tokens = counts.text_tokens.value_or(0);
-        r.visual_tokens = counts.visual_tokens.value_or(0);
         ReadRequest request;
         request.task = TaskKind::question;
         request.question = item.question;
@@ -261,15 +326,14 @@ ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
         ReadCallbacks callbacks;
         callbacks.is_cancelled = is_cancelled;
         const auto read_start = Clock::now();
-        const ReadResult result = worker.reader->read(request, callbacks);
+        const ReadResult result = reader->read(request, callbacks);
         r.reader_seconds = seconds_since(read_start);
         r.answer = result.content;
       }
       if (r.visual_tokens > 0)
         r.compression = static_cast<double>(r.text_tokens) / static_cast<double>(r.visual_tokens);
     }
-    if (r.length_bin.empty()) r.length_bin = token_bin(r.text_tokens);
-    r.score = score_answer(item, r.answer);
+    if (r.error.empty()) r.score = score_answer(item, r.answer);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::cancelled && is_cancelled && is_cancelled()) throw;
     r.error = e.what();
@@ -279,11 +343,22 @@ ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
     r.score = 0;
   }
   if (r.length_bin.empty()) r.length_bin = token_bin(r.text_tokens);
-  r.total_seconds = seconds_since(start);
+  r.total_seconds = prepared.seconds + seconds_since(start);
   return r;
 }
 
 }  // namespace
+
+ItemResult evaluate_item(const EvalItem& item, const RenderConfig& config, Reader& reader,
+                         const RunOptions& options, const std::function<bool()>& is_cancelled) {
+  RunOptions with_config = options;
+  with_config.config = config;
+  const Work work{&item, 0, config.dpi, item.id + "@" + mode_name(config.dpi)};
+  TextTokenCache text_tokens(1);
+  Prepared prepared =
+      prepare_one(work, 0, !dynamic_cast<OcrReader*>(&reader), with_config, text_tokens);
+  return finish_one(prepared, work, &reader, nullptr, with_config, is_cancelled);
+}
 
 std::vector<ItemResult> read_results(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -339,7 +414,8 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
 
   std::vector<Work> work;
   std::unordered_set<std::string> keys;
-  for (const auto& item : items) {
+  for (size_t item_index = 0; item_index < items.size(); ++item_index) {
+    const EvalItem& item = items[item_index];
     if (!keys.insert(item.id).second)
       throw Error(ErrorCode::invalid_input, "eval: two items have the id \"" + item.id + "\"");
     if (reader) {
@@ -349,7 +425,7 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
           ++report.skipped;
           continue;
         }
-        work.push_back({&item, dpi, std::move(key)});
+        work.push_back({&item, item_index, dpi, std::move(key)});
       }
     }
     if (text_reader) {
@@ -358,7 +434,7 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
         ++report.skipped;
         continue;
       }
-      work.push_back({&item, 0, std::move(key)});
+      work.push_back({&item, item_index, 0, std::move(key)});
     }
   }
 
@@ -366,10 +442,11 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex progress_mutex;
+  TextTokenCache text_tokens(items.size());
   RunProgress progress;
   progress.total = work.size();
   progress.skipped = report.skipped;
-  double score_sum = 0;
+  double score_sum = 0, reader_seconds_sum = 0;
   size_t scored = 0;
   std::exception_ptr failure;
   auto is_cancelled = [&] {
@@ -386,12 +463,28 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
       stop = true;
       return;
     }
-    while (!is_cancelled()) {
-      const size_t index = next.fetch_add(1);
-      if (index >= work.size()) break;
+    // Each worker prepares its next item while its reader reads the current one.
+    const bool rasterize = worker.reader && !dynamic_cast<OcrReader*>(worker.reader.get());
+    // The document read last is freed on that thread too (its pages are large allocations).
+    std::unique_ptr<RenderedDocument> retired;
+    auto prepare_async = [&](size_t index) {
+      return std::async(std::launch::async, [&, index, old = std::move(retired)]() mutable {
+        old.reset();
+        return prepare_one(work[index], work[index].item_index, rasterize, options, text_tokens);
+      });
+    };
+    size_t index = next.fetch_add(1);
+    std::future<Prepared> ahead;
+    if (index < work.size() && !is_cancelled()) ahead = prepare_async(index);
+    while (ahead.valid() && !is_cancelled()) {
+      Prepared current = ahead.get();
+      const size_t following = next.fetch_add(1);
+      if (following < work.size()) ahead = prepare_async(following);
       ItemResult result;
       try {
-        result = run_one(work[index], worker, options, is_cancelled);
+        result = finish_one(current, work[index], worker.reader.get(), worker.text_reader.get(),
+                            options, is_cancelled);
+        retired = std::move(current.document);
         json line = result_json(result);
         file.append(line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
       } catch (const Error& e) {
@@ -401,6 +494,7 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
         stop = true;
         break;
       }
+      index = following;
       std::lock_guard lock(progress_mutex);
       ++progress.done;
       if (!result.error.empty()) {
@@ -410,6 +504,7 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
         score_sum += result.score;
         ++scored;
       }
+      reader_seconds_sum += result.reader_seconds;
       progress.elapsed_seconds = seconds_since(start);
       progress.eta_seconds = progress.elapsed_seconds / static_cast<double>(progress.done) *
                              static_cast<double>(progress.total - progress.done);
@@ -420,6 +515,7 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
   };
   const int threads =
       std::max(1, std::min<int>(options.concurrency, static_cast<int>(work.size())));
+  const auto loop_start = Clock::now();
   if (!work.empty()) {
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) pool.emplace_back(run_worker);
@@ -427,6 +523,8 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
     for (auto& thread : pool) thread.join();
   }
   if (failure) std::rethrow_exception(failure);
+  report.loop_seconds = seconds_since(loop_start);
+  report.reader_seconds = reader_seconds_sum;
 
   report.done = progress.done;
   report.errors = progress.errors;

@@ -180,8 +180,9 @@ TokenCounts count_document_tokens(const RenderedDocument& document, const TaskOp
 // --- verify: the OCR round trip ---
 
 // CER normalization: every run of white space (Unicode White_Space, including line and page
-// breaks) becomes one U+0020, leading and trailing white space is removed; nothing else changes
-// (case, punctuation and quotes count).
+// breaks) becomes one U+0020, or nothing between two CJK characters (Han, kana, CJK punctuation,
+// full-width forms: scripts without spaces between words); leading and trailing white space is
+// removed; nothing else changes (case, punctuation and quotes count).
 std::u32string normalize_for_cer(std::u32string_view text);
 // Levenshtein distance over code points (insertions, deletions, substitutions cost 1).
 size_t edit_distance(std::u32string_view a, std::u32string_view b);

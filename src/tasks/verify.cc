@@ -20,6 +20,17 @@ bool is_white_space(char32_t c) {
 
 }  // namespace
 
+namespace {
+
+// Scripts written without spaces between words: Han, kana, CJK punctuation and full-width forms.
+bool is_unspaced_cjk(char32_t c) {
+  return (c >= 0x3000 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) ||
+         (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) ||
+         (c >= 0xFF00 && c <= 0xFFEF) || (c >= 0x20000 && c <= 0x3FFFF);
+}
+
+}  // namespace
+
 std::u32string normalize_for_cer(std::u32string_view text) {
   std::u32string out;
   out.reserve(text.size());
@@ -29,7 +40,9 @@ std::u32string normalize_for_cer(std::u32string_view text) {
       pending_space = !out.empty();
       continue;
     }
-    if (pending_space) out += U' ';
+    // Tesseract separates the "words" of Chinese lines (often single characters) by spaces that
+    // the text does not have: a space between two CJK characters is dropped on both sides.
+    if (pending_space && !(is_unspaced_cjk(out.back()) && is_unspaced_cjk(c))) out += U' ';
     pending_space = false;
     out += c;
   }

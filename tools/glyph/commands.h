@@ -30,6 +30,7 @@ void add_summarize_command(CLI::App& app);
 void add_extract_command(CLI::App& app);
 void add_verify_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_search_command(CLI::App& app);
 
 struct CommandSummary {
   const char* name;
@@ -47,6 +48,8 @@ inline constexpr CommandSummary kFullOnlyCommands[] = {
     {"verify", "OCR round trip: render, read back with Tesseract, character error rate per page"},
     {"eval",
      "Evaluation suites (RULER, LongBench, MRCR) against a reader: accuracy vs compression"},
+    {"search",
+     "Search the rendering config: the best compression the reader still reads (CER floor)"},
 };
 
 // The description of a kFullOnlyCommands entry ("" for another name).

@@ -196,6 +196,11 @@ void run_eval_command(const EvalFlags& flags) {
                report.done, report.skipped, report.errors, report.seconds,
                report.results_path.c_str(), report.summary_markdown_path.c_str(),
                report.summary_json_path.c_str(), report.plot_path.c_str());
+  if (report.done > 0) {
+    const double done = static_cast<double>(report.done);
+    std::fprintf(stderr, "per item: %.2f ms of wall time in the loop, %.2f ms in the reader\n",
+                 1000 * report.loop_seconds / done, 1000 * report.reader_seconds / done);
+  }
   if (report.done > 0 && report.errors == report.done) {
     throw Error(ErrorCode::server, "every item failed; the first: " + report.first_error);
   }

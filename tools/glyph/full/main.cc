@@ -11,5 +11,6 @@ int main(int argc, char** argv) {
   glyph::cli::add_extract_command(app);
   glyph::cli::add_verify_command(app);
   glyph::cli::add_eval_command(app);
+  glyph::cli::add_search_command(app);
   return glyph::cli::run_app(app, argc, argv);
 }
