@@ -926,7 +926,9 @@ std::size_t rendered_line_chars(const RenderConfig& config) {
   return std::max<std::size_t>(10, static_cast<std::size_t>(width / per_char));
 }
 
-PreparedDocument prepare_document(const Document& document, const RenderConfig& config) {
+namespace {
+
+PreparedDocument prepare_document_text(const Document& document, const RenderConfig& config) {
   PreparedDocument out;
   if (config.reflow == ReflowMode::off && document.page_starts.empty()) {
     PreparedText whole = prepare_text(document.text, config);
@@ -998,6 +1000,69 @@ PreparedDocument prepare_document(const Document& document, const RenderConfig& 
   out.map = std::move(result.map);
   out.reflow = std::move(result.report);
   out.source_text = std::move(source);
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// "line-numbers": each line of the text to render begins with its 1-based number, right-aligned
+// to the widest and followed by two spaces, all non-breaking (U+00A0) so that the layout keeps
+// them; the numbers are inserted text in the map (they map to the start of their line).
+void number_lines(PreparedDocument& out) {
+  const std::u32string& old_text = out.text;
+  std::size_t lines = 1;
+  for (char32_t c : old_text) lines += c == U'\n';
+  if (!old_text.empty() && old_text.back() == U'\n') --lines;
+  const std::size_t digits = std::to_string(std::max<std::size_t>(lines, 1)).size();
+
+  const SourceMap& old_map = out.map;
+  const auto& segments = old_map.segments();
+  std::u32string text;
+  SourceMap map;
+  // Copies [from, to) of the old text with the old map's segments.
+  auto copy = [&](std::size_t from, std::size_t to) {
+    auto it = std::upper_bound(
+        segments.begin(), segments.end(), from,
+        [](std::size_t at, const SourceMap::Segment& s) { return at < s.output_start; });
+    if (it != segments.begin()) --it;
+    for (; it != segments.end() && it->output_start < to; ++it) {
+      const std::size_t begin = std::max(from, it->output_start);
+      const std::size_t end = std::min(to, it->output_start + it->length);
+      if (begin >= end) continue;
+      if (it->inserted)
+        map.append_inserted(text.size(), it->source_start, end - begin);
+      else
+        map.append_copy(text.size(), it->source_start + (begin - it->output_start), end - begin);
+      text.append(old_text, begin, end - begin);
+    }
+  };
+  std::size_t number = 0;
+  for (std::size_t start = 0; start < old_text.size();) {
+    std::size_t end = old_text.find(U'\n', start);
+    end = end == std::u32string::npos ? old_text.size() : end + 1;
+    const std::string digits_text = std::to_string(++number);
+    std::u32string label(digits - digits_text.size(), U'\u00A0');
+    for (char c : digits_text) label += static_cast<char32_t>(c);
+    label += U"\u00A0\u00A0";
+    map.append_inserted(text.size(), old_map.source_offset(start), label.size());
+    text += label;
+    copy(start, end);
+    start = end;
+  }
+  map.page_starts = old_map.page_starts;
+  map.source_length = old_map.source_length;
+  if (out.source_text.empty()) out.source_text = old_text;
+  out.text = std::move(text);
+  out.map = std::move(map);
+}
+
+}  // namespace
+
+PreparedDocument prepare_document(const Document& document, const RenderConfig& config) {
+  PreparedDocument out = prepare_document_text(document, config);
+  if (config.line_numbers) number_lines(out);
   return out;
 }
 

@@ -140,10 +140,12 @@ struct PreparedDocument {
   PreparedText prepare;  // the counters of prepare_text (its text moved into `text` or dropped)
   SourceMap map;
   ReflowReport reflow;
-  // With reflow on or auto: the text as prepare_text makes it (what `off` renders), the source
-  // of `map`; empty with reflow off (it is `text` then).
+  // With reflow on or auto, or line numbers: the text as prepare_text makes it (what `off`
+  // renders), the source of `map`; empty otherwise (it is `text` then).
   std::u32string source_text;
 };
+// With config.line_numbers, each line of the text then begins with its number (inserted text in
+// the map).
 PreparedDocument prepare_document(const Document& document, const RenderConfig& config);
 
 // Characters a rendered line of the config holds, about (for packing decisions).
