@@ -402,6 +402,16 @@ TEST(ingest_docx, paragraphs_lists_tables_text_boxes_and_footnotes) {
             "Footnotes\n[1] The footnote text.");
 }
 
+TEST(ingest_docx, list_numbering_given_by_paragraph_styles) {
+  const Document doc = ingest("styled_list.docx");
+  EXPECT_EQ(doc.text,
+            "Intro\n1. Alpha\n2. Beta\n  a) Beta one\nNot numbered\n  b) Beta two\n3. Gamma\n"
+            "\xE2\x80\xA2 Dot");
+  std::size_t items = 0;
+  for (const TextBlock& block : doc.blocks) items += block.kind == BlockKind::list_item;
+  EXPECT_EQ(items, 6u);
+}
+
 TEST(ingest_docx, headings_by_style_and_blocks) {
   const Document doc = ingest("structure.docx");
   EXPECT_EQ(doc.text,
