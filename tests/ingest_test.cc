@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "ingest/detail.h"
+#include "reflow/reflow.h"
 #include "support/ingest_fixtures.h"
 #include "support/paths.h"
 
@@ -384,6 +385,18 @@ TEST(ingest_pdf, ligature_expansion_touches_only_the_ligature_block) {
   EXPECT_EQ(
       detail::expand_ligatures("\xEF\xAC\x80 \xEF\xAC\x83 \xEF\xAC\x86 \xEF\xAC\x87 \xEF\xAC\xB0"),
       "ff ffi st \xEF\xAC\x87 \xEF\xAC\xB0");
+}
+
+TEST(ingest_pdf, hyphens_of_compounds_split_across_lines_are_kept) {
+  // Poppler drops the hyphen at every line end; it comes back where it belongs to the word.
+  const Document doc = ingest("hyphenated.pdf");
+  EXPECT_EQ(doc.text,
+            "This is a well-known fact about the example that we give to self-contained readers "
+            "of non-trivial tools and of the co-operate clause; we co-operate\nand a last "
+            "hyphen- ated word.");
+  // Without the page's own "co-operate", the split "co-\noperate" is taken for a split word.
+  EXPECT_TRUE(dehyphenate_keeps_hyphen(U"co", U"operate", U"we co-operate"));
+  EXPECT_FALSE(dehyphenate_keeps_hyphen(U"co", U"operate", U"we cooperate"));
 }
 
 // ---------------------------------------------------------------- DOCX
