@@ -85,6 +85,9 @@ TEST(presets, chosen_by_content) {
                 "them on a machine of their own before reading the next section.\n\n" + kCode;
   EXPECT_EQ(chosen(tutorial), "en");
   EXPECT_EQ(chosen(""), "en");
+  // The Glyph release's choice (the evaluation's) stays by script.
+  EXPECT_EQ(script_preset_name(decode_utf8(kCode).text), "en");
+  EXPECT_EQ(script_preset_name(U"中文"), "zh");
   // config_for_text is the named preset.
   EXPECT_EQ(config_to_json(config_for_text(decode_utf8(kCode).text)),
             config_to_json(preset_config("code")));

@@ -517,9 +517,14 @@ bool pipe_or_box_row(std::u32string_view line) {
 
 }  // namespace
 
-std::string_view preset_name_for_text(std::u32string_view text) {
+std::string_view script_preset_name(std::u32string_view text) {
   for (char32_t c : text)
     if (c >= 0x4E00 && c <= 0x9FFF) return "zh";
+  return "en";
+}
+
+std::string_view preset_name_for_text(std::u32string_view text) {
+  if (script_preset_name(text) == "zh") return "zh";
 
   std::vector<std::u32string_view> lines;  // the non-blank lines
   for (std::size_t start = 0; start <= text.size();) {

@@ -125,6 +125,9 @@ bool is_preset_name(std::string_view name);
 // lines; else "en".
 RenderConfig config_for_text(std::u32string_view text);
 std::string_view preset_name_for_text(std::u32string_view text);
+// The Glyph release's own choice, by script only: "zh" with a CJK ideograph, else "en" (what the
+// evaluation reproduces).
+std::string_view script_preset_name(std::u32string_view text);
 // The config as Glyph JSON (official keys first, then extensions), loadable again.
 std::string config_to_json(const RenderConfig& config);
 

@@ -217,8 +217,9 @@ ItemResult run_one(const Work& work, Worker& worker, const RunOptions& options,
       r.reader_seconds = seconds_since(read_start);
       r.answer = result.content;
     } else {
-      RenderConfig config =
-          options.config ? *options.config : config_for_text(decode_utf8(item.context).text);
+      RenderConfig config = options.config
+                                ? *options.config
+                                : preset_config(script_preset_name(decode_utf8(item.context).text));
       config.dpi = work.dpi;
       if (options.newline_marker == RunOptions::NewlineMarker::all ||
           (options.newline_marker == RunOptions::NewlineMarker::suggested &&
