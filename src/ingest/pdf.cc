@@ -20,7 +20,6 @@
 #include "core/error.h"
 #include "core/utf8.h"
 #include "ingest/detail.h"
-#include "reflow/reflow.h"
 
 namespace glyph::detail {
 namespace {
