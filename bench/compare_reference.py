@@ -11,9 +11,12 @@ files written); the reference's are the seconds it reports itself (PDF build, pd
 PNG files written; Python start-up and --lines extraction excluded), so the ratio is conservative.
 
   bench/compare_reference.py [--glyph build/glyph] [--config configs/en.json] [--threads N]
-                             [--repeat R] [--json OUT.json] [FILE.txt ...]
+                             [--repeat R] [--json OUT.json] [--mixed] [FILE.txt ...]
 
-Default files: ../shared/data/examples/*.txt. Needs python3-pil and python3-numpy (Debian).
+Default files: ../shared/data/examples/*.txt. --mixed: Chinese mixed with Latin (commands, URLs,
+numbers, English words) on WenQuanYi Micro Hei (fonts-wqy-microhei, a TrueType CJK font with
+Latin glyphs that ReportLab reads): config bench/data/zh_wqy.json, files tests/data/zh_mixed.txt,
+zh_edge.txt, zh_prose.txt and the examples. Needs python3-pil and python3-numpy (Debian).
 Line texts are compared after collapsing whitespace (pdftotext joins words with one space and
 drops empty lines); lines are aligned with difflib when their counts differ.
 """
@@ -107,9 +110,16 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3, help="best of R runs of ours")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--mixed", action="store_true",
+                    help="Chinese mixed with Latin on WenQuanYi Micro Hei (see above)")
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
-    files = args.files or sorted(glob.glob(os.path.join(SHARED, "data", "examples", "*.txt")))
+    examples = sorted(glob.glob(os.path.join(SHARED, "data", "examples", "*.txt")))
+    if args.mixed:
+        args.config = os.path.join(ROOT, "bench", "data", "zh_wqy.json")
+        examples = [os.path.join(ROOT, "tests", "data", name)
+                    for name in ("zh_mixed.txt", "zh_edge.txt", "zh_prose.txt")] + examples
+    files = args.files or examples
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for path in files:

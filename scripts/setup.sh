@@ -29,7 +29,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev valgrind
   # fonts
-  fonts-dejavu-core fonts-noto-cjk fonts-droid-fallback
+  fonts-dejavu-core fonts-noto-cjk fonts-droid-fallback fonts-wqy-microhei
   # the reference renderer and document fixtures
   python3-reportlab python3-pil python3-numpy poppler-utils
   # the Python module (python/): bindings, training data, corpus rendering on Dask

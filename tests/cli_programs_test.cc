@@ -113,6 +113,35 @@ TEST(cli_programs_e2e, ask_reports_a_repetition_loop_in_its_json) {
 namespace glyph {
 namespace {
 
+// --api anthropic: the Messages API, with its key header and the thinking kept apart.
+TEST(cli_programs_e2e, ask_speaks_the_anthropic_messages_api) {
+  test::FakeServerOptions fake_options;
+  fake_options.api_key = "sk-ant-cli";
+  fake_options.answer.content = "A diamond necklace.";
+  fake_options.answer.reasoning = "The first line says it.";
+  test::FakeVlmServer fake(fake_options);
+  const std::string input = test::scratch_dir() + "/story.txt";
+  write_file(input, "Mathilde borrowed a diamond necklace from Madame Forestier.\n");
+  const test::CommandRun run = test::run_glyph(
+      "ask --api anthropic --api-key sk-ant-cli --thinking-budget 1024 --json --url " + fake.url() +
+      " --model " + fake.model() + " -q " + quoted("What did Mathilde borrow?") + " " +
+      quoted(input));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto parsed = nlohmann::json::parse(run.out);
+  EXPECT_EQ(parsed["answer"], "A diamond necklace.");
+  EXPECT_EQ(parsed["reasoning"], "The first line says it.");
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].path, "/v1/messages");
+  EXPECT_EQ(requests[0].headers.at("x-api-key"), "sk-ant-cli");
+  EXPECT_EQ(nlohmann::json::parse(requests[0].body)["thinking"]["budget_tokens"], 1024);
+  // The OCR backend cannot speak it.
+  const test::CommandRun wrong =
+      test::run_glyph("ask --api anthropic --backend ocr -q what " + quoted(input));
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.err.find("--api anthropic"), std::string::npos) << wrong.err;
+}
+
 // A model that closes a <think> its chat template opened: with stdout not a terminal the answer
 // is held and written whole, so a pipe gets the answer only and the reasoning goes to stderr.
 TEST(cli_programs_e2e, ask_keeps_unopened_think_reasoning_out_of_a_piped_answer) {

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "ingest/detail.h"
+#include "reflow/reflow.h"
 #include "support/ingest_fixtures.h"
 #include "support/paths.h"
 
@@ -386,6 +387,18 @@ TEST(ingest_pdf, ligature_expansion_touches_only_the_ligature_block) {
       "ff ffi st \xEF\xAC\x87 \xEF\xAC\xB0");
 }
 
+TEST(ingest_pdf, hyphens_of_compounds_split_across_lines_are_kept) {
+  // Poppler drops the hyphen at every line end; it comes back where it belongs to the word.
+  const Document doc = ingest("hyphenated.pdf");
+  EXPECT_EQ(doc.text,
+            "This is a well-known fact about the example that we give to self-contained readers "
+            "of non-trivial tools and of the co-operate clause; we co-operate\nand a last "
+            "hyphen- ated word.");
+  // Without the page's own "co-operate", the split "co-\noperate" is taken for a split word.
+  EXPECT_TRUE(dehyphenate_keeps_hyphen(U"co", U"operate", U"we co-operate"));
+  EXPECT_FALSE(dehyphenate_keeps_hyphen(U"co", U"operate", U"we cooperate"));
+}
+
 // ---------------------------------------------------------------- DOCX
 
 TEST(ingest_docx, paragraphs_lists_tables_text_boxes_and_footnotes) {
@@ -400,6 +413,16 @@ TEST(ingest_docx, paragraphs_lists_tables_text_boxes_and_footnotes) {
             "Boxed text\n"
             "中文段落\n\n"
             "Footnotes\n[1] The footnote text.");
+}
+
+TEST(ingest_docx, list_numbering_given_by_paragraph_styles) {
+  const Document doc = ingest("styled_list.docx");
+  EXPECT_EQ(doc.text,
+            "Intro\n1. Alpha\n2. Beta\n  a) Beta one\nNot numbered\n  b) Beta two\n3. Gamma\n"
+            "\xE2\x80\xA2 Dot");
+  std::size_t items = 0;
+  for (const TextBlock& block : doc.blocks) items += block.kind == BlockKind::list_item;
+  EXPECT_EQ(items, 6u);
 }
 
 TEST(ingest_docx, headings_by_style_and_blocks) {

@@ -23,6 +23,7 @@ namespace {
 
 constexpr const char* kDejaVu = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 constexpr const char* kDroid = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf";
+constexpr const char* kWenQuanYi = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 
 std::string words(std::string_view text) {
   std::string out;
@@ -172,6 +173,16 @@ TEST(reference_layout_integration, english_single_paragraph_case2_slices) {
 TEST(reference_layout_integration, chinese_prose_on_droid_sans_fallback) {
   expect_agreement(compare("config_zh.json", kDroid, nlohmann::json::object(),
                            read_file(test::source_dir() + "/tests/data/zh_prose.txt"), "zh_prose"));
+}
+
+// Chinese mixed with Latin (commands, options, URLs, version numbers, English words) on a TrueType
+// CJK font with its own Latin glyphs: ReportLab's CJK wrapping over both scripts.
+TEST(reference_layout_integration, chinese_mixed_with_latin_on_wenquanyi) {
+  const std::string text = read_file(test::source_dir() + "/tests/data/zh_mixed.txt");
+  expect_agreement(
+      compare("config_zh.json", kWenQuanYi, nlohmann::json::object(), text, "zh_mixed"));
+  expect_agreement(
+      compare("config_zh.json", kWenQuanYi, {{"alignment", "JUSTIFY"}}, text, "zh_mixed_justify"));
 }
 
 TEST(reference_layout_integration, justify_indents_spacing_and_red_newlines) {

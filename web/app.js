@@ -724,7 +724,7 @@ function presetValue(key) {
   return values;
 }
 
-const FONT_NAMES = { 'DejaVuSans.ttf': 'DejaVu Sans', 'NotoSansCJK-Regular.ttc#2': 'Noto CJK SC' };
+const FONT_NAMES = { 'DejaVuSans.ttf': 'DejaVu Sans', 'DejaVuSansMono.ttf': 'DejaVu Sans Mono', 'NotoSansCJK-Regular.ttc#2': 'Noto CJK SC' };
 
 function fontName(path) {
   const file = String(path).split('/').pop();

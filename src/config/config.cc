@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -13,9 +14,13 @@
 
 namespace glyph {
 namespace detail {
-// The presets: the bytes of configs/en.json and configs/zh.json (cmake/embed_presets.cmake).
-extern const char* const kPresetEnJson;
-extern const char* const kPresetZhJson;
+// The presets: the bytes of configs/<name>.json (cmake/embed_presets.cmake).
+struct EmbeddedPreset {
+  const char* name;
+  const char* json;
+};
+extern const EmbeddedPreset kPresets[];
+extern const std::size_t kPresetCount;
 }  // namespace detail
 
 namespace {
@@ -126,7 +131,8 @@ constexpr const char* kOfficialKeys[] = {"page-size",         "dpi",
                                          "newline-markup"};
 constexpr const char* kExtensionKeys[] = {
     "fallback-fonts", "fallback-metrics",         "wrap",      "antialias",        "page-markers",
-    "color-mode",     "max-text-tokens-per-page", "normalize", "auto-crop-height", "reflow"};
+    "color-mode",     "max-text-tokens-per-page", "normalize", "auto-crop-height", "reflow",
+    "line-numbers"};
 
 std::string resolve_font_path(const std::string& spec, const std::string& base_dir) {
   FontFileRef ref = parse_font_ref(spec);
@@ -380,6 +386,7 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
   config.reflow = in.choice(
       "reflow", ReflowMode::off,
       {{"off", ReflowMode::off}, {"auto", ReflowMode::automatic}, {"on", ReflowMode::on}});
+  config.line_numbers = in.boolean("line-numbers", false);
   return config;
 }
 
@@ -407,21 +414,199 @@ RenderConfig load_config(const std::string& path, std::vector<std::string>* warn
   return parse_config_json(text, base_dir, warnings, path);
 }
 
+const std::vector<std::string_view>& preset_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    for (std::size_t i = 0; i < detail::kPresetCount; ++i) out.push_back(detail::kPresets[i].name);
+    return out;
+  }();
+  return names;
+}
+
+bool is_preset_name(std::string_view name) {
+  const auto& names = preset_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 RenderConfig preset_config(std::string_view name) {
-  RenderConfig config;
-  if (name == "en" || name == "zh") {
-    config = parse_config_json(name == "en" ? detail::kPresetEnJson : detail::kPresetZhJson, "",
-                               nullptr, name == "en" ? "preset en" : "preset zh");
-    config.reflow = ReflowMode::automatic;
+  for (std::size_t i = 0; i < detail::kPresetCount; ++i) {
+    if (name != detail::kPresets[i].name) continue;
+    RenderConfig config =
+        parse_config_json(detail::kPresets[i].json, "", nullptr, "preset " + std::string(name));
+    // en, zh: reflow where it helps; lines, code, json, table: the text as given (their line
+    // breaks are the content; lines draws each as Glyph's newline-markup).
+    config.reflow = name == "en" || name == "zh" ? ReflowMode::automatic : ReflowMode::off;
     return config;
   }
+  std::string expected;
+  for (std::string_view known : preset_names())
+    expected += std::string(expected.empty() ? "" : ", ") + "\"" + std::string(known) + "\"";
   throw Error(ErrorCode::invalid_argument,
-              "unknown preset \"" + std::string(name) + "\" (expected \"en\" or \"zh\")");
+              "unknown preset \"" + std::string(name) + "\" (expected one of " + expected + ")");
+}
+
+namespace {
+
+// Columns of a line as a monospace terminal shows it (a tab: to the next multiple of 4; CJK 2).
+std::size_t line_columns(std::u32string_view line) {
+  std::size_t columns = 0;
+  for (char32_t c : line) {
+    if (c == U'\t')
+      columns = columns / 4 * 4 + 4;
+    else
+      columns += (c >= 0x1100 && ((c >= 0x2E80 && c <= 0xA4CF) || (c >= 0xAC00 && c <= 0xD7A3) ||
+                                  (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF00 && c <= 0xFF60)))
+                     ? 2
+                     : 1;
+  }
+  return columns;
+}
+
+std::u32string_view trim(std::u32string_view s) {
+  auto space = [](char32_t c) {
+    return c == U' ' || c == U'\t' || c == U'\r' || c == U'\n' || c == 0xA0;
+  };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool starts_with(std::u32string_view s, std::u32string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+bool ends_with(std::u32string_view s, std::u32string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool parses_as_json(std::u32string_view text) {
+  const std::string utf8 = encode_utf8(text);
+  return json::accept(utf8);
+}
+
+// A line of source code: ends as a statement or a block does, opens with a keyword of a common
+// language, or is a comment line.
+bool code_line(std::u32string_view line) {
+  const std::u32string_view t = trim(line);
+  if (t.empty()) return false;
+  const char32_t last = t.back();
+  if (last == U';' || last == U'{' || last == U'}' || ends_with(t, U") {") || ends_with(t, U"):") ||
+      ends_with(t, U"->") || ends_with(t, U"=>") || t == U"end" || t == U"};" || t == U"})" ||
+      t == U");")
+    return true;
+  static constexpr std::u32string_view kOpeners[] = {
+      U"#include ", U"#define ",  U"#!/",   U"//",       U"/*",       U"*/",
+      U"import ",   U"from ",     U"def ",  U"class ",   U"return ",  U"if (",
+      U"for (",     U"while (",   U"elif ", U"fn ",      U"pub ",     U"let ",
+      U"const ",    U"var ",      U"func ", U"package ", U"public ",  U"private ",
+      U"static ",   U"function ", U"try:",  U"except ",  U"switch (", U"case "};
+  for (std::u32string_view opener : kOpeners)
+    if (starts_with(t, opener)) return true;
+  return false;
+}
+
+// A row of a table: cells between two or more pipes, or box-drawing characters.
+bool pipe_or_box_row(std::u32string_view line) {
+  std::size_t pipes = 0;
+  for (char32_t c : line) {
+    if (c == U'|') ++pipes;
+    if (c >= 0x2500 && c <= 0x257F) return true;
+  }
+  return pipes >= 2;
+}
+
+}  // namespace
+
+std::string_view script_preset_name(std::u32string_view text) {
+  for (char32_t c : text)
+    if (c >= 0x4E00 && c <= 0x9FFF) return "zh";
+  return "en";
 }
 
 std::string_view preset_name_for_text(std::u32string_view text) {
-  for (char32_t c : text)
-    if (c >= 0x4E00 && c <= 0x9FFF) return "zh";
+  if (script_preset_name(text) == "zh") return "zh";
+
+  std::vector<std::u32string_view> lines;  // the non-blank lines
+  for (std::size_t start = 0; start <= text.size();) {
+    std::size_t end = text.find(U'\n', start);
+    if (end == std::u32string_view::npos) end = text.size();
+    std::u32string_view line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == U'\r') line.remove_suffix(1);
+    if (!trim(line).empty()) lines.push_back(line);
+    start = end + 1;
+  }
+  if (lines.empty()) return "en";
+  const std::size_t n = lines.size();
+  auto share = [n](std::size_t count) { return static_cast<double>(count) / n; };
+
+  // JSON: the whole text one JSON object or array, or JSON Lines (an object or array a line).
+  const std::u32string_view whole = trim(text);
+  auto opens_json = [](std::u32string_view t) {
+    return (t.front() == U'{' && t.back() == U'}') || (t.front() == U'[' && t.back() == U']');
+  };
+  if (whole.size() >= 2 && opens_json(whole)) {
+    if (parses_as_json(whole)) return "json";
+    bool every_line = n >= 2;
+    for (std::size_t i = 0; every_line && i < n; ++i) {
+      const std::u32string_view t = trim(lines[i]);
+      every_line = t.size() >= 2 && opens_json(t) && parses_as_json(t);
+    }
+    if (every_line) return "json";
+  }
+  if (n < 3) return "en";
+
+  // Tables: most lines are pipe or box-drawing rows, or have the same number (1+) of tabs, or
+  // the same number (2+) of commas (CSV).
+  std::size_t rows = 0;
+  std::map<std::size_t, std::size_t> tab_counts, comma_counts;
+  for (std::u32string_view line : lines) {
+    if (pipe_or_box_row(line)) ++rows;
+    ++tab_counts[static_cast<std::size_t>(std::count(line.begin(), line.end(), U'\t'))];
+    // CSV: commas between fields, fewer spaces than commas (prose has a space after each).
+    const auto commas = static_cast<std::size_t>(std::count(line.begin(), line.end(), U','));
+    const auto spaces = static_cast<std::size_t>(std::count(line.begin(), line.end(), U' '));
+    ++comma_counts[spaces < commas ? commas : 0];
+  }
+  auto modal = [](const std::map<std::size_t, std::size_t>& counts, std::size_t at_least) {
+    std::size_t best = 0;
+    for (const auto& [count, lines_with] : counts)
+      if (count >= at_least) best = std::max(best, lines_with);
+    return best;
+  };
+  if (share(rows) >= 0.6 || share(modal(tab_counts, 1)) >= 0.8 ||
+      share(modal(comma_counts, 2)) >= 0.8)
+    return "table";
+
+  // Code: many lines that read as code, some indentation, and little prose (lines of 8 words or
+  // more that are not code: a tutorial with code blocks stays en).
+  std::size_t code = 0, indented = 0, prose = 0;
+  for (std::u32string_view line : lines) {
+    if (code_line(line)) {
+      ++code;
+    } else {
+      std::size_t words = 0;
+      bool in_word = false;
+      for (char32_t c : trim(line)) {
+        const bool space = c == U' ' || c == U'\t';
+        words += !space && !in_word;
+        in_word = !space;
+      }
+      if (words >= 8) ++prose;
+    }
+    if (line.front() == U' ' || line.front() == U'\t') ++indented;
+  }
+  if (n >= 5 && share(code) >= 0.4 && share(indented) >= 0.2 && share(prose) <= 0.15) return "code";
+
+  // Many short lines (lists, verse, logs, chat): most lines fill less than half a rendered line
+  // of the en preset (about 110 characters), and they are not the lines of hard-wrapped prose.
+  std::vector<std::size_t> widths;
+  std::size_t short_lines = 0;
+  for (std::u32string_view line : lines) {
+    widths.push_back(line_columns(line));
+    if (widths.back() <= 55) ++short_lines;
+  }
+  std::nth_element(widths.begin(), widths.begin() + n / 2, widths.end());
+  if (n >= 8 && widths[n / 2] <= 40 && share(short_lines) >= 0.75) return "lines";
   return "en";
 }
 
@@ -472,6 +657,7 @@ std::string config_to_json(const RenderConfig& c) {
   out["normalize"] = norms[static_cast<int>(c.normalize)];
   out["auto-crop-height"] = c.auto_crop_height;
   out["reflow"] = reflow_mode_name(c.reflow);
+  out["line-numbers"] = c.line_numbers;
   return out.dump(2);
 }
 

@@ -96,6 +96,8 @@ struct RenderConfig {
   // "reflow": off when absent (a Glyph config renders as the reference does); the built-in
   // presets (preset_config, config_for_text) set auto.
   ReflowMode reflow = ReflowMode::off;
+  // "line-numbers": each source line drawn after its number ("  12  "), for code.
+  bool line_numbers = false;
 
   // True when the output may be 8-bit gray (color_mode, or automatic and every color gray).
   bool gray_output() const;
@@ -108,14 +110,24 @@ RenderConfig load_config(const std::string& path, std::vector<std::string>* warn
 RenderConfig parse_config_json(std::string_view json_text, const std::string& base_dir,
                                std::vector<std::string>* warnings = nullptr,
                                std::string_view source = "config");
-// The built-in presets "en" (DejaVu Sans) and "zh" (Noto Sans CJK SC); the same as configs/*.json,
-// embedded so that the binary works from any folder, with "reflow": "auto" (the files leave it
-// off, so that `-c configs/en.json` still renders as the reference renderer does). Throws
-// Error(invalid_argument) on other names.
+// The built-in presets, the same as configs/<name>.json, embedded so that the binary works from
+// any folder: "en" (DejaVu Sans) and "zh" (Noto Sans CJK SC) with "reflow": "auto" (the files
+// leave it off, so that `-c configs/en.json` still renders as the reference renderer does);
+// "lines" (en with every newline drawn as Glyph's red newline-markup ` \n `), "code", "json"
+// and "table" (DejaVu Sans Mono, every line break a line break), all four with reflow off.
+// Throws Error(invalid_argument) on other names.
 RenderConfig preset_config(std::string_view name);
-// The preset the Glyph demo would pick: "zh" when the text has a CJK ideograph U+4E00..U+9FFF.
+const std::vector<std::string_view>& preset_names();  // en, zh, lines, code, json, table
+bool is_preset_name(std::string_view name);
+// The preset chosen by content (docs/config.md): "zh" when the text has a CJK ideograph
+// U+4E00..U+9FFF (as the Glyph demo); else "json" for a JSON document or JSON Lines; "table"
+// for rows of pipes, box drawing, tabs or commas; "code" for source code; "lines" for many short
+// lines; else "en".
 RenderConfig config_for_text(std::u32string_view text);
 std::string_view preset_name_for_text(std::u32string_view text);
+// The Glyph release's own choice, by script only: "zh" with a CJK ideograph, else "en" (what the
+// evaluation reproduces).
+std::string_view script_preset_name(std::u32string_view text);
 // The config as Glyph JSON (official keys first, then extensions), loadable again.
 std::string config_to_json(const RenderConfig& config);
 

@@ -229,8 +229,9 @@ Prepared prepare_one(const Work& work, size_t item_index, bool rasterize, const 
     return prepared;
   }
   try {
-    RenderConfig config =
-        options.config ? *options.config : config_for_text(decode_utf8(item.context).text);
+    RenderConfig config = options.config
+                              ? *options.config
+                              : preset_config(script_preset_name(decode_utf8(item.context).text));
     config.dpi = work.dpi;
     if (options.newline_marker == RunOptions::NewlineMarker::all ||
         (options.newline_marker == RunOptions::NewlineMarker::suggested &&

@@ -15,8 +15,10 @@
 // Empty paragraphs leave one blank line at most.
 // Blocks (Document::blocks): each body paragraph a heading, list_item (numbered) or paragraph,
 // each table row a table_row; each line of the rest (headers, notes, footers) a paragraph.
-// Limits: numbering inherited from paragraph styles is not applied; tracked deletions are
-// dropped and insertions kept (the document as accepted).
+// Numbering a paragraph style gives (its numPr, or that of the style it is based on) applies to
+// its paragraphs, as Word's "List Number" and "List Bullet" styles number them.
+// Limits: a level linked to a style only from numbering.xml (w:lvl/w:pStyle) is not followed;
+// tracked deletions are dropped and insertions kept (the document as accepted).
 #include <zip.h>
 
 #include <algorithm>
@@ -158,6 +160,12 @@ class ZipReader {
   size_t total_bytes_ = 0;
 };
 
+// A numPr: the list (numId; "0" means none) and the level (-1: not given).
+struct StyleNumbering {
+  std::string num_id;
+  int ilvl = -1;
+};
+
 struct ListLevel {
   std::string format = "decimal";  // w:numFmt
   std::string text = "%1.";        // w:lvlText
@@ -282,8 +290,36 @@ class DocxText {
         level = to_int(attr(outline, "val"), -1, -1, 9) + 1;
       if (level > 9) level = 0;  // outline level 9 is body text
       if (level == 0) level = level_of_name(attr(child(style, "name"), "val"), "heading ");
-      if (level > 0) heading_levels_[std::string(attr(style, "styleId"))] = level;
+      const std::string id(attr(style, "styleId"));
+      if (level > 0) heading_levels_[id] = level;
+      // List numbering given by the style (Word's "List Number", "List Bullet"), and the style
+      // it is based on, which may give it instead.
+      if (const pugi::xml_node num_pr = child(child(style, "pPr"), "numPr")) {
+        StyleNumbering& numbering = style_numbering_[id];
+        if (const pugi::xml_node num_id = child(num_pr, "numId"))
+          numbering.num_id = std::string(attr(num_id, "val"));
+        if (const pugi::xml_node ilvl = child(num_pr, "ilvl"))
+          numbering.ilvl = to_int(attr(ilvl, "val"), 0, -1, 10);
+      }
+      if (const pugi::xml_node based_on = child(style, "basedOn"))
+        based_on_[id] = std::string(attr(based_on, "val"));
     }
+  }
+
+  // The numbering a paragraph style gives, through its basedOn chain; empty num_id when none.
+  StyleNumbering style_numbering(std::string_view style_id) const {
+    StyleNumbering found;
+    std::string id(style_id);
+    for (int depth = 0; depth < 16 && !id.empty(); ++depth) {  // bounded: a cycle ends here
+      if (const auto it = style_numbering_.find(id); it != style_numbering_.end()) {
+        if (found.num_id.empty()) found.num_id = it->second.num_id;
+        if (found.ilvl < 0) found.ilvl = it->second.ilvl;
+        if (!found.num_id.empty() && found.ilvl >= 0) break;
+      }
+      const auto base = based_on_.find(id);
+      id = base == based_on_.end() ? "" : base->second;
+    }
+    return found;
   }
 
   void load_notes(const pugi::xml_node& root, std::map<std::string, std::string>& notes) {
@@ -366,8 +402,22 @@ class DocxText {
     const pugi::xml_node p_pr = child(p, "pPr");
     const int level = heading_level(p_pr);
     const size_t begin = out.size();
+    // The paragraph's numPr, else (in part or whole) its style's: numId and ilvl.
     const pugi::xml_node num_pr = child(p_pr, "numPr");
-    const std::string marker = num_pr ? list_marker(num_pr) : "";
+    StyleNumbering numbering;
+    if (const pugi::xml_node num_id = child(num_pr, "numId"))
+      numbering.num_id = std::string(attr(num_id, "val"));
+    if (const pugi::xml_node ilvl = child(num_pr, "ilvl"))
+      numbering.ilvl = to_int(attr(ilvl, "val"), 0, -1, 10);
+    if (numbering.num_id.empty() || numbering.ilvl < 0) {
+      if (const pugi::xml_node style = child(p_pr, "pStyle")) {
+        const StyleNumbering inherited = style_numbering(attr(style, "val"));
+        if (numbering.num_id.empty()) numbering.num_id = inherited.num_id;
+        if (numbering.ilvl < 0) numbering.ilvl = inherited.ilvl;
+      }
+    }
+    const std::string marker =
+        numbering.num_id.empty() ? "" : list_marker(numbering.num_id, std::max(0, numbering.ilvl));
     out += marker;
     const size_t start = out.size();
     inline_content(p, out, depth + 1);
@@ -380,9 +430,7 @@ class DocxText {
     return marker.empty() ? BlockKind::paragraph : BlockKind::list_item;
   }
 
-  std::string list_marker(const pugi::xml_node& num_pr) {
-    const std::string num_id(attr(child(num_pr, "numId"), "val"));
-    const int ilvl = to_int(attr(child(num_pr, "ilvl"), "val"), 0, -1, 10);
+  std::string list_marker(const std::string& num_id, int ilvl) {
     const auto it = lists_.find(num_id);
     if (it == lists_.end() || ilvl < 0 || static_cast<size_t>(ilvl) >= it->second.size()) {
       return "";  // numId 0 means "no list"
@@ -517,6 +565,8 @@ class DocxText {
   std::map<std::string, std::vector<ListLevel>> lists_;
   std::map<std::string, std::vector<int>> counters_;
   std::unordered_map<std::string, int> heading_levels_;  // paragraph style id → heading level
+  std::unordered_map<std::string, StyleNumbering> style_numbering_;  // style id → its numPr
+  std::unordered_map<std::string, std::string> based_on_;            // style id → basedOn
 };
 
 // Relationship targets of a .rels part whose type ends with one of the suffixes, as entry names.

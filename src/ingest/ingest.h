@@ -85,4 +85,12 @@ std::string parse_format_name(std::string_view name);
 // Parses a --pdf-pages value: "form-feed", "marker" or "newline".
 PdfPageSeparator parse_pdf_page_separator(std::string_view name);
 
+// Whether the hyphen of "first-\nsecond" is kept when the two lines are joined: when the
+// document itself has the hyphenated form and not the joined one, else when `first` is one of a
+// few words that begin compounds (well, self, non, ...), when `second` does not start with a
+// lower-case letter, or `first` with a digit. Shared by the reflow stage (lines it joins) and the
+// PDF reader (words Poppler joined across a line end).
+bool dehyphenate_keeps_hyphen(std::u32string_view first, std::u32string_view second,
+                              std::u32string_view document);
+
 }  // namespace glyph

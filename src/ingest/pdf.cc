@@ -1,10 +1,13 @@
 // PDF → text with poppler-cpp, page by page in reading order.
 //
 // Poppler's reading-order mode joins the lines of a block with spaces and removes a '-' that ends
-// a line (it treats it as hyphenation, so "well-\nknown" becomes "wellknown"; a limit we accept).
-// We add: soft hyphens (U+00AD) removed with the line break after them, ligatures U+FB00..FB06
-// expanded, pages separated as IngestOptions::pdf_page_separator says. Limits (file size, page
-// count, page box) are checked before any page is read.
+// a line (it treats it as hyphenation: "exam-\nple" becomes "example", but "well-\nknown" too
+// becomes "wellknown"). Where the page's words show such a join, the hyphen is put back when
+// dehyphenate_keeps_hyphen (the reflow stage's rule: compound first halves such as well, self,
+// non; capitals or digits; the page's own spelling) says it belongs to the word. We add: soft
+// hyphens (U+00AD) removed with the line break after them, ligatures U+FB00..FB06 expanded, pages
+// separated as IngestOptions::pdf_page_separator says. Limits (file size, page count, page box) are
+// checked before any page is read.
 #include <poppler-document.h>
 #include <poppler-global.h>
 #include <poppler-page.h>
@@ -15,6 +18,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "ingest/detail.h"
 
 namespace glyph::detail {
@@ -79,6 +83,58 @@ std::string clean_page_text(std::string text) {
     out.pop_back();
   }
   return expand_ligatures(out);
+}
+
+bool ascii_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Puts back the hyphen of compounds Poppler joined across a line end (see the header comment).
+// `text` is the page's cleaned text; the words come from the page's text list, where a word
+// split across lines keeps its hyphen ("well-") and its second half starts the next line.
+std::string restore_compound_hyphens(std::string text, const poppler::page& page) {
+  struct Join {
+    std::size_t at;  // byte offset of the joined word in `text`
+    std::string first, second;
+  };
+  std::vector<Join> joins;
+  const std::vector<poppler::text_box> words = page.text_list();
+  std::size_t cursor = 0;
+  for (std::size_t i = 0; i + 1 < words.size(); ++i) {
+    const poppler::byte_array first_bytes = words[i].text().to_utf8();
+    const std::string first_word =
+        expand_ligatures(std::string_view(first_bytes.data(), first_bytes.size()));
+    if (first_word.size() < 3 || first_word.back() != '-') continue;
+    const poppler::rectf here = words[i].bbox(), next = words[i + 1].bbox();
+    if (std::abs(next.y() - here.y()) < here.height() / 2) continue;  // same line: a real hyphen
+    // The letters before the hyphen, and those the next line starts with.
+    std::size_t start = first_word.size() - 1;
+    while (start > 0 && ascii_letter(first_word[start - 1])) --start;
+    const std::string first = first_word.substr(start, first_word.size() - 1 - start);
+    const poppler::byte_array second_bytes = words[i + 1].text().to_utf8();
+    const std::string second_word =
+        expand_ligatures(std::string_view(second_bytes.data(), second_bytes.size()));
+    std::size_t end = 0;
+    while (end < second_word.size() && ascii_letter(second_word[end])) ++end;
+    const std::string second = second_word.substr(0, end);
+    if (first.size() < 2 || second.empty()) continue;
+    const std::size_t at = text.find(first + second, cursor);
+    if (at == std::string::npos) continue;
+    cursor = at + first.size() + second.size();
+    joins.push_back({at, first, second});
+  }
+  if (joins.empty()) return text;
+  // The page's own spelling, without the words Poppler joined (they say nothing of it).
+  std::string spelling = text;
+  for (const Join& join : joins)
+    spelling.replace(join.at, join.first.size() + join.second.size(),
+                     join.first.size() + join.second.size(), ' ');
+  const std::u32string page_text = decode_utf8(spelling).text;
+  for (auto it = joins.rbegin(); it != joins.rend(); ++it)  // from the end: offsets stay valid
+    if (dehyphenate_keeps_hyphen(decode_utf8(it->first).text, decode_utf8(it->second).text,
+                                 page_text))
+      text.insert(it->at + it->first.size(), "-");
+  return text;
 }
 
 }  // namespace
@@ -162,7 +218,8 @@ Document read_pdf(std::string_view bytes, std::string_view name, const IngestOpt
     if (!page) continue;
     const poppler::byte_array utf8 =
         page->text(poppler::rectf(), poppler::page::non_raw_non_physical_layout).to_utf8();
-    std::string text = clean_page_text(std::string(utf8.begin(), utf8.end()));
+    std::string text =
+        restore_compound_hyphens(clean_page_text(std::string(utf8.begin(), utf8.end())), *page);
     if (text.find_first_not_of(" \n\r\t\f") == std::string::npos) {
       empty_pages.push_back(i + 1);
       continue;

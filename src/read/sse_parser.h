@@ -105,7 +105,20 @@ class RepetitionDetector {
 // it is not JSON. *status_code gets error.code when it is a number (else stays unchanged).
 std::string server_error_message(std::string_view body, int* status_code = nullptr);
 
-class ChatStreamDecoder {
+// What the reader needs of a decoded answer stream, whichever protocol carried it.
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  virtual void take(const SseEvent& event) = 0;
+  virtual void finish() = 0;
+  virtual const std::string& content() const = 0;
+  virtual const std::string& reasoning() const = 0;
+  virtual const std::string& finish_reason() const = 0;
+  virtual const std::string& model() const = 0;
+  virtual ReadUsage usage() const = 0;
+};
+
+class ChatStreamDecoder : public StreamDecoder {
  public:
   // max_text_bytes bounds the answer plus reasoning kept in memory (Error limit_exceeded past it).
   explicit ChatStreamDecoder(const ReadCallbacks& callbacks, std::size_t max_text_bytes = 64u << 20)
@@ -114,20 +127,20 @@ class ChatStreamDecoder {
   // Takes one SSE event. Throws Error(server) for an error event whose code is a client error
   // (4xx other than 408/409/429), Error(network) for other error events and for a data line that
   // is not JSON or not a chat completion chunk (both retryable).
-  void take(const SseEvent& event);
+  void take(const SseEvent& event) override;
   // The bytes ended. Throws Error(network) when the stream is incomplete.
-  void finish();
+  void finish() override;
 
   bool done() const { return done_; }
   // True when a "</think>" without an opening tag moved the content streamed so far into the
   // reasoning (on_replace was called, or would have been had anything been shown).
   bool reasoning_reclassified() const { return reclassified_; }
   bool emitted_anything() const { return emitted_; }
-  const std::string& content() const { return content_; }
-  const std::string& reasoning() const { return reasoning_; }
-  const std::string& finish_reason() const { return finish_reason_; }
-  const std::string& model() const { return model_; }
-  ReadUsage usage() const { return usage_; }
+  const std::string& content() const override { return content_; }
+  const std::string& reasoning() const override { return reasoning_; }
+  const std::string& finish_reason() const override { return finish_reason_; }
+  const std::string& model() const override { return model_; }
+  ReadUsage usage() const override { return usage_; }
   int events() const { return events_; }
 
  private:
@@ -146,6 +159,47 @@ class ChatStreamDecoder {
   bool emitted_ = false;
   bool reclassified_ = false;
   int events_ = 0;
+};
+
+// Reads the events of a streamed Anthropic Messages answer (POST /v1/messages, stream: true):
+// message_start (model, usage.input_tokens and the cache counts), content_block_start / _delta /
+// _stop (text_delta to the answer, thinking_delta to the reasoning; signature_delta and
+// redacted_thinking blocks are dropped), message_delta (stop_reason, usage.output_tokens),
+// message_stop (the end), ping, and error events. Also takes a whole non-streamed message
+// ({"type": "message", "content": [...]}) as one event.
+//
+// finish_reason: end_turn and stop_sequence → "stop", max_tokens → "length", others (refusal,
+// pause_turn, tool_use) as they are. Usage: prompt_tokens = input_tokens +
+// cache_creation_input_tokens + cache_read_input_tokens, completion_tokens = output_tokens.
+// Errors: an error event whose error.type is overloaded_error, api_error, rate_limit_error or
+// timeout_error is Error(network) (retryable); any other type is Error(server) carrying the
+// message. A data line that is not JSON is Error(network); finish() throws Error(network) when
+// no message_stop came.
+class AnthropicStreamDecoder : public StreamDecoder {
+ public:
+  explicit AnthropicStreamDecoder(const ReadCallbacks& callbacks,
+                                  std::size_t max_text_bytes = 64u << 20)
+      : callbacks_(callbacks), max_text_bytes_(max_text_bytes) {}
+
+  void take(const SseEvent& event) override;
+  void finish() override;
+
+  bool done() const { return done_; }
+  const std::string& content() const override { return content_; }
+  const std::string& reasoning() const override { return reasoning_; }
+  const std::string& finish_reason() const override { return finish_reason_; }
+  const std::string& model() const override { return model_; }
+  ReadUsage usage() const override { return usage_; }
+
+ private:
+  void add_text(std::string_view text, bool thinking);
+
+  const ReadCallbacks& callbacks_;
+  std::size_t max_text_bytes_;
+  std::string content_, reasoning_, finish_reason_, model_;
+  ReadUsage usage_;
+  bool started_ = false;
+  bool done_ = false;
 };
 
 }  // namespace glyph::detail

@@ -59,8 +59,9 @@ void ensure_curl_initialized() {
 }
 
 bool is_retryable_status(int status) {
+  // 529: the Anthropic API's "overloaded".
   return status == 408 || status == 409 || status == 429 || status == 500 || status == 502 ||
-         status == 503 || status == 504;
+         status == 503 || status == 504 || status == 529;
 }
 
 // One HTTP exchange driven through the multi interface, so that cancellation and the first-byte
@@ -70,6 +71,8 @@ struct Transfer {
   std::string method = "GET";
   std::string body;
   std::string api_key;
+  // Non-empty: the Anthropic API's headers (x-api-key, anthropic-version) instead of a Bearer.
+  std::string anthropic_version;
   long connect_timeout_ms = 10'000;
   long first_byte_timeout_ms = 60'000;
   long idle_timeout_ms = 60'000;
@@ -199,7 +202,13 @@ TransferResult run_transfer(const Transfer& transfer) {
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &state);
   cleanup.headers = curl_slist_append(cleanup.headers, "Expect:");  // no 100-continue round trip
-  if (!transfer.api_key.empty()) {
+  if (!transfer.anthropic_version.empty()) {
+    cleanup.headers = curl_slist_append(
+        cleanup.headers, ("anthropic-version: " + transfer.anthropic_version).c_str());
+    if (!transfer.api_key.empty())
+      cleanup.headers =
+          curl_slist_append(cleanup.headers, ("x-api-key: " + transfer.api_key).c_str());
+  } else if (!transfer.api_key.empty()) {
     cleanup.headers =
         curl_slist_append(cleanup.headers, ("Authorization: Bearer " + transfer.api_key).c_str());
   }
@@ -434,6 +443,17 @@ ServerKind parse_server_kind(std::string_view name) {
                   "\" (expected auto, vllm, sglang, llamacpp, ollama or openai)");
 }
 
+ApiProtocol parse_api_protocol(std::string_view name) {
+  if (name == "openai") return ApiProtocol::openai;
+  if (name == "anthropic") return ApiProtocol::anthropic;
+  throw Error(ErrorCode::invalid_argument,
+              "--api: expected openai or anthropic, got \"" + std::string(name) + "\"");
+}
+
+std::string_view to_string(ApiProtocol api) {
+  return api == ApiProtocol::anthropic ? "anthropic" : "openai";
+}
+
 std::string_view to_string(ServerKind kind) {
   switch (kind) {
     case ServerKind::vllm: return "vllm";
@@ -449,7 +469,10 @@ std::string_view to_string(ServerKind kind) {
 VlmReader::VlmReader(VlmReaderOptions options) : options_(std::move(options)) {
   base_url_ = normalize_base_url(options_.base_url);
   api_key_ = options_.api_key;
-  for (const char* variable : {"GLYPH_API_KEY", "OPENAI_API_KEY"}) {
+  const bool anthropic = options_.api == ApiProtocol::anthropic;
+  if (anthropic) anthropic_version_ = options_.anthropic_version;
+  for (const char* variable :
+       {"GLYPH_API_KEY", anthropic ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY"}) {
     if (!api_key_.empty()) break;
     if (const char* value = std::getenv(variable)) api_key_ = value;
   }
@@ -468,7 +491,7 @@ VlmReader::VlmReader(VlmReaderOptions options) : options_(std::move(options)) {
 VlmReader::~VlmReader() = default;
 
 std::string VlmReader::name() const {
-  return "openai:" + (model_.empty() ? std::string("?") : model_);
+  return std::string(to_string(options_.api)) + ":" + (model_.empty() ? std::string("?") : model_);
 }
 
 std::vector<ModelInfo> VlmReader::list_models() {
@@ -480,6 +503,7 @@ std::vector<ModelInfo> VlmReader::fetch_models(long timeout_ms,
   Transfer transfer;
   transfer.url = base_url_ + "/v1/models";
   transfer.api_key = api_key_;
+  transfer.anthropic_version = anthropic_version_;
   transfer.connect_timeout_ms = options_.connect_timeout_ms;
   transfer.first_byte_timeout_ms = std::min(options_.first_byte_timeout_ms, kLookupTimeoutMs);
   transfer.idle_timeout_ms = options_.idle_timeout_ms;
@@ -577,6 +601,8 @@ ServerHealth VlmReader::check_health() {
     Transfer transfer;
     transfer.url = base_url_ + std::string(path);
     transfer.api_key = api_key_;
+    transfer.anthropic_version = anthropic_version_;
+    transfer.anthropic_version = anthropic_version_;
     transfer.connect_timeout_ms = options_.connect_timeout_ms;
     transfer.first_byte_timeout_ms = std::min(options_.first_byte_timeout_ms, 30'000L);
     transfer.idle_timeout_ms = options_.idle_timeout_ms;
@@ -628,6 +654,7 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
                     std::to_string(options_.max_images) + " per request");
   }
 
+  const bool anthropic = options_.api == ApiProtocol::anthropic;
   ReadResult result;
   json content = json::array();
   for (std::size_t i = 0; i < request.pages.size(); ++i) {
@@ -650,30 +677,48 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
       png = encode_png(*page.image);
     }
     result.images.push_back(sent);
-    content.push_back({{"type", "image_url"},
-                       {"image_url", {{"url", "data:image/png;base64," + base64_encode(png)}}}});
+    if (anthropic) {
+      content.push_back(
+          {{"type", "image"},
+           {"source",
+            {{"type", "base64"}, {"media_type", "image/png"}, {"data", base64_encode(png)}}}});
+    } else {
+      content.push_back({{"type", "image_url"},
+                         {"image_url", {{"url", "data:image/png;base64," + base64_encode(png)}}}});
+    }
   }
   if (!prompt.empty()) content.push_back({{"type", "text"}, {"text", prompt}});
 
   const SamplingOptions& sampling = request.sampling;
-  json body = {{"stream", true}, {"stream_options", {{"include_usage", true}}}};
+  json body = {{"stream", true}};
   json messages = json::array();
-  if (!request.system_prompt.empty())
-    messages.push_back({{"role", "system"}, {"content", request.system_prompt}});
+  if (anthropic) {
+    // Messages API: the system prompt is a top-level field, max_tokens is required, thinking is
+    // asked for with a budget; it has no repetition penalty, stop_token_ids or
+    // skip_special_tokens (they are not sent).
+    if (!request.system_prompt.empty()) body["system"] = request.system_prompt;
+    body["max_tokens"] = sampling.max_tokens.value_or(options_.anthropic_max_tokens);
+    if (options_.thinking_budget_tokens > 0)
+      body["thinking"] = {{"type", "enabled"}, {"budget_tokens", options_.thinking_budget_tokens}};
+  } else {
+    body["stream_options"] = {{"include_usage", true}};
+    if (!request.system_prompt.empty())
+      messages.push_back({{"role", "system"}, {"content", request.system_prompt}});
+    if (sampling.max_tokens) body["max_tokens"] = *sampling.max_tokens;
+    if (!sampling.stop_token_ids.empty()) body["stop_token_ids"] = sampling.stop_token_ids;
+    if (sampling.skip_special_tokens) body["skip_special_tokens"] = *sampling.skip_special_tokens;
+  }
   messages.push_back({{"role", "user"}, {"content", std::move(content)}});
   body["messages"] = std::move(messages);
   if (sampling.temperature) body["temperature"] = *sampling.temperature;
   if (sampling.top_p) body["top_p"] = *sampling.top_p;
   if (sampling.top_k) body["top_k"] = *sampling.top_k;
-  if (sampling.max_tokens) body["max_tokens"] = *sampling.max_tokens;
-  if (!sampling.stop_token_ids.empty()) body["stop_token_ids"] = sampling.stop_token_ids;
-  if (sampling.skip_special_tokens) body["skip_special_tokens"] = *sampling.skip_special_tokens;
   // The model and the repetition penalty's name may need the server (/v1/models): that happens
   // inside the first attempt, so a server still starting up gets the same retries.
   auto finish_body = [&] {
     auto remaining_ms = [&] { return std::max(1L, ms_between(Clock::now(), deadline)); };
     result.model = resolve_model(remaining_ms(), callbacks.is_cancelled);
-    if (sampling.repetition_penalty) {
+    if (sampling.repetition_penalty && !anthropic) {
       const ServerKind kind = resolve_server_kind(remaining_ms(), callbacks.is_cancelled);
       body[kind == ServerKind::llamacpp ? "repeat_penalty" : "repetition_penalty"] =
           *sampling.repetition_penalty;
@@ -685,9 +730,10 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
   };
 
   Transfer transfer;
-  transfer.url = base_url_ + "/v1/chat/completions";
+  transfer.url = base_url_ + (anthropic ? "/v1/messages" : "/v1/chat/completions");
   transfer.method = "POST";
   transfer.api_key = api_key_;
+  transfer.anthropic_version = anthropic_version_;
   transfer.connect_timeout_ms = options_.connect_timeout_ms;
   transfer.first_byte_timeout_ms = options_.first_byte_timeout_ms;
   transfer.idle_timeout_ms = options_.idle_timeout_ms;
@@ -741,10 +787,15 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
       watch(reasoning_loop, reasoning, "reasoning");
       watch(content_loop, content, "content");
     };
-    detail::ChatStreamDecoder decoder(relay);
+    std::unique_ptr<detail::StreamDecoder> decoder_owner;
+    if (anthropic)
+      decoder_owner = std::make_unique<detail::AnthropicStreamDecoder>(relay);
+    else
+      decoder_owner = std::make_unique<detail::ChatStreamDecoder>(relay);
+    detail::StreamDecoder& decoder = *decoder_owner;
     detail::SseParser parser;
     std::optional<RetryableFailure> retry_reason;
-    auto complete = [&](const detail::ChatStreamDecoder& decoded, std::string finish_reason) {
+    auto complete = [&](const detail::StreamDecoder& decoded, std::string finish_reason) {
       result.content = decoded.content();
       result.reasoning = decoded.reasoning();
       result.finish_reason = std::move(finish_reason);
@@ -809,6 +860,11 @@ ReadResult VlmReader::read(const ReadRequest& request, const ReadCallbacks& call
       report.period_bytes = static_cast<int>(loop.period);
       report.repeats = loop.repeats;
       report.unit = loop.unit;
+      if (anthropic) {
+        // The Messages API has no repetition or frequency penalty: nothing to retry with.
+        report.retry_looped = true;
+        return complete(decoder, "repetition");
+      }
       const ServerKind kind = resolve_server_kind(std::max(1L, ms_between(Clock::now(), deadline)),
                                                   callbacks.is_cancelled);
       if (kind == ServerKind::openai || kind == ServerKind::ollama) {

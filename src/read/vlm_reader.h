@@ -33,6 +33,12 @@
 // ReadResult::repetition reports it. If the retry loops too, its answer up to that point is
 // returned with finish_reason "repetition" (like "length", an answer cut short).
 //
+// Anthropic (VlmReaderOptions::api): the same reader speaks the Messages API: thinking blocks are
+// the reasoning, text blocks the answer; usage from message_start and message_delta; retries,
+// timeouts and cancellation as above (HTTP 529 "overloaded" is a 5xx: retried). A loop is
+// reported but not retried (the API has no repetition penalty): the answer ends at the loop with
+// finish_reason "repetition".
+//
 // Limits: one choice (n = 1).
 #pragma once
 
@@ -49,6 +55,15 @@ namespace glyph {
 
 enum class ServerKind { unknown, vllm, sglang, llamacpp, ollama, openai };
 
+// The protocol: OpenAI Chat Completions (POST /v1/chat/completions), or the Anthropic Messages API
+// (POST /v1/messages: base64 image blocks, the system prompt as a field, max_tokens required,
+// streamed message_start / content_block_delta (text_delta, thinking_delta) / message_delta /
+// message_stop events, x-api-key and anthropic-version headers, the key from $ANTHROPIC_API_KEY).
+enum class ApiProtocol { openai, anthropic };
+// "openai", "anthropic"; throws Error(invalid_argument) naming the accepted values.
+ApiProtocol parse_api_protocol(std::string_view name);
+std::string_view to_string(ApiProtocol api);
+
 // "vllm", "sglang", "llamacpp" (also "llama.cpp", "llama-server"), "ollama", "openai", "auto".
 // Throws Error(invalid_argument) naming the accepted values.
 ServerKind parse_server_kind(std::string_view name);
@@ -60,7 +75,12 @@ inline constexpr int64_t kDefaultVlmMaxPixels = 12'845'056;
 struct VlmReaderOptions {
   std::string base_url;  // http(s)://host:port, with or without a trailing /v1
   std::string model;     // empty: the first model GET /v1/models lists
-  std::string api_key;   // empty: $GLYPH_API_KEY, else $OPENAI_API_KEY, else no Authorization
+  std::string api_key;   // empty: $GLYPH_API_KEY, else $OPENAI_API_KEY ($ANTHROPIC_API_KEY for
+                         // api anthropic), else none
+  ApiProtocol api = ApiProtocol::openai;
+  std::string anthropic_version = "2023-06-01";  // the anthropic-version header
+  int anthropic_max_tokens = 4096;  // max_tokens when the request sets none (the API needs one)
+  int thinking_budget_tokens = 0;   // > 0: ask for extended thinking with this budget (anthropic)
   ServerKind server_kind = ServerKind::unknown;
   long connect_timeout_ms = 10'000;
   long first_byte_timeout_ms = 300'000;  // prefill of many pages can take minutes on a busy server
@@ -103,7 +123,8 @@ class VlmReader : public Reader {
   VlmReader(const VlmReader&) = delete;
   VlmReader& operator=(const VlmReader&) = delete;
 
-  std::string name() const override;  // "openai:<model>" ("openai:?" until the model is known)
+  // "openai:<model>" or "anthropic:<model>" ("openai:?" until the model is known)
+  std::string name() const override;
   ReadResult read(const ReadRequest& request, const ReadCallbacks& callbacks) override;
 
   // GET /v1/models. Throws Error(network | timeout | server).
@@ -127,6 +148,7 @@ class VlmReader : public Reader {
   VlmReaderOptions options_;
   std::string base_url_;
   std::string api_key_;
+  std::string anthropic_version_;  // set for api anthropic
   std::string model_;
   ServerKind server_kind_ = ServerKind::unknown;
   bool kind_checked_ = false;

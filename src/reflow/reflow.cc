@@ -29,9 +29,6 @@ bool is_digit(char32_t c) {
 bool is_ascii_letter(char32_t c) {
   return (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z');
 }
-bool is_lower(char32_t c) {
-  return (c >= U'a' && c <= U'z') || (c >= 0xDF && c <= 0xFF && c != 0xF7);
-}
 bool is_letter(char32_t c) {
   return is_ascii_letter(c) || (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7);
 }
@@ -870,41 +867,6 @@ int SourceMap::source_page(std::size_t output_start, std::size_t output_end) con
   return source_page(output_start);
 }
 
-bool dehyphenate_keeps_hyphen(std::u32string_view first, std::u32string_view second,
-                              std::u32string_view document) {
-  if (first.empty() || second.empty()) return true;
-  if (!is_lower(second[0]) || is_digit(first[0])) return true;
-  // Words that begin compounds far more often than they end a split syllable.
-  static constexpr std::u32string_view kCompoundFirst[] = {
-      U"well", U"self",  U"ill",  U"non",   U"cross", U"half", U"all",  U"ex",
-      U"so",   U"built", U"user", U"third", U"end",   U"run",  U"read", U"write",
-      U"long", U"short", U"high", U"low",   U"full",  U"case", U"open", U"pre-built"};
-  std::u32string lower(first);
-  for (char32_t& c : lower)
-    if (c >= U'A' && c <= U'Z') c += 32;
-  // The document's own spelling decides when it has exactly one of the two forms.
-  std::u32string joined = lower + std::u32string(second);
-  std::u32string hyphenated = lower + U"-" + std::u32string(second);
-  auto contains_word = [&](const std::u32string& word) {
-    for (std::size_t at = document.find(word); at != std::u32string_view::npos;
-         at = document.find(word, at + 1)) {
-      const bool starts = at == 0 || !is_letter(document[at - 1]);
-      const std::size_t end = at + word.size();
-      const bool ends = end >= document.size() || !is_letter(document[end]);
-      if (starts && ends) return true;
-    }
-    return false;
-  };
-  if (first == std::u32string_view(lower)) {
-    const bool has_joined = contains_word(joined);
-    const bool has_hyphenated = contains_word(hyphenated);
-    if (has_joined != has_hyphenated) return has_hyphenated;
-  }
-  for (std::u32string_view word : kCompoundFirst)
-    if (lower == word) return true;
-  return false;
-}
-
 ReflowResult reflow_text(const ReflowInput& input, ReflowMode mode) {
   if (mode == ReflowMode::off) {
     ReflowResult result;
@@ -926,7 +888,9 @@ std::size_t rendered_line_chars(const RenderConfig& config) {
   return std::max<std::size_t>(10, static_cast<std::size_t>(width / per_char));
 }
 
-PreparedDocument prepare_document(const Document& document, const RenderConfig& config) {
+namespace {
+
+PreparedDocument prepare_document_text(const Document& document, const RenderConfig& config) {
   PreparedDocument out;
   if (config.reflow == ReflowMode::off && document.page_starts.empty()) {
     PreparedText whole = prepare_text(document.text, config);
@@ -998,6 +962,69 @@ PreparedDocument prepare_document(const Document& document, const RenderConfig& 
   out.map = std::move(result.map);
   out.reflow = std::move(result.report);
   out.source_text = std::move(source);
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// "line-numbers": each line of the text to render begins with its 1-based number, right-aligned
+// to the widest and followed by two spaces, all non-breaking (U+00A0) so that the layout keeps
+// them; the numbers are inserted text in the map (they map to the start of their line).
+void number_lines(PreparedDocument& out) {
+  const std::u32string& old_text = out.text;
+  std::size_t lines = 1;
+  for (char32_t c : old_text) lines += c == U'\n';
+  if (!old_text.empty() && old_text.back() == U'\n') --lines;
+  const std::size_t digits = std::to_string(std::max<std::size_t>(lines, 1)).size();
+
+  const SourceMap& old_map = out.map;
+  const auto& segments = old_map.segments();
+  std::u32string text;
+  SourceMap map;
+  // Copies [from, to) of the old text with the old map's segments.
+  auto copy = [&](std::size_t from, std::size_t to) {
+    auto it = std::upper_bound(
+        segments.begin(), segments.end(), from,
+        [](std::size_t at, const SourceMap::Segment& s) { return at < s.output_start; });
+    if (it != segments.begin()) --it;
+    for (; it != segments.end() && it->output_start < to; ++it) {
+      const std::size_t begin = std::max(from, it->output_start);
+      const std::size_t end = std::min(to, it->output_start + it->length);
+      if (begin >= end) continue;
+      if (it->inserted)
+        map.append_inserted(text.size(), it->source_start, end - begin);
+      else
+        map.append_copy(text.size(), it->source_start + (begin - it->output_start), end - begin);
+      text.append(old_text, begin, end - begin);
+    }
+  };
+  std::size_t number = 0;
+  for (std::size_t start = 0; start < old_text.size();) {
+    std::size_t end = old_text.find(U'\n', start);
+    end = end == std::u32string::npos ? old_text.size() : end + 1;
+    const std::string digits_text = std::to_string(++number);
+    std::u32string label(digits - digits_text.size(), U'\u00A0');
+    for (char c : digits_text) label += static_cast<char32_t>(c);
+    label += U"\u00A0\u00A0";
+    map.append_inserted(text.size(), old_map.source_offset(start), label.size());
+    text += label;
+    copy(start, end);
+    start = end;
+  }
+  map.page_starts = old_map.page_starts;
+  map.source_length = old_map.source_length;
+  if (out.source_text.empty()) out.source_text = old_text;
+  out.text = std::move(text);
+  out.map = std::move(map);
+}
+
+}  // namespace
+
+PreparedDocument prepare_document(const Document& document, const RenderConfig& config) {
+  PreparedDocument out = prepare_document_text(document, config);
+  if (config.line_numbers) number_lines(out);
   return out;
 }
 

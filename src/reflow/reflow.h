@@ -126,11 +126,7 @@ struct ReflowResult {
 // The rules above on prepared text. Mode off returns the text unchanged (identity map).
 ReflowResult reflow_text(const ReflowInput& input, ReflowMode mode);
 
-// Whether the hyphen of "first-\nsecond" is kept when the two lines are joined: when `first` is
-// one of a few words that begin compounds (well, self, non, ...), when either half starts with a
-// capital or a digit, or when the document itself has the hyphenated form and not the joined one.
-bool dehyphenate_keeps_hyphen(std::u32string_view first, std::u32string_view second,
-                              std::u32string_view document);
+// dehyphenate_keeps_hyphen (ingest/ingest.h) decides the hyphens of words split across lines.
 
 // The text a document renders as, and where each character comes from: prepare_text, then the
 // reflow rules of config.reflow. The one place every command and the service go through between
@@ -140,10 +136,12 @@ struct PreparedDocument {
   PreparedText prepare;  // the counters of prepare_text (its text moved into `text` or dropped)
   SourceMap map;
   ReflowReport reflow;
-  // With reflow on or auto: the text as prepare_text makes it (what `off` renders), the source
-  // of `map`; empty with reflow off (it is `text` then).
+  // With reflow on or auto, or line numbers: the text as prepare_text makes it (what `off`
+  // renders), the source of `map`; empty otherwise (it is `text` then).
   std::u32string source_text;
 };
+// With config.line_numbers, each line of the text then begins with its number (inserted text in
+// the map).
 PreparedDocument prepare_document(const Document& document, const RenderConfig& config);
 
 // Characters a rendered line of the config holds, about (for packing decisions).

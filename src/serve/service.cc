@@ -761,13 +761,15 @@ struct Service::Impl {
 
     h.route("GET", "/v1/presets", [](const HttpRequest&) {
       json presets = json::array();
-      for (const char* name : {"en", "zh"})
+      for (std::string_view name : preset_names())
         presets.push_back(
             {{"name", name}, {"config", json::parse(config_to_json(preset_config(name)))}});
       return json_response(
           {{"presets", presets},
            {"default", "auto"},
-           {"note", "\"auto\" picks zh when the text has CJK ideographs, else en"}});
+           {"note",
+            "\"auto\" picks by content: zh with CJK ideographs, else json, table, code, lines "
+            "or en (docs/config.md)"}});
     });
 
     h.route("GET", "/v1/fonts", [](const HttpRequest&) {

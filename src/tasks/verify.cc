@@ -96,9 +96,21 @@ FidelityReport verify_round_trip(const RenderedDocument& document, const OcrOpti
   const auto recognized = recognize_pages(inputs, ocr, ocr_callbacks);
   for (size_t p = 0; p < pages; ++p) {
     const auto& page = document.layout().pages[p];
-    const std::u32string reference =
-        normalize_for_cer(std::u32string_view(document.text())
-                              .substr(page.char_start, page.char_end - page.char_start));
+    std::u32string drawn(std::u32string_view(document.text())
+                             .substr(page.char_start, page.char_end - page.char_start));
+    const NewlineStyle& newline = document.config().newline;
+    if (!newline.line_break) {
+      // A newline drawn inline (newline-markup): the page shows its marker text, not a break.
+      std::u32string with_markers;
+      for (char32_t c : drawn) {
+        if (c == U'\n')
+          with_markers += newline.inline_text;
+        else
+          with_markers += c;
+      }
+      drawn = std::move(with_markers);
+    }
+    const std::u32string reference = normalize_for_cer(drawn);
     std::string read;
     for (const auto& line : recognized[p].lines) {
       if (!read.empty()) read += ' ';

@@ -417,7 +417,9 @@ void FakeVlmServer::serve(int fd) {
   auto authorized = [&] {
     if (options.api_key.empty()) return true;
     auto it = request.headers.find("authorization");
-    return it != request.headers.end() && it->second == "Bearer " + options.api_key;
+    auto key = request.headers.find("x-api-key");  // the Anthropic API's header
+    return (it != request.headers.end() && it->second == "Bearer " + options.api_key) ||
+           (key != request.headers.end() && key->second == options.api_key);
   };
   auto refuse_unauthorized = [&] {
     send_response(fd, 401, "application/json",
@@ -457,6 +459,8 @@ void FakeVlmServer::serve(int fd) {
     send_response(fd, 200, "application/json", models.dump());
     return;
   }
+  if (request.path == "/v1/messages" && request.method == "POST")
+    return serve_anthropic(connection, request, options);
   if (request.path != "/v1/chat/completions" || request.method != "POST") {
     record();
     send_response(fd, 404, "application/json",
@@ -711,6 +715,234 @@ void FakeVlmServer::serve(int fd) {
     }
     if (i > 0 && answer.chunk_delay_ms > 0 && !connection.pause(answer.chunk_delay_ms)) return;
     if (!connection.event(events[i].line)) return;
+  }
+  connection.end_body();
+}
+
+// The Anthropic Messages API (POST /v1/messages), as api.anthropic.com speaks it: x-api-key and
+// anthropic-version headers, image blocks with a base64 source, max_tokens required, the answer
+// streamed as message_start, ping, content blocks (a thinking block when the answer has
+// reasoning, then the text), message_delta (stop_reason, usage) and message_stop; errors as
+// {"type": "error", "error": {"type", "message"}} (529 overloaded_error). Faults apply as to chat
+// requests: http_status, reset_before_answer, never_answer, reset_mid_stream, stall_mid_stream,
+// error_event (an "event: error" line), no_done (no message_delta and message_stop).
+void FakeVlmServer::serve_anthropic(Connection& connection, RecordedRequest& request,
+                                    const FakeServerOptions& options) {
+  const int fd = connection.fd;
+  auto error_type_of = [](int status) -> std::string {
+    switch (status) {
+      case 400: return "invalid_request_error";
+      case 401: return "authentication_error";
+      case 403: return "permission_error";
+      case 404: return "not_found_error";
+      case 413: return "request_too_large";
+      case 429: return "rate_limit_error";
+      case 529: return "overloaded_error";
+      default: return "api_error";
+    }
+  };
+  auto error_json = [&](int status, const std::string& message) {
+    return json{{"type", "error"},
+                {"error", {{"type", error_type_of(status)}, {"message", message}}}}
+        .dump();
+  };
+  auto refuse = [&](int status, const std::string& message, const std::string& extra = "") {
+    send_response(fd, status, "application/json", error_json(status, message), extra);
+  };
+
+  json body = json::parse(request.body, nullptr, false);
+  std::string refusal;
+  if (!body.is_object()) {
+    refusal = "request body is not a JSON object";
+  } else if (!body.contains("messages") || !body["messages"].is_array()) {
+    refusal = "messages: Field required";
+  } else {
+    for (const json& message : body["messages"]) {
+      if (!message.is_object() || message.value("role", "") != "user") continue;
+      const json& content = message.contains("content") ? message["content"] : json();
+      if (content.is_string()) {
+        request.part_kinds.push_back("text");
+        request.text += content.get<std::string>();
+        continue;
+      }
+      if (!content.is_array()) continue;
+      for (const json& part : content) {
+        const std::string type = part.is_object() ? part.value("type", "") : "";
+        if (type == "text" && part.contains("text") && part["text"].is_string()) {
+          request.part_kinds.push_back("text");
+          request.text += part["text"].get<std::string>();
+        } else if (type == "image") {
+          request.part_kinds.push_back("image");
+          RecordedImage image;
+          const json& source = part.contains("source") ? part["source"] : json();
+          if (!source.is_object() || source.value("type", "") != "base64" ||
+              !source.contains("data") || !source["data"].is_string()) {
+            image.error = "not a base64 image source";
+            refusal = "messages.0.content: image source must be base64 here";
+          } else {
+            image.media_type = source.value("media_type", "");
+            try {
+              PageImage decoded = decode_png(base64_decode(source["data"].get<std::string>()));
+              image.valid_png = true;
+              image.width_px = decoded.width_px;
+              image.height_px = decoded.height_px;
+              image.channels = decoded.channels;
+            } catch (const std::exception& error) {
+              image.error = error.what();
+              refusal = std::string("Could not process image: ") + error.what();
+            }
+          }
+          request.images.push_back(std::move(image));
+        } else {
+          request.part_kinds.push_back(type.empty() ? "?" : type);
+        }
+      }
+    }
+    if (refusal.empty() && (!body.contains("max_tokens") || !body["max_tokens"].is_number()))
+      refusal = "max_tokens: Field required";
+  }
+  request.prompt_tokens = count_prompt_tokens(request);
+  request.headers.erase("host");
+  if (options.record_requests) {
+    std::lock_guard lock(mutex_);
+    requests_.push_back(request);
+  }
+  if (!options.api_key.empty()) {
+    auto key = request.headers.find("x-api-key");
+    if (key == request.headers.end() || key->second != options.api_key)
+      return refuse(401, "invalid x-api-key");
+  }
+  if (!request.headers.count("anthropic-version"))
+    return refuse(400, "anthropic-version: header is required");
+  if (!refusal.empty()) return refuse(400, refusal);
+  const std::string requested_model = body.value("model", "");
+  if (requested_model != model_) return refuse(404, "model: " + requested_model);
+  if (options.max_context_tokens > 0 && request.prompt_tokens > options.max_context_tokens)
+    return refuse(400, "prompt is too long: " + std::to_string(request.prompt_tokens) +
+                           " tokens > " + std::to_string(options.max_context_tokens) + " maximum");
+
+  std::optional<FakeFault> fault;
+  {
+    std::lock_guard lock(mutex_);
+    if (!faults_.empty()) {
+      fault = faults_.front();
+      faults_.erase(faults_.begin());
+    }
+  }
+  if (fault && fault->kind == FaultKind::http_status) {
+    std::string extra;
+    if (!fault->retry_after.empty()) extra += "retry-after: " + fault->retry_after + "\r\n";
+    return refuse(fault->status, fault->message, extra);
+  }
+  if (fault && fault->kind == FaultKind::reset_before_answer) return reset_connection(fd);
+  if (fault && fault->kind == FaultKind::never_answer) return connection.wait_for_client_to_leave();
+
+  const FakeAnswer& answer = options.answer;
+  std::string text = answer.content;
+  std::string stop_reason = answer.finish_reason == "length" ? "max_tokens" : "end_turn";
+  if (!answer.loop.empty()) {  // the API has no repetition penalty: a loop always loops
+    for (int i = 0; i < answer.loop_repeats; ++i) text += answer.loop;
+    stop_reason = "max_tokens";
+  }
+  const int output_tokens = 1 + static_cast<int>((text.size() + answer.reasoning.size()) / 4);
+  const std::string id = "msg_fake" + std::to_string(requests().size());
+  json usage = {{"input_tokens", request.prompt_tokens},
+                {"cache_creation_input_tokens", 0},
+                {"cache_read_input_tokens", 0},
+                {"output_tokens", output_tokens}};
+
+  if (!body.value("stream", false) || options.ignore_stream) {
+    json content = json::array();
+    if (!answer.reasoning.empty())
+      content.push_back(
+          {{"type", "thinking"}, {"thinking", answer.reasoning}, {"signature", "c2lnbmF0dXJl"}});
+    content.push_back({{"type", "text"}, {"text", text}});
+    json message = {{"id", id},
+                    {"type", "message"},
+                    {"role", "assistant"},
+                    {"model", model_},
+                    {"content", content},
+                    {"stop_reason", stop_reason},
+                    {"stop_sequence", nullptr},
+                    {"usage", usage}};
+    send_response(fd, 200, "application/json", message.dump());
+    return;
+  }
+
+  std::vector<std::string> events;  // whole SSE events without the final blank line
+  auto add = [&](const std::string& type, const json& data) {
+    events.push_back("event: " + type + "\ndata: " + data.dump());
+  };
+  json start_usage = usage;
+  start_usage["output_tokens"] = 1;
+  add("message_start", {{"type", "message_start"},
+                        {"message",
+                         {{"id", id},
+                          {"type", "message"},
+                          {"role", "assistant"},
+                          {"model", model_},
+                          {"content", json::array()},
+                          {"stop_reason", nullptr},
+                          {"stop_sequence", nullptr},
+                          {"usage", start_usage}}}});
+  add("ping", {{"type", "ping"}});
+  int index = 0;
+  if (!answer.reasoning.empty()) {
+    add("content_block_start", {{"type", "content_block_start"},
+                                {"index", index},
+                                {"content_block", {{"type", "thinking"}, {"thinking", ""}}}});
+    for (const std::string& piece : split_text(answer.reasoning, answer.chunk_bytes))
+      add("content_block_delta", {{"type", "content_block_delta"},
+                                  {"index", index},
+                                  {"delta", {{"type", "thinking_delta"}, {"thinking", piece}}}});
+    add("content_block_delta",
+        {{"type", "content_block_delta"},
+         {"index", index},
+         {"delta", {{"type", "signature_delta"}, {"signature", "c2lnbmF0dXJl"}}}});
+    add("content_block_stop", {{"type", "content_block_stop"}, {"index", index}});
+    ++index;
+  }
+  add("content_block_start", {{"type", "content_block_start"},
+                              {"index", index},
+                              {"content_block", {{"type", "text"}, {"text", ""}}}});
+  for (const std::string& piece : split_text(text, answer.chunk_bytes))
+    add("content_block_delta", {{"type", "content_block_delta"},
+                                {"index", index},
+                                {"delta", {{"type", "text_delta"}, {"text", piece}}}});
+  add("content_block_stop", {{"type", "content_block_stop"}, {"index", index}});
+  const std::size_t tail = events.size();  // message_delta and message_stop follow
+  add("message_delta", {{"type", "message_delta"},
+                        {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
+                        {"usage", {{"output_tokens", output_tokens}}}});
+  add("message_stop", {{"type", "message_stop"}});
+
+  connection.crlf = options.crlf;
+  connection.byte_by_byte = options.byte_by_byte;
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: "
+      "no-cache\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  if (!send_all(fd, head)) return connection.note_gone();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (fault && static_cast<int>(i) == fault->after_events) {
+      switch (fault->kind) {
+        case FaultKind::reset_mid_stream: return reset_connection(fd);
+        case FaultKind::stall_mid_stream: return connection.wait_for_client_to_leave();
+        case FaultKind::error_event:
+          connection.event(
+              "event: error\ndata: " +
+              json{{"type", "error"},
+                   {"error", {{"type", error_type_of(fault->status)}, {"message", fault->message}}}}
+                  .dump());
+          return connection.end_body();
+        case FaultKind::non_json_line:
+          if (!connection.event("event: content_block_delta\ndata: {not json")) return;
+          break;
+        default: break;
+      }
+    }
+    if (fault && fault->kind == FaultKind::no_done && i >= tail) break;
+    if (i > 0 && answer.chunk_delay_ms > 0 && !connection.pause(answer.chunk_delay_ms)) return;
+    if (!connection.event(events[i])) return;
   }
   connection.end_body();
 }

@@ -3,7 +3,8 @@
 //
 // It speaks the Chat Completions protocol the way vLLM, SGLang, llama.cpp's server, Ollama and
 // OpenAI do (FakeServerMode picks the differences: reasoning field, error body shape, model owner,
-// health route, when usage is sent), and it can misbehave on demand (FakeFault, one per chat
+// health route, when usage is sent), and the Anthropic Messages API at POST /v1/messages (in any
+// mode); it can misbehave on demand (FakeFault, one per chat
 // request, in order): HTTP errors with Retry-After, resets before or during the stream, stalls,
 // error events mid-stream, a stream without [DONE], a data line that is not JSON, a server that
 // never answers. Every request is recorded, with its images decoded from their data URLs as PNG,
@@ -142,6 +143,9 @@ class FakeVlmServer {
   struct Connection;
   void accept_loop();
   void serve(int fd);
+  // POST /v1/messages: the Anthropic Messages API (see fake_vlm_server.cc).
+  void serve_anthropic(Connection& connection, RecordedRequest& request,
+                       const FakeServerOptions& options);
 
   FakeServerOptions options_;
   std::string model_;

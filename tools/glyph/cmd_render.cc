@@ -45,7 +45,8 @@ void run_render(const RenderArgs& args) {
   } else if (!args.preset.empty()) {
     config = preset_config(args.preset);
   } else {
-    // As the Glyph demo does: CJK text gets the Chinese preset, anything else the English one.
+    // By content: CJK text gets the Chinese preset (as the Glyph demo), JSON, tables, code and
+    // short lines their own (docs/config.md), anything else the English one.
     config = config_for_text(decode_utf8(bytes).text);
   }
   if (args.dpi) {
@@ -113,8 +114,9 @@ void add_render_command(CLI::App& app) {
       ->required();
   add_input_flags(cmd, args->input_flags);
   auto* config_opt = cmd->add_option("-c,--config", args->config_path,
-                                     "Glyph JSON config (default: by content, en or zh preset)");
-  cmd->add_option("--preset", args->preset, "Built-in config: en or zh")->excludes(config_opt);
+                                     "Glyph JSON config (default: a preset chosen by content)");
+  cmd->add_option("--preset", args->preset, "Built-in config: en, zh, lines, code, json or table")
+      ->excludes(config_opt);
   cmd->add_option("-o,--outdir", args->outdir, "Output folder (default: pages)");
   cmd->add_option("--threads", args->threads, "Rasterizing threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);

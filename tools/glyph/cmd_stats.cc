@@ -39,7 +39,7 @@ void add_cost_flags(CLI::App* cmd, CostFlags& f) {
       ->required();
   add_input_flags(cmd, f.input_flags);
   cmd->add_option("-c,--config", f.config_path,
-                  "Glyph JSON config, or en / zh (default: by content)");
+                  "Glyph JSON config, or a preset name (default: by content)");
   cmd->add_option("--dpi", f.dpi, "Override the config's dpi");
   cmd->add_option("--model,-m", f.model,
                   "Model reading the pages (default glyph); see glyph vtokens");
@@ -62,7 +62,7 @@ Prepared prepare(const CostFlags& f) {
   const Document document = read_input(f.input, f.input_flags);
   Prepared p;
   std::vector<std::string> warnings;
-  if (f.config_path == "en" || f.config_path == "zh")
+  if (is_preset_name(f.config_path))
     p.config = preset_config(f.config_path);
   else if (!f.config_path.empty())
     p.config = load_config(f.config_path, &warnings);

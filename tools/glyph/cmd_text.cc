@@ -34,11 +34,15 @@ void run_text(const TextOptions& options) {
   std::vector<std::string> warnings;
   RenderConfig config;
   if (!options.config_path.empty()) {
-    config = options.config_path == "en" || options.config_path == "zh"
-                 ? preset_config(options.config_path)
-                 : load_config(options.config_path, &warnings);
+    config = is_preset_name(options.config_path) ? preset_config(options.config_path)
+                                                 : load_config(options.config_path, &warnings);
   } else {
-    config = config_for_text(decode_utf8(bytes).text);
+    const std::u32string decoded = decode_utf8(bytes).text;
+    const std::string_view chosen = preset_name_for_text(decoded);
+    config = preset_config(chosen);
+    if (options.verbose)
+      std::fprintf(stderr, "config: preset %.*s (chosen by content)\n",
+                   static_cast<int>(chosen.size()), chosen.data());
   }
   if (!options.font.empty()) config.font_path = options.font;
   apply_reflow_flag(options.input_flags, config);
@@ -119,7 +123,8 @@ void add_text_command(CLI::App& app) {
       ->required();
   add_input_flags(cmd, options->input_flags);
   cmd->add_option("-c,--config", options->config_path,
-                  "Glyph config JSON, or a preset name (en, zh); default: chosen by the text");
+                  "Glyph config JSON, or a preset name (en, zh, lines, code, json, table); "
+                  "default: chosen by the text");
   cmd->add_option("--font", options->font, "Use this font file instead of the config's font-path");
   cmd->add_flag("--lines", options->lines,
                 "Print the lines of each page as the layout breaks them");

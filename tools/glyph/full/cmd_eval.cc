@@ -115,9 +115,8 @@ void run_eval_command(const EvalFlags& flags) {
   options.dpis = flags.dpis;
   if (!flags.config_path.empty()) {
     std::vector<std::string> warnings;
-    options.config = flags.config_path == "en" || flags.config_path == "zh"
-                         ? preset_config(flags.config_path)
-                         : load_config(flags.config_path, &warnings);
+    options.config = is_preset_name(flags.config_path) ? preset_config(flags.config_path)
+                                                       : load_config(flags.config_path, &warnings);
     for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   }
   options.concurrency = flags.concurrency;
@@ -240,7 +239,8 @@ void add_eval_command(CLI::App& app) {
       ->delimiter(',')
       ->check(CLI::Range(12.0, 600.0));
   cmd->add_option("-c,--config", flags->config_path,
-                  "Glyph config JSON, or a preset (en, zh); default: chosen by each item's text");
+                  "Glyph config JSON, or a preset (en, zh, lines, code, json, table); default: "
+                  "chosen by each item's text");
   cmd->add_option("--concurrency", flags->concurrency, "Items run at once (default 1)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--limit", flags->limit,

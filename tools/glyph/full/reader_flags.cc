@@ -57,7 +57,8 @@ void add_reader_flags(CLI::App* command, ReaderFlags& flags, bool with_backend) 
       ->required();
   add_input_flags(command, flags.input_flags);
   command->add_option("-c,--config", flags.config_path,
-                      "Glyph config JSON, or a preset (en, zh); default: chosen by the text");
+                      "Glyph config JSON, or a preset (en, zh, lines, code, json, table); default: "
+                      "chosen by the text");
   command->add_option("--dpi", flags.dpi, "Render at this dpi instead of the config's")
       ->check(CLI::Range(12.0, 600.0));
   command->add_flag(
@@ -88,6 +89,15 @@ void add_reader_flags(CLI::App* command, ReaderFlags& flags, bool with_backend) 
   command->add_option("--model", flags.model, "Model name (default: the first the server lists)");
   command->add_option("--api-key", flags.api_key,
                       "API key (default: $GLYPH_API_KEY, else $OPENAI_API_KEY)");
+  command
+      ->add_option("--api", flags.api,
+                   "VLM protocol: openai (Chat Completions) or anthropic (Messages API; default "
+                   "URL https://api.anthropic.com, key $ANTHROPIC_API_KEY)")
+      ->check(CLI::IsMember({"openai", "anthropic"}));
+  command
+      ->add_option("--thinking-budget", flags.thinking_budget,
+                   "With --api anthropic: ask for extended thinking with this many tokens")
+      ->check(CLI::Range(0, 1000000));
   command->add_option("--server", flags.server_kind,
                       "Server kind: vllm, sglang, llamacpp, ollama, openai (default: auto)");
   command->add_option("--temperature", flags.temperature,
@@ -104,9 +114,8 @@ std::unique_ptr<RenderedDocument> load_document(const ReaderFlags& flags) {
   RenderConfig config;
   if (!flags.config_path.empty()) {
     std::vector<std::string> warnings;
-    config = flags.config_path == "en" || flags.config_path == "zh"
-                 ? preset_config(flags.config_path)
-                 : load_config(flags.config_path, &warnings);
+    config = is_preset_name(flags.config_path) ? preset_config(flags.config_path)
+                                               : load_config(flags.config_path, &warnings);
     for (const auto& warning : warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   } else {
     config = config_for_text(decode_utf8(document.text).text);
@@ -128,9 +137,14 @@ OcrOptions ocr_options(const ReaderFlags& flags, const RenderedDocument& documen
 }
 
 std::unique_ptr<Reader> make_reader(const ReaderFlags& flags, const RenderedDocument& document) {
-  const std::string url = !flags.url.empty() ? flags.url : env_or_empty("GLYPH_VLM_URL");
+  const bool anthropic = flags.api == "anthropic";
+  std::string url = !flags.url.empty() ? flags.url : env_or_empty("GLYPH_VLM_URL");
+  if (url.empty() && anthropic) url = "https://api.anthropic.com";
   const std::string backend =
       !flags.backend.empty() ? flags.backend : (url.empty() ? "ocr" : "openai");
+  if (backend == "ocr" && anthropic)
+    throw Error(ErrorCode::invalid_argument,
+                "--api anthropic needs the VLM reader, not --backend ocr");
   if (backend == "ocr") return std::make_unique<OcrReader>(ocr_options(flags, document));
   if (url.empty()) {
     throw Error(
@@ -141,6 +155,8 @@ std::unique_ptr<Reader> make_reader(const ReaderFlags& flags, const RenderedDocu
   options.base_url = url;
   options.model = flags.model;
   options.api_key = flags.api_key;
+  options.api = parse_api_protocol(flags.api);
+  options.thinking_budget_tokens = flags.thinking_budget;
   if (!flags.server_kind.empty()) options.server_kind = parse_server_kind(flags.server_kind);
   return std::make_unique<VlmReader>(options);
 }

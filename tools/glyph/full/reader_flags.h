@@ -22,6 +22,8 @@ struct ReaderFlags {
   std::string model;
   std::string api_key;
   std::string server_kind;
+  std::string api = "openai";  // the VLM protocol: openai or anthropic
+  int thinking_budget = 0;     // anthropic: extended thinking budget in tokens (0: off)
   std::string config_path;
   double dpi = 0;
   bool json = false;
