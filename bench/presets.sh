@@ -2,7 +2,7 @@
 # The content presets' table of docs/config.md: for four samples of this machine's text (short
 # lines: installed packages and versions; code: src/config/config.cc; a table: the same packages
 # tab-separated with their size; JSON: the first 150 of them as a pretty-printed array), the
-# preset chosen by content, its compression ratio (text tokens by Qwen3 / visual tokens, GLM-4.1V
+# content preset `glyph text -v` suggests, its compression ratio (text tokens by Qwen3 / visual tokens, GLM-4.1V
 # rules, 72 dpi) and its OCR character error rate (glyph verify, Tesseract), against the en preset.
 # Usage: bench/presets.sh [BUILD_DIR]
 set -euo pipefail
@@ -25,10 +25,11 @@ measure() {  # FILE CONFIG → "ratio (pages) | CER"
   cer=$("$glyph" verify "$1" ${2:+-c "$2"} --json | field '"%.2f%%" % (100 * d["cer"])')
   echo "$ratio | $cer"
 }
-echo "| sample | lines | chosen | en: ratio | en: CER | chosen: ratio | chosen: CER |"
+echo "| sample | lines | suggested | en: ratio | en: CER | suggested: ratio | suggested: CER |"
 echo "| --- | ---: | --- | ---: | ---: | ---: | ---: |"
 for sample in lines code table json; do
   f="$dir/$sample.txt"
-  chosen=$("$glyph" text "$f" -v 2>&1 >/dev/null | sed -nE 's/.*preset ([a-z]+) .*/\1/p')
-  echo "| $sample | $(wc -l <"$f") | ${chosen:-?} | $(measure "$f" en) | $(measure "$f" "") |"
+  # The content preset `glyph text -v` suggests for the sample (without -c the preset is en).
+  chosen=$("$glyph" text "$f" -v 2>&1 >/dev/null | sed -nE 's/.*looks like ([a-z]+):.*/\1/p')
+  echo "| $sample | $(wc -l <"$f") | ${chosen:-?} | $(measure "$f" en) | $(measure "$f" "${chosen:-en}") |"
 done

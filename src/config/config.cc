@@ -611,7 +611,7 @@ std::string_view preset_name_for_text(std::u32string_view text) {
 }
 
 RenderConfig config_for_text(std::u32string_view text) {
-  return preset_config(preset_name_for_text(text));
+  return preset_config(script_preset_name(text));
 }
 
 std::string config_to_json(const RenderConfig& c) {

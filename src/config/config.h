@@ -119,11 +119,13 @@ RenderConfig parse_config_json(std::string_view json_text, const std::string& ba
 RenderConfig preset_config(std::string_view name);
 const std::vector<std::string_view>& preset_names();  // en, zh, lines, code, json, table
 bool is_preset_name(std::string_view name);
-// The preset chosen by content (docs/config.md): "zh" when the text has a CJK ideograph
-// U+4E00..U+9FFF (as the Glyph demo); else "json" for a JSON document or JSON Lines; "table"
-// for rows of pipes, box drawing, tabs or commas; "code" for source code; "lines" for many short
-// lines; else "en".
+// The config without -c: the preset of the text's script, "zh" when it has a CJK ideograph
+// U+4E00..U+9FFF (as the Glyph demo), else "en" (whose reflow packs short lines, code and tables
+// with newline markers: more compression than the content presets, measured in docs/config.md).
 RenderConfig config_for_text(std::u32string_view text);
+// The preset that fits the text's content, as a suggestion (`glyph text -v`): "zh" as above;
+// else "json" for a JSON document or JSON Lines; "table" for rows of pipes, box drawing, tabs or
+// commas; "code" for source code; "lines" for many short lines; else "en".
 std::string_view preset_name_for_text(std::u32string_view text);
 // The Glyph release's own choice, by script only: "zh" with a CJK ideograph, else "en" (what the
 // evaluation reproduces).

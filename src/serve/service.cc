@@ -768,8 +768,7 @@ struct Service::Impl {
           {{"presets", presets},
            {"default", "auto"},
            {"note",
-            "\"auto\" picks by content: zh with CJK ideographs, else json, table, code, lines "
-            "or en (docs/config.md)"}});
+            "\"auto\" picks by script: zh with CJK ideographs, else en (docs/config.md)"}});
     });
 
     h.route("GET", "/v1/fonts", [](const HttpRequest&) {

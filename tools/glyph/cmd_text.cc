@@ -38,11 +38,18 @@ void run_text(const TextOptions& options) {
                                                  : load_config(options.config_path, &warnings);
   } else {
     const std::u32string decoded = decode_utf8(bytes).text;
-    const std::string_view chosen = preset_name_for_text(decoded);
+    const std::string_view chosen = script_preset_name(decoded);
     config = preset_config(chosen);
-    if (options.verbose)
-      std::fprintf(stderr, "config: preset %.*s (chosen by content)\n",
+    if (options.verbose) {
+      std::fprintf(stderr, "config: preset %.*s (chosen by script)\n",
                    static_cast<int>(chosen.size()), chosen.data());
+      if (const std::string_view fits = preset_name_for_text(decoded); fits != chosen)
+        std::fprintf(stderr,
+                     "config: the text looks like %.*s: `-c %.*s` keeps its lines as given "
+                     "(less compression; docs/config.md)\n",
+                     static_cast<int>(fits.size()), fits.data(), static_cast<int>(fits.size()),
+                     fits.data());
+    }
   }
   if (!options.font.empty()) config.font_path = options.font;
   apply_reflow_flag(options.input_flags, config);
