@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,8 @@ struct VlmReaderOptions {
 struct ModelInfo {
   std::string id;
   std::string owned_by;  // "vllm", "sglang", "llamacpp", "library" (Ollama), "openai", ...
+  // The model's context in tokens when the server says (max_model_len, context_length).
+  std::optional<int64_t> context_tokens;
 };
 
 struct ServerHealth {
@@ -105,6 +108,8 @@ class VlmReader : public Reader {
 
   std::string name() const override;  // "openai:<model>" ("openai:?" until the model is known)
   ReadResult read(const ReadRequest& request, const ReadCallbacks& callbacks) override;
+  // The served model's context from GET /v1/models (asked once); unset when not reported.
+  std::optional<int64_t> context_tokens() override;
 
   // GET /v1/models. Throws Error(network | timeout | server).
   std::vector<ModelInfo> list_models();
@@ -130,6 +135,8 @@ class VlmReader : public Reader {
   std::string model_;
   ServerKind server_kind_ = ServerKind::unknown;
   bool kind_checked_ = false;
+  std::optional<int64_t> context_tokens_;
+  bool context_checked_ = false;
 };
 
 namespace detail {
