@@ -200,8 +200,8 @@ TEST(global_pass, composes_the_planned_images_with_page_marks) {
   // The mark of page 1 is drawn in the first image's top-left band: dark pixels there.
   const int dot = options.mark_dot_px;
   int dark = 0;
-  for (int y = dot; y < dot + page_mark_height(dot); ++y)
-    for (int x = dot; x < dot + page_mark_width(1, dot); ++x)
+  for (int y = 3 * dot; y < 3 * dot + page_mark_height(dot); ++y)
+    for (int x = 3 * dot; x < 3 * dot + page_mark_width(1, dot); ++x)
       dark += images[0].row(y)[x * images[0].channels] < 128;
   EXPECT_GT(dark, 20);
 }
@@ -259,7 +259,7 @@ TEST(budget_read, a_document_that_fits_is_sent_byte_for_byte_as_before) {
 
 TEST(budget_read, a_budget_too_small_for_the_global_pass_names_the_minimum) {
   const RenderedDocument document(haystack(1500, 50, kNeedle), preset_config("en"));
-  ASSERT_GE(document.page_count(), 20u);
+  ASSERT_GE(document.page_count(), 10u);
   test::FakeVlmServer server;
   VlmReaderOptions reader_options;
   reader_options.base_url = server.url();
@@ -362,7 +362,7 @@ TEST(budget_read, the_model_selector_names_pages_from_the_marks_of_the_global_pa
   options.selector = "model";
   options.global_layout = "pages";
   // A short document: its global pass is legible enough at this budget to find the page.
-  const RenderedDocument document(haystack(260, 200, kNeedle), preset_config("en"));
+  const RenderedDocument document(haystack(500, 300, kNeedle), preset_config("en"));
   const Answer answer = run_task(document, request, *f.reader, options);
   ASSERT_TRUE(answer.plan);
   EXPECT_EQ(answer.plan->requests, 2);
@@ -378,7 +378,7 @@ TEST(budget_read, a_summary_over_budget_maps_chunks_that_fit_and_reduces_their_s
   test::FakeServerOptions server_options;
   server_options.ocr = true;
   test::FakeVlmServer server(server_options);
-  const RenderedDocument document(haystack(500, 100, kNeedle), preset_config("en"));
+  const RenderedDocument document(haystack(400, 100, kNeedle), preset_config("en"));
   ASSERT_GE(document.page_count(), 4u);
   TaskRequest request;
   request.task = TaskKind::summary;

@@ -42,8 +42,10 @@ void draw_dots(PageImage& image, int x, int y, const char* const rows[7], int do
   }
 }
 
+// The band above a page: the mark with a margin of 3 dots around it (Tesseract, like models,
+// reads little that touches an edge).
 int band_height(int dot) {
-  return page_mark_height(dot) + 3 * dot;
+  return page_mark_height(dot) + 6 * dot;
 }
 
 int scaled(int pixels, double scale) {
@@ -60,7 +62,7 @@ std::vector<std::pair<int, int>> pass_image_sizes(const std::vector<std::pair<in
   for (size_t first = 0; first < pages.size(); first += step) {
     int width = 0, height = 0;
     for (size_t p = first; p < std::min(pages.size(), first + step); ++p) {
-      const int mark = page_mark_width(static_cast<int>(p + 1), dot) + 2 * dot;
+      const int mark = page_mark_width(static_cast<int>(p + 1), dot) + 6 * dot;
       width = std::max({width, scaled(pages[p].first, scale), mark});
       height += band + scaled(pages[p].second, scale);
     }
@@ -195,7 +197,7 @@ std::vector<PageImage> compose_global_pass(const std::vector<const PageImage*>& 
     PageImage image(image_sizes[i].first, image_sizes[i].second, channels, 255);
     int y = 0;
     for (size_t p = i * step; p < std::min(pages.size(), (i + 1) * step); ++p) {
-      draw_page_mark(image, dot, y + dot, numbers[p], dot);
+      draw_page_mark(image, 3 * dot, y + 3 * dot, numbers[p], dot);
       y += band_height(dot);
       PageImage small = resize_area(*pages[p], scaled(pages[p]->width_px, plan.scale),
                                     scaled(pages[p]->height_px, plan.scale));

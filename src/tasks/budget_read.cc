@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "image/image.h"
 #include "layout/layout.h"
+#include "retrieval/retrieval.h"
 #include "tasks/detail.h"
 #include "tokens/tokenizer.h"
 
@@ -412,7 +413,13 @@ Answer map_reduce(const RenderedDocument& document, const TaskRequest& request, 
     ++plan.requests;
     take_result(answer, result);
     add_usage(answer, result);
-    answer.citations = cite_answer(document, "", result.content);
+    // Each sentence of the summary cited on its own: a summary of a long document draws on
+    // places far apart.
+    for (const auto& span : split_sentences(result.content)) {
+      const auto cited =
+          cite_answer(document, "", result.content.substr(span.begin, span.end - span.begin));
+      if (!cited.empty()) answer.citations.push_back(cited.front());
+    }
     answer.steps.push_back("reduce: a summary of the " + std::to_string(results.size()) +
                            " summaries");
   }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <string_view>
 
 #include "read/ocr_reader.h"
 #include "retrieval/retrieval.h"
@@ -66,8 +67,36 @@ std::pair<std::string, std::string> value_after(const std::string& text, const s
   const std::string lower = lowercase(text);
   const std::string wanted = lowercase(key);
   static const std::regex number(R"(\d[\d,]{2,})");
-  for (size_t at = lower.find(wanted); at != std::string::npos; at = lower.find(wanted, at + 1)) {
-    const size_t after = at + wanted.size();
+  // OCR misreads a letter now and then ("lantem" for "lantern"): the key matches within an edit
+  // distance of one per six characters.
+  const size_t allowed = std::max<size_t>(1, wanted.size() / 6);
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        const size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+        diagonal = up;
+      }
+    }
+    return row[b.size()];
+  };
+  std::vector<std::pair<size_t, size_t>> found;  // [at, after)
+  for (size_t at = 0; at < lower.size(); ++at) {
+    if (at > 0 && std::isalnum(static_cast<unsigned char>(lower[at - 1]))) continue;
+    for (size_t length = wanted.size() + allowed; length + allowed >= wanted.size() && length > 0;
+         --length) {
+      if (at + length > lower.size()) continue;
+      if (distance(std::string_view(lower).substr(at, length), wanted) <= allowed) {
+        found.emplace_back(at, at + length);
+        break;
+      }
+    }
+  }
+  for (const auto& [at, after] : found) {
     const std::string window = text.substr(after, 100);
     std::smatch match;
     if (!std::regex_search(window, match, number)) continue;
@@ -91,7 +120,6 @@ std::string select_pages(const std::string& prompt, const std::vector<PageImage>
   std::string question = after_marker(prompt, "Question:");
   if (question.empty()) question = prompt;
   question = trim(question);
-  const auto read = recognize_pages(inputs_of(images), ocr_options(options));
   struct Mark {
     size_t image;
     int page;
@@ -105,13 +133,23 @@ std::string select_pages(const std::string& prompt, const std::vector<PageImage>
   };
   std::vector<LineRef> lines;
   std::vector<std::string> texts;
-  for (size_t i = 0; i < read.size(); ++i) {
-    for (const OcrLine& line : read[i].lines) {
+  // The marks are larger than the text around them: Tesseract's uniform-block mode drops them
+  // (and reads the small text beside them badly); its sparse-text mode finds both.
+  OcrOptions sparse = ocr_options(options);
+  sparse.page_segmentation_mode = 11;
+  const auto read = recognize_pages(inputs_of(images), sparse);
+  const auto& marks_read = read;
+  for (size_t i = 0; i < marks_read.size(); ++i) {
+    for (const OcrLine& line : marks_read[i].lines) {
       for (const OcrWord& word : line.words) {
         std::smatch match;
         if (std::regex_match(word.text, match, mark_pattern))
           marks.push_back({i, std::stoi(match[1].str()), word.box});
       }
+    }
+  }
+  for (size_t i = 0; i < read.size(); ++i) {
+    for (const OcrLine& line : read[i].lines) {
       lines.push_back({i, &line});
       texts.push_back(line.text);
     }
@@ -203,13 +241,30 @@ std::string fake_ocr_answer(const std::string& prompt, const std::vector<PageIma
   const OcrAnswer answer = reader.answer(request, {});
   if (request.task == TaskKind::question) {
     if (const std::string key = magic_key(request.question); !key.empty()) {
+      // Where several images show it (a page at low resolution and a crop of it at full), the
+      // clearest reading: the image read with the highest mean confidence.
+      std::string best_value, best_sentence;
+      double best_confidence = -1;
       for (const OcrPageText& page : answer.recognized) {
-        std::string text = page.text();
-        std::replace(text.begin(), text.end(), '\n', ' ');
+        // Lines joined; a line ending in a hyphen runs on into the next ("quiet-" "lantern").
+        std::string text;
+        for (const OcrLine& line : page.lines) {
+          if (!text.empty() && text.back() != '-') text += ' ';
+          text += line.text;
+        }
         const auto [value, sentence] = value_after(text, key);
-        if (!value.empty())
-          return "The magic number for " + key + " is " + value + ".\n> " + sentence;
+        if (value.empty()) continue;
+        double confidence = 0;
+        for (const OcrLine& line : page.lines) confidence += line.confidence;
+        confidence /= static_cast<double>(std::max<size_t>(1, page.lines.size()));
+        if (confidence > best_confidence) {
+          best_confidence = confidence;
+          best_value = value;
+          best_sentence = sentence;
+        }
       }
+      if (!best_value.empty())
+        return "The magic number for " + key + " is " + best_value + ".\n> " + best_sentence;
       return "I cannot find the magic number for " + key + " in the images.";
     }
     if (answer.passages.empty()) return answer.content;
