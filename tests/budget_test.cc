@@ -15,12 +15,14 @@
 
 #include "config/config.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "core/utf8.h"
 #include "image/image.h"
 #include "layout/layout.h"
 #include "read/vlm_reader.h"
 #include "support/fake_ocr_answer.h"
 #include "support/fake_vlm_server.h"
+#include "support/run.h"
 #include "tasks/tasks.h"
 #include "tokens/visual_tokens.h"
 
@@ -447,6 +449,57 @@ TEST(budget_read, an_extraction_over_budget_merges_what_each_chunk_found) {
   ASSERT_TRUE(j.contains("fields")) << answer.extraction_json;
   EXPECT_NE(j["fields"].dump().find("55120"), std::string::npos) << answer.extraction_json;
   EXPECT_NE(j["fields"].dump().find("2026-03-14"), std::string::npos) << answer.extraction_json;
+}
+
+// The CLI end to end over budget: ask, summarize and extract through the ocr server, the plan
+// in --json and with -v.
+TEST(budget_e2e, ask_summarize_and_extract_over_budget_through_the_cli) {
+  test::FakeServerOptions server_options;
+  server_options.ocr = true;
+  server_options.max_context_tokens = 3000;  // reported as max_model_len: the default budget
+  test::FakeVlmServer server(server_options);
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("glyph-budget-" + std::to_string(::getpid()) + ".txt"))
+                               .string();
+  write_file(path, haystack(500, 300, kNeedle) + "\nInvoice number: 55120.\n");
+  const std::string common = " --url " + server.url() + " -c en";
+
+  const auto ask = test::run_glyph("ask " + path + " -q '" + kQuestion + "' --json" + common);
+  ASSERT_EQ(ask.exit_code, 0) << ask.err;
+  const auto j = nlohmann::json::parse(ask.out);
+  EXPECT_NE(j.at("answer").get<std::string>().find("4718265"), std::string::npos) << ask.out;
+  const auto& plan = j.at("plan");
+  EXPECT_EQ(plan.at("budget_source"), "server");
+  EXPECT_EQ(plan.at("context_tokens"), 3000);
+  EXPECT_EQ(plan.at("strategy"), "global + focus");
+  EXPECT_LE(plan.at("tokens").get<int64_t>(), plan.at("budget").get<int64_t>());
+  EXPECT_EQ(plan.at("parts").at(0).at("kind"), "global");
+  ASSERT_FALSE(j.at("citations").empty());
+
+  const auto verbose = test::run_glyph("ask " + path + " -q '" + kQuestion + "' -v --budget 1500" +
+                                       common + " --selector model");
+  ASSERT_EQ(verbose.exit_code, 0) << verbose.err;
+  EXPECT_NE(verbose.err.find("plan: global + focus; budget 1500 visual tokens (--budget)"),
+            std::string::npos)
+      << verbose.err;
+  EXPECT_NE(verbose.err.find("  crop"), std::string::npos) << verbose.err;
+
+  const auto summary =
+      test::run_glyph("summarize " + path + " --json --budget 1400 --concurrency 2" + common);
+  ASSERT_EQ(summary.exit_code, 0) << summary.err;
+  const auto js = nlohmann::json::parse(summary.out);
+  EXPECT_EQ(js.at("plan").at("strategy"), "map-reduce");
+  EXPECT_FALSE(js.at("answer").get<std::string>().empty());
+
+  const auto extract = test::run_glyph("extract " + path +
+                                       " --json --budget 1400 --fields 'invoice number'" + common);
+  ASSERT_EQ(extract.exit_code, 0) << extract.err;
+  EXPECT_NE(extract.out.find("55120"), std::string::npos) << extract.out;
+
+  const auto tiny = test::run_glyph("ask " + path + " -q 'x' --budget 30" + common);
+  EXPECT_NE(tiny.exit_code, 0);
+  EXPECT_NE(tiny.err.find("give --budget "), std::string::npos) << tiny.err;
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -210,9 +210,10 @@ Answer ask_over_budget(const RenderedDocument& document, const TaskRequest& requ
   global.model = model;
   global.layout = options.global_layout;
   int64_t minimum_global = 0;
-  auto pass =
-      plan_global_pass(sizes, static_cast<int64_t>(std::floor(budget * options.global_share)),
-                       global, &minimum_global);
+  // The global pass takes its share, and always leaves room for one focused region.
+  const int64_t share =
+      std::min(static_cast<int64_t>(std::floor(budget * options.global_share)), budget - min_focus);
+  auto pass = plan_global_pass(sizes, share, global, &minimum_global);
   if (!pass) pass = plan_global_pass(sizes, budget - min_focus, global, &minimum_global);
   if (!pass) {
     const int64_t needed = minimum_global + min_focus + (plan.budget - budget);
