@@ -778,7 +778,7 @@ struct Service::Impl {
     h.route("POST", "/v1/render", [this](const HttpRequest& http) {
       bool with_layout = want_layout(http, false);
       ServiceRequest r = parse_request(http);
-      for (const char* field : {"mode", "question", "fields", "stream"})
+      for (const char* field : {"mode", "question", "fields", "stream", "budget", "selector"})
         if (r.has(field))
           bad_request(std::string("\"") + field +
                       "\" does not apply to /v1/render (use /v1/ask or /v1/jobs)");
