@@ -22,7 +22,10 @@
 #include "read/vlm_reader.h"
 #include "support/fake_ocr_answer.h"
 #include "support/fake_vlm_server.h"
+#include "support/http_client.h"
+#include "support/paths.h"
 #include "support/run.h"
+#include "support/server_process.h"
 #include "tasks/tasks.h"
 #include "tokens/visual_tokens.h"
 
@@ -500,6 +503,35 @@ TEST(budget_e2e, ask_summarize_and_extract_over_budget_through_the_cli) {
   EXPECT_NE(tiny.exit_code, 0);
   EXPECT_NE(tiny.err.find("give --budget "), std::string::npos) << tiny.err;
   std::filesystem::remove(path);
+}
+
+// The API: "budget" and "selector" on /v1/ask, the plan in the answer, bad values refused.
+TEST(budget_e2e, the_api_takes_a_budget_and_returns_the_plan) {
+  test::FakeServerOptions fake_options;
+  fake_options.ocr = true;
+  test::FakeVlmServer fake(fake_options);
+  test::ServerProcess server(test::scratch_dir() + "/budget-data",
+                             {"--url", fake.url(), "--model", fake.model()});
+  nlohmann::json body = {{"text", haystack(500, 300, kNeedle)},
+                         {"config", {{"preset", "en"}}},
+                         {"mode", "qa"},
+                         {"question", kQuestion},
+                         {"budget", 1500}};
+  const auto r = test::http_request(server.port(), "POST", "/v1/ask", body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto j = nlohmann::json::parse(r.body);
+  EXPECT_NE(j.at("answer").get<std::string>().find("4718265"), std::string::npos) << r.body;
+  EXPECT_EQ(j.at("plan").at("strategy"), "global + focus");
+  EXPECT_EQ(j.at("plan").at("budget"), 1500);
+  EXPECT_LE(j.at("plan").at("tokens").get<int64_t>(), 1500);
+
+  body["budget"] = -5;
+  EXPECT_EQ(test::http_request(server.port(), "POST", "/v1/ask", body.dump()).status, 400);
+  body["budget"] = 1500;
+  body["selector"] = "oracle";
+  EXPECT_EQ(test::http_request(server.port(), "POST", "/v1/ask", body.dump()).status, 400);
+  const nlohmann::json render = {{"text", "short"}, {"budget", 1500}};
+  EXPECT_EQ(test::http_request(server.port(), "POST", "/v1/render", render.dump()).status, 400);
 }
 
 }  // namespace
