@@ -247,7 +247,7 @@ Answer ask_over_budget(const RenderedDocument& document, const TaskRequest& requ
   plan.requests = 0;
   char line[200];
   std::snprintf(line, sizeof line,
-                "global pass: %d pages in %d %s image(s) at %.1f dpi, %lld visual tokens",
+                "global pass: %d pages in %d image(s) (%s layout) at %.1f dpi, %lld visual tokens",
                 page_count, pass->images, plan.global_layout.c_str(), plan.global_dpi,
                 static_cast<long long>(pass->tokens));
   answer.steps.push_back(line);
