@@ -130,6 +130,9 @@ class Reader {
   // A short name for logs and --json output: "ocr", "openai:<model>".
   virtual std::string name() const = 0;
   virtual ReadResult read(const ReadRequest& request, const ReadCallbacks& callbacks) = 0;
+  // The model's context window in tokens (prompt and answer), when the reader knows it; the
+  // tasks module sizes its budget of visual tokens from it.
+  virtual std::optional<int64_t> context_tokens() { return std::nullopt; }
 };
 
 }  // namespace glyph

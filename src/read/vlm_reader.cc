@@ -534,9 +534,31 @@ std::vector<ModelInfo> VlmReader::fetch_models(long timeout_ms,
     info.id = entry["id"].get<std::string>();
     if (entry.contains("owned_by") && entry["owned_by"].is_string())
       info.owned_by = entry["owned_by"].get<std::string>();
+    // vLLM and SGLang: max_model_len; OpenRouter, LM Studio and others: context_length.
+    for (const char* field : {"max_model_len", "context_length", "context_window"}) {
+      if (entry.contains(field) && entry[field].is_number_integer() &&
+          entry[field].get<int64_t>() > 0) {
+        info.context_tokens = entry[field].get<int64_t>();
+        break;
+      }
+    }
     models.push_back(std::move(info));
   }
   return models;
+}
+
+std::optional<int64_t> VlmReader::context_tokens() {
+  if (context_checked_) return context_tokens_;
+  context_checked_ = true;
+  try {
+    const std::string model = resolve_model();
+    for (const ModelInfo& info : list_models()) {
+      if (info.id == model) context_tokens_ = info.context_tokens;
+    }
+  } catch (const Error&) {
+    // No answer from /v1/models: the context is unknown; the chat request reports real failures.
+  }
+  return context_tokens_;
 }
 
 std::string VlmReader::resolve_model() {

@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,6 +106,8 @@ struct VlmReaderOptions {
 struct ModelInfo {
   std::string id;
   std::string owned_by;  // "vllm", "sglang", "llamacpp", "library" (Ollama), "openai", ...
+  // The model's context in tokens when the server says (max_model_len, context_length).
+  std::optional<int64_t> context_tokens;
 };
 
 struct ServerHealth {
@@ -126,6 +129,8 @@ class VlmReader : public Reader {
   // "openai:<model>" or "anthropic:<model>" ("openai:?" until the model is known)
   std::string name() const override;
   ReadResult read(const ReadRequest& request, const ReadCallbacks& callbacks) override;
+  // The served model's context from GET /v1/models (asked once); unset when not reported.
+  std::optional<int64_t> context_tokens() override;
 
   // GET /v1/models. Throws Error(network | timeout | server).
   std::vector<ModelInfo> list_models();
@@ -152,6 +157,8 @@ class VlmReader : public Reader {
   std::string model_;
   ServerKind server_kind_ = ServerKind::unknown;
   bool kind_checked_ = false;
+  std::optional<int64_t> context_tokens_;
+  bool context_checked_ = false;
 };
 
 namespace detail {

@@ -72,7 +72,8 @@ std::string_view to_string(AskMode mode) {
 
 AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode,
                   const std::string& question, const std::vector<std::string>& fields,
-                  const ReaderSettings& settings, const AskCallbacks& callbacks) {
+                  const ReaderSettings& settings, const AskCallbacks& callbacks,
+                  const AskBudget& budget) {
   auto start = std::chrono::steady_clock::now();
   TaskRequest request;
   request.task = mode == AskMode::qa        ? TaskKind::question
@@ -93,6 +94,8 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
     };
   TaskOptions options;
   options.threads = 1;  // the service runs requests and jobs in parallel already
+  options.budget = budget.budget;
+  options.selector = budget.selector;
 
   // The same text and config give the same layout and pixels as the pages served.
   glyph::RenderedDocument rendered(document.text, document.config);
@@ -150,6 +153,7 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
   out.model = a.model.empty() ? a.reader : a.model;
   out.finish_reason = a.finish_reason.empty() ? "stop" : a.finish_reason;
   out.repetition = a.repetition;
+  out.plan = a.plan;
   out.prompt_tokens = a.usage.prompt_tokens;
   out.completion_tokens = a.usage.completion_tokens;
   for (const auto& c : a.citations)

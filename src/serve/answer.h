@@ -11,6 +11,7 @@
 #include "read/reader.h"
 #include "serve/documents.h"
 #include "serve/serve.h"
+#include "tasks/tasks.h"
 
 namespace glyph::serve {
 
@@ -35,6 +36,14 @@ struct AskResult {
   RepetitionLoop repetition;  // a loop the reader stopped and retried (src/read/reader.h)
   int prompt_tokens = -1, completion_tokens = -1;
   double seconds = 0;
+  std::optional<ReadPlan> plan;  // VLM readers: how the read fitted the budget (tasks.h)
+};
+
+// The request's "budget" (visual tokens; unset: the model's context minus prompt and answer)
+// and "selector" ("retrieval" or "model") for documents over it.
+struct AskBudget {
+  std::optional<int64_t> budget;
+  std::string selector = "retrieval";
 };
 
 struct AskCallbacks {
@@ -51,6 +60,7 @@ struct AskCallbacks {
 
 AskResult run_ask(const RenderedDocument& document, DocumentStore& store, AskMode mode,
                   const std::string& question, const std::vector<std::string>& fields,
-                  const ReaderSettings& reader, const AskCallbacks& callbacks);
+                  const ReaderSettings& reader, const AskCallbacks& callbacks,
+                  const AskBudget& budget = {});
 
 }  // namespace glyph::serve

@@ -46,6 +46,7 @@ struct ServiceRequest {
   std::vector<std::string> fields;
   json config = json::object();  // overrides: Glyph config keys, plus "preset"
   bool stream = false;
+  AskBudget budget;                // "budget", "selector"
   std::vector<std::string> given;  // the fields the client sent, by name
 
   bool has(std::string_view name) const {
@@ -136,10 +137,18 @@ void read_json_fields(const json& body, ServiceRequest& r) {
     } else if (key == "stream") {
       if (!value.is_boolean()) bad_request("\"stream\" must be true or false");
       r.stream = value.get<bool>();
+    } else if (key == "budget") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1)
+        bad_request("\"budget\" must be a positive whole number of visual tokens");
+      r.budget.budget = value.get<int64_t>();
+    } else if (key == "selector") {
+      if (!value.is_string() || (value != "retrieval" && value != "model"))
+        bad_request("\"selector\" must be \"retrieval\" or \"model\"");
+      r.budget.selector = value.get<std::string>();
     } else {
-      bad_request(
-          "unknown field \"" + key +
-          "\" (expected text, document_id, file_name, mode, question, fields, config, stream)");
+      bad_request("unknown field \"" + key +
+                  "\" (expected text, document_id, file_name, mode, question, fields, config, "
+                  "stream, budget, selector)");
     }
   }
 }
@@ -230,6 +239,19 @@ ServiceRequest parse_request(const HttpRequest& http) {
         }
       } else if (part.name == "stream") {
         r.stream = part.content == "true" || part.content == "1";
+      } else if (part.name == "budget") {
+        try {
+          size_t used = 0;
+          const long long value = std::stoll(part.content, &used);
+          if (used != part.content.size() || value < 1) throw std::invalid_argument("budget");
+          r.budget.budget = value;
+        } catch (const std::exception&) {
+          bad_request("\"budget\" must be a positive whole number of visual tokens");
+        }
+      } else if (part.name == "selector") {
+        if (part.content != "retrieval" && part.content != "model")
+          bad_request("\"selector\" must be \"retrieval\" or \"model\"");
+        r.budget.selector = part.content;
       } else {
         bad_request(
             "multipart: unknown part \"" + part.name +
@@ -414,6 +436,7 @@ json answer_json(const RenderedDocument& d, AskMode mode, const AskResult& a) {
                 {"visual_tokens", d.stats.visual_tokens}}},
               {"seconds", a.seconds}};
   if (a.repetition.detected) out["repetition"] = a.repetition;
+  if (a.plan) out["plan"] = *a.plan;
   if (mode == AskMode::extract) {
     json fields = json::object();
     for (const auto& [k, v] : a.fields) fields[k] = v;
@@ -696,7 +719,8 @@ struct Service::Impl {
     callbacks.on_progress = [&](std::string_view stage, std::size_t done, std::size_t total) {
       stages.report(stage, done, total);
     };
-    AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
+    AskResult a =
+        run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks, r.budget);
     progress.check();
     return dump(answer_json(*doc, mode, a));
   }
@@ -778,7 +802,7 @@ struct Service::Impl {
     h.route("POST", "/v1/render", [this](const HttpRequest& http) {
       bool with_layout = want_layout(http, false);
       ServiceRequest r = parse_request(http);
-      for (const char* field : {"mode", "question", "fields", "stream"})
+      for (const char* field : {"mode", "question", "fields", "stream", "budget", "selector"})
         if (r.has(field))
           bad_request(std::string("\"") + field +
                       "\" does not apply to /v1/render (use /v1/ask or /v1/jobs)");
@@ -823,7 +847,8 @@ struct Service::Impl {
       if (!r.stream) {
         AskCallbacks callbacks;
         callbacks.is_cancelled = client_gone;
-        AskResult a = run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks);
+        AskResult a =
+            run_ask(*doc, *store, mode, r.question, r.fields, options.reader, callbacks, r.budget);
         return json_response(answer_json(*doc, mode, a));
       }
       HttpResponse response;
@@ -856,8 +881,8 @@ struct Service::Impl {
           send("progress", {{"stage", stage}, {"done", done}, {"total", total}});
         };
         try {
-          AskResult a =
-              run_ask(*doc, *documents, mode, request.question, request.fields, reader, callbacks);
+          AskResult a = run_ask(*doc, *documents, mode, request.question, request.fields, reader,
+                                callbacks, request.budget);
           json full = answer_json(*doc, mode, a);
           send("usage", full["usage"]);
           send("done", full);

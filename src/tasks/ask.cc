@@ -89,55 +89,6 @@ std::vector<Citation> cite_passages(const RenderedDocument& document,
   return citations;
 }
 
-// Regions around line windows, merged when they overlap on a page: the lines of the window plus
-// one above and below, full text width, a few pixels of margin.
-std::vector<PageInput> focus_crops(const RenderedDocument& document,
-                                   const std::vector<detail::LineWindow>& windows) {
-  std::map<size_t, std::vector<std::pair<size_t, size_t>>> spans;  // page → [first, last] lines
-  for (const auto& window : windows) {
-    const size_t line_count = document.layout().pages[window.page_index].lines.size();
-    const size_t first = window.first_line > 0 ? window.first_line - 1 : 0;
-    const size_t last = std::min(window.last_line + 1, line_count - 1);
-    spans[window.page_index].emplace_back(first, last);
-  }
-  std::vector<PageInput> crops;
-  for (auto& [page_index, list] : spans) {
-    std::sort(list.begin(), list.end());
-    std::vector<std::pair<size_t, size_t>> merged;
-    for (const auto& span : list) {
-      if (!merged.empty() && span.first <= merged.back().second + 1) {
-        merged.back().second = std::max(merged.back().second, span.second);
-      } else {
-        merged.push_back(span);
-      }
-    }
-    const auto image = document.page_image(page_index);
-    const auto boxes = document.line_boxes(page_index);
-    const int margin_px = std::max(2, static_cast<int>(document.dpi() / 72.0 * 3));
-    for (const auto& [first, last] : merged) {
-      PixelBox box{image->width_px, image->height_px, 0, 0};
-      for (size_t l = first; l <= last; ++l) {
-        box.top_px = std::min(box.top_px, boxes[l].top_px);
-        box.bottom_px = std::max(box.bottom_px, boxes[l].bottom_px);
-      }
-      // Full width: the region's first and last lines may start or end anywhere.
-      box.left_px = 0;
-      box.right_px = image->width_px;
-      box.top_px = std::max(0, box.top_px - margin_px);
-      box.bottom_px = std::min(image->height_px, box.bottom_px + margin_px);
-      if (box.bottom_px <= box.top_px) continue;
-      PageInput input;
-      input.page_number = document.layout().pages[page_index].number;
-      input.image = std::make_shared<const PageImage>(crop(
-          *image, box.left_px, box.top_px, box.right_px - box.left_px, box.bottom_px - box.top_px));
-      input.crop_of = box;
-      input.dpi = document.dpi();
-      crops.push_back(std::move(input));
-    }
-  }
-  return crops;
-}
-
 std::string describe_inputs(const std::vector<PageInput>& inputs) {
   std::set<int> pages;
   size_t crops = 0;
@@ -221,7 +172,7 @@ Answer ask_with_ocr(const RenderedDocument& document, const TaskRequest& request
       std::vector<detail::LineWindow> chosen;
       for (size_t h = taken; h < until; ++h) chosen.push_back(windows[hits[h].document]);
       taken = until;
-      run_round(crop_reader, focus_crops(document, chosen),
+      run_round(crop_reader, detail::focus_crops(document, chosen),
                 "focus round " + std::to_string(round + 1));
     }
     if (!accepted()) {
@@ -258,6 +209,59 @@ Answer ask_with_ocr(const RenderedDocument& document, const TaskRequest& request
   return answer;
 }
 
+}  // namespace
+
+namespace detail {
+
+// Regions around line windows, merged when they overlap on a page: the lines of the window plus
+// one above and below, full text width, a few pixels of margin.
+std::vector<PageInput> focus_crops(const RenderedDocument& document,
+                                   const std::vector<detail::LineWindow>& windows) {
+  std::map<size_t, std::vector<std::pair<size_t, size_t>>> spans;  // page → [first, last] lines
+  for (const auto& window : windows) {
+    const size_t line_count = document.layout().pages[window.page_index].lines.size();
+    const size_t first = window.first_line > 0 ? window.first_line - 1 : 0;
+    const size_t last = std::min(window.last_line + 1, line_count - 1);
+    spans[window.page_index].emplace_back(first, last);
+  }
+  std::vector<PageInput> crops;
+  for (auto& [page_index, list] : spans) {
+    std::sort(list.begin(), list.end());
+    std::vector<std::pair<size_t, size_t>> merged;
+    for (const auto& span : list) {
+      if (!merged.empty() && span.first <= merged.back().second + 1) {
+        merged.back().second = std::max(merged.back().second, span.second);
+      } else {
+        merged.push_back(span);
+      }
+    }
+    const auto image = document.page_image(page_index);
+    const auto boxes = document.line_boxes(page_index);
+    const int margin_px = std::max(2, static_cast<int>(document.dpi() / 72.0 * 3));
+    for (const auto& [first, last] : merged) {
+      PixelBox box{image->width_px, image->height_px, 0, 0};
+      for (size_t l = first; l <= last; ++l) {
+        box.top_px = std::min(box.top_px, boxes[l].top_px);
+        box.bottom_px = std::max(box.bottom_px, boxes[l].bottom_px);
+      }
+      // Full width: the region's first and last lines may start or end anywhere.
+      box.left_px = 0;
+      box.right_px = image->width_px;
+      box.top_px = std::max(0, box.top_px - margin_px);
+      box.bottom_px = std::min(image->height_px, box.bottom_px + margin_px);
+      if (box.bottom_px <= box.top_px) continue;
+      PageInput input;
+      input.page_number = document.layout().pages[page_index].number;
+      input.image = std::make_shared<const PageImage>(crop(
+          *image, box.left_px, box.top_px, box.right_px - box.left_px, box.bottom_px - box.top_px));
+      input.crop_of = box;
+      input.dpi = document.dpi();
+      crops.push_back(std::move(input));
+    }
+  }
+  return crops;
+}
+
 // A model's JSON answer, without the ```json fence models like to add; empty if not JSON.
 std::string json_of(std::string_view content) {
   std::string text(content);
@@ -273,7 +277,15 @@ std::string json_of(std::string_view content) {
   return parsed.dump(2);
 }
 
-}  // namespace
+PageInput whole_page_input(const RenderedDocument& document, size_t page_index) {
+  return whole_page(document, page_index);
+}
+
+ReadCallbacks read_callbacks(const TaskCallbacks& callbacks, bool stream_content) {
+  return reader_callbacks(callbacks, stream_content);
+}
+
+}  // namespace detail
 
 TokenCounts count_document_tokens(const RenderedDocument& document, const TaskOptions& options) {
   TokenCounts counts;
@@ -323,6 +335,11 @@ std::string build_prompt(const TaskRequest& request) {
   return request.question;
 }
 
+namespace {
+Answer finish_answer(const RenderedDocument& document, const TaskOptions& options, Answer answer,
+                     Clock::time_point start);
+}  // namespace
+
 Answer run_task(const RenderedDocument& document, const TaskRequest& request, Reader& reader,
                 const TaskOptions& options, const TaskCallbacks& callbacks) {
   const auto start = Clock::now();
@@ -340,7 +357,15 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
   if (ocr && request.task == TaskKind::question) {
     answer = ask_with_ocr(document, request, *ocr, options, callbacks, std::move(answer));
   } else {
-    // Every page, in order, then the prompt.
+    // Every page, in order, then the prompt: unless the pages do not fit a VLM's context.
+    std::optional<ReadPlan> plan;
+    if (!ocr) plan = detail::budget_plan(document, request, reader, options, callbacks);
+    if (plan && !plan->fits) {
+      answer = detail::read_over_budget(document, request, reader, options, callbacks,
+                                        std::move(*plan), std::move(answer));
+      return finish_answer(document, options, std::move(answer), start);
+    }
+    answer.plan = std::move(plan);
     document.rasterize_all(options.threads, [&](size_t done, size_t total) {
       if (callbacks.on_progress) callbacks.on_progress({"render", done, total});
     });
@@ -376,7 +401,8 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
       answer.finish_reason = result.finish_reason;
       answer.repetition = result.repetition;
       answer.timings.first_token_seconds = result.first_token_seconds;
-      if (request.task == TaskKind::extraction) answer.extraction_json = json_of(result.content);
+      if (request.task == TaskKind::extraction)
+        answer.extraction_json = detail::json_of(result.content);
       if (request.task == TaskKind::question || request.task == TaskKind::summary) {
         answer.citations = cite_answer(document, request.question, result.content);
       }
@@ -386,6 +412,12 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
     }
     answer.timings.read_seconds = seconds_since(read_start);
   }
+  return finish_answer(document, options, std::move(answer), start);
+}
+
+namespace {
+Answer finish_answer(const RenderedDocument& document, const TaskOptions& options, Answer answer,
+                     Clock::time_point start) {
   const TokenCounts tokens = count_document_tokens(document, options);
   answer.text_tokens = tokens.text_tokens;
   answer.visual_tokens = tokens.visual_tokens;
@@ -396,5 +428,6 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
     answer.timings.first_token_seconds = answer.timings.total_seconds;
   return answer;
 }
+}  // namespace
 
 }  // namespace glyph

@@ -41,4 +41,31 @@ CharRange align_quote(std::u32string_view text, CharRange range, std::u32string_
 double question_coverage(const Bm25Index& index, std::string_view question,
                          std::string_view passage);
 
+// Regions around line windows at the document's dpi, merged when they overlap on a page: the lines
+// of the window plus one above and below, full text width, a few pixels of margin.
+std::vector<PageInput> focus_crops(const RenderedDocument& document,
+                                   const std::vector<LineWindow>& windows);
+
+// A model's JSON answer, without the ```json fence models like to add; empty if not JSON.
+std::string json_of(std::string_view content);
+
+// The whole page as an input at the document's dpi.
+PageInput whole_page_input(const RenderedDocument& document, size_t page_index);
+
+// ReadCallbacks of a task's callbacks (streaming only when stream_content).
+ReadCallbacks read_callbacks(const TaskCallbacks& callbacks, bool stream_content);
+
+// The budget of visual tokens for this request (TaskOptions::budget, else the reader's context,
+// else the family table), with the cost of every page at the document's dpi; unset when no
+// context is known. Rasterizes every page.
+std::optional<ReadPlan> budget_plan(const RenderedDocument& document, const TaskRequest& request,
+                                    Reader& reader, const TaskOptions& options,
+                                    const TaskCallbacks& callbacks);
+
+// A read that does not fit plan.budget: global pass + focus for questions, map-reduce for
+// summaries and extractions (tasks.h, ReadPlan). Fills the answer's text, citations, plan, steps.
+Answer read_over_budget(const RenderedDocument& document, const TaskRequest& request,
+                        Reader& reader, const TaskOptions& options, const TaskCallbacks& callbacks,
+                        ReadPlan plan, Answer answer);
+
 }  // namespace glyph::detail

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,6 +49,44 @@ struct AnswerTimings {
   double total_seconds = 0;
 };
 
+// How a read was fitted into the model's context (budget of visual tokens). A document whose
+// pages fit is sent whole, as always ("all pages"). Otherwise a question gets a global pass (every
+// page scaled down, marked with its number) and crops at the document's dpi of the places a
+// selector chose ("global + focus"); a summary or an extraction reads chunks of pages that fit
+// and merges what they gave ("map-reduce").
+struct PlanPart {
+  std::string kind;             // "page", "global", "crop", "chunk"
+  std::vector<int> pages;       // 1-based pages the image (or chunk) shows
+  std::optional<PixelBox> box;  // crop: where on its page, in pixels at the document's dpi
+  double dpi = 0;               // effective dpi of the pixels sent
+  int width_px = 0, height_px = 0;
+  int64_t tokens = 0;  // visual tokens, wrapper tokens included
+};
+
+struct ReadPlan {
+  int64_t budget = 0;         // visual tokens a request may spend
+  std::string budget_source;  // "--budget", "server", "family table (glm-4.1v)"
+  int64_t context_tokens = 0, prompt_tokens = 0, answer_tokens = 0;
+  int64_t all_pages_tokens = 0;  // every page at the document's dpi
+  bool fits = true;
+  std::string strategy = "all pages";  // "all pages", "global + focus", "map-reduce"
+  std::string selector;                // global + focus: "retrieval" or "model"
+  std::string global_layout;           // "pages" or "tiles"
+  double global_dpi = 0;
+  int64_t global_tokens = 0;
+  std::vector<int> focus_pages;  // pages the crops come from, in the selector's order
+  std::vector<PlanPart> parts;   // the final request's images (map-reduce: the chunks)
+  int64_t tokens = 0;            // visual tokens of the final request (map-reduce: largest chunk)
+  int requests = 1;              // requests made to the reader
+};
+
+// The plan as `--json` and the API report it: {"budget", "budget_source", "context_tokens",
+// "prompt_tokens", "answer_tokens", "all_pages_tokens", "fits", "strategy", "tokens",
+// "requests", "parts": [{"kind", "pages", "dpi", "width_px", "height_px", "tokens", "box_px"?}],
+// and over budget for questions "selector", "global_layout", "global_dpi", "global_tokens",
+// "focus_pages"}.
+void to_json(nlohmann::json& out, const ReadPlan& plan);
+
 struct Answer {
   TaskKind task = TaskKind::question;
   std::string text;
@@ -68,6 +107,7 @@ struct Answer {
   std::string extraction_json;     // task == extraction: the JSON object
   std::string finish_reason = "stop";  // the reader's: "stop", "length", "repetition", ...
   RepetitionLoop repetition;           // a loop the reader stopped and retried (reader.h)
+  std::optional<ReadPlan> plan;        // VLM readers: how the request fitted the budget
 };
 
 struct TaskRequest {
@@ -105,6 +145,17 @@ struct TaskOptions {
   // Visual-token model family for the accounting ("glm-4.1v" is Glyph's base model).
   std::string visual_token_model = "glm-4.1v";
   std::string tokenizer_path;  // empty: the default tokenizer.json
+  // Budget of visual tokens per request (VLM readers). Unset: the model's context (the reader's
+  // context_tokens(), else family_context_tokens(visual_token_model)) minus the prompt, the
+  // answer's max_tokens and the chat template (src/budget/budget.h).
+  std::optional<int64_t> budget;
+  std::string selector = "retrieval";  // over budget, questions: "retrieval" or "model"
+  std::string global_layout = "auto";  // "auto", "pages", "tiles"
+  double global_share = 0.5;           // of the budget for the global pass
+  // Parallel reads of the map step (summaries and extractions over budget): at most this many
+  // at once, each with a reader from make_reader (without it, one at a time).
+  int concurrency = 1;
+  std::function<std::unique_ptr<Reader>()> make_reader;
 };
 
 // The document as readers see it: text → layout → page images, rasterized on demand and kept.

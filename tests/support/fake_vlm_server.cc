@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "image/image.h"
+#include "support/fake_ocr_answer.h"
 
 namespace glyph::test {
 namespace {
@@ -451,11 +452,10 @@ void FakeVlmServer::serve(int fd) {
   if (request.method == "GET" && request.path == "/v1/models") {
     record();
     if (!authorized()) return refuse_unauthorized();
-    json models = {{"object", "list"},
-                   {"data", json::array({{{"id", model_},
-                                          {"object", "model"},
-                                          {"created", 1760000000},
-                                          {"owned_by", owner_of(mode)}}})}};
+    json entry = {
+        {"id", model_}, {"object", "model"}, {"created", 1760000000}, {"owned_by", owner_of(mode)}};
+    if (options.max_context_tokens > 0) entry["max_model_len"] = options.max_context_tokens;
+    json models = {{"object", "list"}, {"data", json::array({entry})}};
     send_response(fd, 200, "application/json", models.dump());
     return;
   }
@@ -471,6 +471,7 @@ void FakeVlmServer::serve(int fd) {
   // A chat request: parse and record what was sent before judging it.
   json body = json::parse(request.body, nullptr, false);
   std::string refusal;
+  std::vector<PageImage> decoded_images;  // kept for the ocr answers
   if (!body.is_object()) {
     refusal = "request body is not a JSON object";
   } else if (body.contains("messages") && body["messages"].is_array()) {
@@ -517,6 +518,7 @@ void FakeVlmServer::serve(int fd) {
               image.width_px = decoded.width_px;
               image.height_px = decoded.height_px;
               image.channels = decoded.channels;
+              if (options.ocr) decoded_images.push_back(std::move(decoded));
             } catch (const std::exception& error) {
               image.error = error.what();
               refusal = std::string("cannot decode image: ") + error.what();
@@ -606,6 +608,18 @@ void FakeVlmServer::serve(int fd) {
   }
   std::string content_text = answer.content;
   std::string reasoning_text = answer.reasoning;
+  if (options.ocr) {
+    try {
+      OcrAnswerOptions ocr;
+      ocr.language = options.ocr_language;
+      content_text = fake_ocr_answer(request.text, decoded_images, ocr);
+    } catch (const std::exception& error) {
+      send_response(
+          fd, 500, "application/json",
+          error_body(mode, 500, std::string("ocr failed: ") + error.what(), "InternalServerError"));
+      return;
+    }
+  }
   std::string finish_reason = answer.finish_reason;
   const bool penalized = body.contains("repetition_penalty") || body.contains("repeat_penalty") ||
                          body.contains("frequency_penalty");

@@ -10,7 +10,8 @@
 // never answers. Every request is recorded, with its images decoded from their data URLs as PNG,
 // so tests can assert what a client sent.
 //
-// The answer is the scripted FakeAnswer. No model runs here: it exists because no VLM weights
+// The answer is the scripted FakeAnswer, or with `ocr` what Tesseract reads off the images sent
+// (fake_ocr_answer.h). No model runs here: it exists because no VLM weights
 // can be downloaded where the tests run. tests/tools/fake_vlm_server_main.cc wraps it as a
 // standalone program for end-to-end tests of the CLI and the web page.
 #pragma once
@@ -94,6 +95,11 @@ struct FakeServerOptions {
   bool loading = false;        // /health answers 503 as a server still loading its model
   // Keep every request for requests(); off for long runs (a benchmark of a thousand requests).
   bool record_requests = true;
+  // Read the images of each chat request with Tesseract and answer from what was read
+  // (fake_ocr_answer.h) instead of the scripted answer; the program's --mode ocr (a vLLM server
+  // otherwise). max_context_tokens, when set, is also reported as /v1/models max_model_len.
+  bool ocr = false;
+  std::string ocr_language = "eng";
 };
 
 struct RecordedImage {

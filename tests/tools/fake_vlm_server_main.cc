@@ -1,10 +1,13 @@
 // fake_vlm_server: the tests' fake OpenAI-compatible server as a standalone program, for
 // end-to-end tests of the CLI and the web page (docs/readers.md).
 //
-//   fake_vlm_server [--port N] [--mode vllm|sglang|llamacpp|ollama|openai] [--model NAME]
+//   fake_vlm_server [--port N] [--mode vllm|sglang|llamacpp|ollama|openai|ocr] [--model NAME]
 //                   [--answer TEXT] [--reasoning TEXT] [--api-key KEY] [--chunk-delay-ms N]
 //                   [--max-context-tokens N] [--max-images N] [--think-close-only] [--loop TEXT]
 //                   [--no-record]
+//
+// --mode ocr: a vLLM-like server that reads the images of each request with Tesseract and answers
+// from what it read (tests/support/fake_ocr_answer.h); --ocr-lang picks Tesseract's language.
 //
 // Prints "listening on http://127.0.0.1:PORT" on stdout once it accepts connections (PORT is
 // ephemeral with --port 0), then serves until SIGINT or SIGTERM.
@@ -29,7 +32,8 @@ int main(int argc, char** argv) {
   std::string mode = "vllm";
   app.add_option("--port", options.port, "port on 127.0.0.1 (0: ephemeral)");
   app.add_option("--mode", mode, "server family to imitate")
-      ->check(CLI::IsMember({"vllm", "sglang", "llamacpp", "ollama", "openai"}));
+      ->check(CLI::IsMember({"vllm", "sglang", "llamacpp", "ollama", "openai", "ocr"}));
+  app.add_option("--ocr-lang", options.ocr_language, "Tesseract language for --mode ocr");
   app.add_option("--model", options.model, "model id served (default: typical of the mode)");
   app.add_option("--answer", options.answer.content, "the answer every chat request gets");
   app.add_option("--reasoning", options.answer.reasoning, "reasoning streamed before the answer");
@@ -49,7 +53,8 @@ int main(int argc, char** argv) {
   options.record_requests = !no_record;
   if (think_close_only)
     options.answer.reasoning_style = glyph::test::ReasoningStyle::think_close_only;
-  options.mode = glyph::test::parse_fake_server_mode(mode);
+  options.ocr = mode == "ocr";
+  options.mode = glyph::test::parse_fake_server_mode(options.ocr ? "vllm" : mode);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

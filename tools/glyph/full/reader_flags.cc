@@ -48,6 +48,38 @@ nlohmann::json box_json(const PixelBox& box) {
   return {box.left_px, box.top_px, box.right_px, box.bottom_px};
 }
 
+void print_plan(const ReadPlan& plan) {
+  std::fprintf(stderr, "plan: %s; budget %lld visual tokens (%s", plan.strategy.c_str(),
+               static_cast<long long>(plan.budget), plan.budget_source.c_str());
+  if (plan.context_tokens > 0)
+    std::fprintf(stderr, ": context %lld - prompt %lld - answer %lld",
+                 static_cast<long long>(plan.context_tokens),
+                 static_cast<long long>(plan.prompt_tokens),
+                 static_cast<long long>(plan.answer_tokens));
+  std::fprintf(stderr, "); all pages %lld; sent %lld in %d request(s)\n",
+               static_cast<long long>(plan.all_pages_tokens), static_cast<long long>(plan.tokens),
+               plan.requests);
+  size_t shown = 0;
+  for (const auto& part : plan.parts) {
+    if (++shown > 40) {
+      std::fprintf(stderr, "  ... %zu more parts\n", plan.parts.size() - 40);
+      break;
+    }
+    std::string pages;
+    if (!part.pages.empty()) {
+      pages = std::to_string(part.pages.front());
+      if (part.pages.size() > 1) pages += "-" + std::to_string(part.pages.back());
+    }
+    std::fprintf(stderr, "  %-6s pages %-9s %5.1f dpi %5dx%-5d %6lld tokens", part.kind.c_str(),
+                 pages.c_str(), part.dpi, part.width_px, part.height_px,
+                 static_cast<long long>(part.tokens));
+    if (part.box)
+      std::fprintf(stderr, "  box (%d, %d)-(%d, %d)", part.box->left_px, part.box->top_px,
+                   part.box->right_px, part.box->bottom_px);
+    std::fprintf(stderr, "\n");
+  }
+}
+
 }  // namespace
 
 void add_reader_flags(CLI::App* command, ReaderFlags& flags, bool with_backend) {
@@ -104,6 +136,28 @@ void add_reader_flags(CLI::App* command, ReaderFlags& flags, bool with_backend) 
                       "Sampling temperature (sent only when given)");
   command->add_option("--max-tokens", flags.max_tokens,
                       "Longest answer in tokens (sent only when given)");
+  command
+      ->add_option("--budget", flags.budget,
+                   "Visual tokens a request may spend (default: the model's context from "
+                   "/v1/models or its family, minus the prompt and --max-tokens); over it, a "
+                   "global pass and focused crops, or map-reduce for summaries")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
+  command
+      ->add_option("--selector", flags.selector,
+                   "Over budget, where to focus: retrieval (BM25 over the layout map) or model "
+                   "(ask the model which pages, over the global pass)")
+      ->check(CLI::IsMember({"retrieval", "model"}));
+  command
+      ->add_option("--global-layout", flags.global_layout,
+                   "Over budget, the global pass: auto, pages (one scaled image per page) or "
+                   "tiles (pages stacked into images)")
+      ->check(CLI::IsMember({"auto", "pages", "tiles"}));
+  command
+      ->add_option("--concurrency", flags.concurrency,
+                   "Over budget, chunk reads of summaries and extractions at once (default 1)")
+      ->check(CLI::Range(1, 64));
+  command->add_flag("-v,--verbose", flags.verbose,
+                    "Print the read plan (budget, what was sent at which dpi, tokens per part)");
   command->add_flag(
       "--no-focus", flags.no_focus,
       "OCR reader: read every page instead of the regions the layout map points to first");
@@ -166,6 +220,10 @@ TaskOptions task_options(const ReaderFlags& flags) {
   options.threads = flags.threads;
   options.focus = !flags.no_focus;
   options.visual_token_model = flags.visual_token_model;
+  options.budget = flags.budget;
+  options.selector = flags.selector;
+  options.global_layout = flags.global_layout;
+  options.concurrency = flags.concurrency;
   return options;
 }
 
@@ -273,6 +331,7 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
     }
     j["pages"] = answer.pages;
     j["images_read"] = answer.images_read;
+    if (answer.plan) j["plan"] = *answer.plan;
     j["steps"] = answer.steps;
     j["timings"] = {{"render_seconds", answer.timings.render_seconds},
                     {"retrieval_seconds", answer.timings.retrieval_seconds},
@@ -302,6 +361,7 @@ void print_answer(const Answer& answer, const ReaderFlags& flags) {
   }
   std::cout << std::flush;
   for (const auto& step : answer.steps) std::fprintf(stderr, "%s\n", step.c_str());
+  if (flags.verbose && answer.plan) print_plan(*answer.plan);
   std::string tokens;
   if (answer.text_tokens) tokens += ", " + std::to_string(*answer.text_tokens) + " text tokens";
   if (answer.visual_tokens)
@@ -320,8 +380,10 @@ void run_reader_task(const ReaderFlags& flags, TaskRequest request) {
   const auto reader = make_reader(flags, *document);
   request.sampling.temperature = flags.temperature;
   request.sampling.max_tokens = flags.max_tokens;
-  const Answer answer =
-      run_task(*document, request, *reader, task_options(flags), terminal_callbacks(flags));
+  TaskOptions options = task_options(flags);
+  const RenderedDocument* rendered = document.get();
+  options.make_reader = [&flags, rendered] { return make_reader(flags, *rendered); };
+  const Answer answer = run_task(*document, request, *reader, options, terminal_callbacks(flags));
   print_answer(answer, flags);
 }
 

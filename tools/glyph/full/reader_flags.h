@@ -35,6 +35,13 @@ struct ReaderFlags {
   std::string visual_token_model = "glm-4.1v";
   std::optional<double> temperature;
   std::optional<int> max_tokens;
+  // Budget of visual tokens per request (VLM readers); unset: the model's context minus the
+  // prompt and the answer.
+  std::optional<int64_t> budget;
+  std::string selector = "retrieval";
+  std::string global_layout = "auto";
+  int concurrency = 1;
+  bool verbose = false;
 };
 
 // Adds INPUT and the flags above (reader flags only when with_backend).

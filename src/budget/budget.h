@@ -1,0 +1,96 @@
+// Budgets of visual tokens: how many a request may spend on images, and the global pass that
+// shows a whole document in a share of them.
+//
+// The budget of a request is the model's context (the server's /v1/models max_model_len or
+// context_length, else the family's released context below) minus the prompt's text tokens,
+// the answer's max_tokens (kAnswerReserveTokens when unset) and kChatTemplateTokens for the
+// chat template's own tokens. An image costs its placeholder tokens plus the start/end tokens
+// around them (count_visual_tokens: tokens + wrapper_tokens).
+//
+// The global pass shows every page at a lower density, each page marked with its number ("#12",
+// drawn in a band above the page in a bitmap font of its own, so that a reader of the images can
+// say which pages it means). Two layouts: "pages" (one image per page, scaled) and "tiles"
+// (several pages stacked into one image, scaled): tiles spend no per-image minimum and rounding
+// on every page, so they allow a larger scale for the same tokens when pages are many. "auto"
+// takes the layout with the larger scale (more pixels per character per visual token), which is
+// what the OCR measurements in docs/budget.md favour.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "image/image.h"
+
+namespace glyph {
+
+// The context window of a model family's released checkpoints (max_position_embeddings of its
+// config.json), by the names count_visual_tokens() takes: glyph 131072, glm-4.1v/glm-4.5v 65536,
+// qwen2-vl 32768, qwen2.5-vl 128000, qwen3-vl 262144, internvl3/internvl2.5 32768, gemma3
+// 131072, deepseek-ocr-* 8192. Unset for an unknown name.
+std::optional<int64_t> family_context_tokens(std::string_view model);
+
+inline constexpr int64_t kAnswerReserveTokens = 1024;  // the answer, when max_tokens is unset
+inline constexpr int64_t kChatTemplateTokens = 32;     // role markers and the like
+
+struct BudgetArithmetic {
+  int64_t context_tokens = 0;
+  std::string context_source;  // "server", "family table (glm-4.1v)", "--budget"
+  int64_t prompt_tokens = 0;   // text tokens of the prompt
+  int64_t answer_tokens = 0;   // max_tokens, or the reserve
+  int64_t visual_tokens = 0;   // what is left for images; may be <= 0
+};
+
+// context - prompt - answer - kChatTemplateTokens.
+BudgetArithmetic budget_from_context(int64_t context_tokens, std::string context_source,
+                                     int64_t prompt_tokens, std::optional<int> max_tokens);
+
+// Tokens of one image for the model family, wrapper tokens included.
+int64_t image_cost(std::string_view model, int width_px, int height_px);
+
+// --- page marks ---
+
+// Size in pixels of the mark "#<page>" at `dot` pixels per dot of the 5x7 font.
+int page_mark_width(int page, int dot);
+int page_mark_height(int dot);
+// Draws "#<page>" in black with its top-left corner at (x, y), clipped to the image.
+void draw_page_mark(PageImage& image, int x, int y, int page, int dot);
+
+// --- the global pass ---
+
+enum class GlobalLayoutKind { pages, tiles };
+std::string_view to_string(GlobalLayoutKind kind);  // "pages", "tiles"
+
+struct GlobalPassOptions {
+  std::string model = "glm-4.1v";  // visual-token family
+  std::string layout = "auto";     // "auto", "pages", "tiles"
+  int tile_pages = 8;              // pages per image in the tiles layout
+  int mark_dot_px = 2;             // the page mark's dot size
+  double min_scale = 0.04;         // smaller pages say nothing: below it the pass does not fit
+};
+
+struct GlobalPassPlan {
+  GlobalLayoutKind kind = GlobalLayoutKind::pages;
+  double scale = 1;  // of the page images
+  int pages_per_image = 1;
+  int images = 0;
+  int64_t tokens = 0;
+};
+
+// The largest scale (and its layout) whose global pass of these page sizes costs at most
+// `max_tokens`; unset when even min_scale does not fit. minimum_tokens (when given) receives the
+// cost at min_scale in the cheapest layout.
+std::optional<GlobalPassPlan> plan_global_pass(const std::vector<std::pair<int, int>>& page_sizes,
+                                               int64_t max_tokens, const GlobalPassOptions& options,
+                                               int64_t* minimum_tokens = nullptr);
+
+// The images of a global pass: pages scaled, each under a band with its mark. `pages` are the
+// full-resolution page images, `numbers` their 1-based page numbers.
+std::vector<PageImage> compose_global_pass(const std::vector<const PageImage*>& pages,
+                                           const std::vector<int>& numbers,
+                                           const GlobalPassPlan& plan,
+                                           const GlobalPassOptions& options);
+
+}  // namespace glyph
