@@ -716,10 +716,11 @@ function syncPageSize() {
   $('page-size-custom-field').hidden = $('page-size').value !== 'custom';
 }
 
-// What a preset gives for a key: one value, or each preset's when they differ (preset auto).
+// What a preset gives for a key: one value, or each preset's when they differ (preset auto,
+// which picks en or zh by script).
 function presetValue(key) {
   const name = $('preset').value;
-  const names = name === 'auto' ? Object.keys(state.presets) : [name];
+  const names = name === 'auto' ? ['en', 'zh'] : [name];
   const values = [...new Set(names.map((n) => state.presets[n] && state.presets[n][key]).filter((v) => v !== undefined).map((v) => JSON.stringify(v)))].map((v) => JSON.parse(v));
   return values;
 }
