@@ -237,6 +237,26 @@ std::vector<size_t> pareto_front(const std::vector<Individual>& all) {
 
 }  // namespace
 
+std::vector<size_t> select_elites(const std::vector<Individual>& ranked, int count) {
+  std::vector<size_t> chosen;
+  std::set<std::string> keys;
+  auto far_from_chosen = [&](const Individual& candidate) {
+    return std::all_of(chosen.begin(), chosen.end(), [&](size_t c) {
+      const double ratio = static_cast<double>(candidate.genome.dpi) / ranked[c].genome.dpi;
+      return ratio > 1.25 || ratio < 1 / 1.25;
+    });
+  };
+  for (const bool niche : {true, false}) {
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      if (static_cast<int>(chosen.size()) >= count) return chosen;
+      if (keys.count(ranked[i].key) || (niche && !far_from_chosen(ranked[i]))) continue;
+      keys.insert(ranked[i].key);
+      chosen.push_back(i);
+    }
+  }
+  return chosen;
+}
+
 Evaluator ocr_evaluator(const OcrEvaluatorOptions& options) {
   return [options](const RenderConfig& config, const Input& input) {
     const auto start = Clock::now();
@@ -473,6 +493,12 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
   const Genome preset = genome_from_config(space.base, space);
   members.push_back({preset, "preset"});
   taken.insert(genome_key(preset, space));
+  if (options.strategy == Strategy::genetic) {
+    // The preset at other dpi (up to 3, leaving at least one random config): the search starts
+    // from the preset's family at several resolutions as well as from random points.
+    for (const Genome& g : dpi_ladder(preset, std::min(3, options.population - 2)))
+      if (taken.insert(genome_key(g, space)).second) members.push_back({g, "preset-dpi"});
+  }
   while (static_cast<int>(members.size()) < options.population) {
     Genome g = novel(taken, [&] { return random_genome(space, rng); });
     taken.insert(genome_key(g, space));
@@ -507,8 +533,10 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
     });
     members.clear();
     taken.clear();
-    for (int e = 0; e < options.elite && e < static_cast<int>(ranked.size()); ++e) {
-      const Individual& elite = result.evaluated[ranked[static_cast<size_t>(e)]];
+    std::vector<Individual> ranked_members;
+    for (const size_t r : ranked) ranked_members.push_back(result.evaluated[r]);
+    for (const size_t e : select_elites(ranked_members, options.elite)) {
+      const Individual& elite = ranked_members[e];
       if (taken.insert(elite.key).second) members.push_back({elite.genome, "elite"});
     }
     if (options.proposals > 0) {
