@@ -7,7 +7,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "config/config.h"
 #include "core/error.h"
@@ -93,6 +95,58 @@ TEST(search_space, operators_keep_configs_valid) {
   }
 }
 
+TEST(search_space, mutation_can_cross_a_factor_of_two_in_dpi) {
+  // A search settled at 249 dpi must be able to reach 120 dpi (where the Chinese preset family
+  // reads well): one mutation of the dpi gene sometimes halves it, and a few always can.
+  const SearchSpace space = en_space();
+  Genome settled = genome_from_config(space.base, space);
+  settled.dpi = 249;
+  Rng rng(3);
+  int halved = 0, below = 0, above = 0;
+  for (int i = 0; i < 400; ++i) {
+    const Genome m = mutate(settled, space, rng, 1.0);
+    if (m.dpi <= 125) ++halved;
+    if (m.dpi < settled.dpi) ++below;
+    if (m.dpi > settled.dpi) ++above;
+  }
+  EXPECT_GT(halved, 4);  // the whole-range redraws, log-uniform: about a third land <= 125
+  EXPECT_GT(below, 100);
+  EXPECT_GT(above, 100);
+  // Steps are relative: from 50 dpi a step is a few dpi, not tens.
+  Genome low = settled;
+  low.dpi = 50;
+  int small_steps = 0;
+  for (int i = 0; i < 200; ++i)
+    if (std::abs(mutate(low, space, rng, 1.0).dpi - 50) <= 21) ++small_steps;
+  EXPECT_GT(small_steps, 150);
+}
+
+TEST(search_space, the_dpi_ladder_is_the_preset_at_other_resolutions) {
+  const SearchSpace space = en_space();
+  const Genome preset = genome_from_config(space.base, space);
+  const auto ladder = dpi_ladder(preset, 3);
+  ASSERT_EQ(ladder.size(), 3u);
+  EXPECT_EQ(ladder[0].dpi, 96);
+  EXPECT_EQ(ladder[1].dpi, 120);
+  EXPECT_EQ(ladder[2].dpi, 48);
+  for (const Genome& g : ladder) {
+    Genome same = g;
+    same.dpi = preset.dpi;
+    EXPECT_TRUE(same == preset);  // only the dpi differs
+    EXPECT_TRUE(is_valid(g, space));
+  }
+  // At the bounds the ladder clamps and does not repeat a dpi.
+  Genome top = preset;
+  top.dpi = 300;
+  const auto clamped = dpi_ladder(top, 5);
+  std::set<int> dpis;
+  for (const Genome& g : clamped) {
+    EXPECT_NE(g.dpi, 300);
+    EXPECT_TRUE(dpis.insert(g.dpi).second);
+  }
+  EXPECT_EQ(clamped.size(), 2u);  // 200 and 150
+}
+
 TEST(search_space, proposals_are_validated_before_use) {
   const SearchSpace space = en_space();
   const Genome preset = genome_from_config(space.base, space);
@@ -153,6 +207,58 @@ TEST(search_run, the_same_seed_gives_the_same_search) {
   EXPECT_EQ(loaded.dpi, best.genome.dpi);
   // Each (config, input) was measured once: elites come from the cache.
   EXPECT_EQ(a.measurements, a.evaluated.size() * inputs.size());
+}
+
+TEST(search_run, starts_from_the_preset_at_other_dpi) {
+  // The Chinese case: the reader needs about 110 dpi whatever else the config is, so the preset
+  // (72 dpi) reads badly and the best config is the cheapest family that reaches 110 dpi.
+  const SearchSpace space = en_space();
+  const auto inputs = small_inputs();
+  Evaluator needs_dpi = [](const RenderConfig& c, const Input& input) {
+    Measurement m = synthetic(c, input);
+    m.errors = c.dpi >= 110 ? 10 : 300;
+    return m;
+  };
+  SearchOptions options = small_options(test::scratch_dir() + "/dpi", 4);
+  options.population = 8;
+  const SearchResult r = run_search(inputs, space, needs_dpi, options);
+  std::vector<int> ladder;
+  for (const auto& i : r.evaluated)
+    if (i.origin == "preset-dpi") ladder.push_back(i.genome.dpi);
+  EXPECT_EQ(ladder, (std::vector<int>{96, 120, 48}));
+  ASSERT_TRUE(r.best.has_value());
+  const Individual& best = r.evaluated[*r.best];
+  EXPECT_GE(best.genome.dpi, 110);
+  EXPECT_LE(best.genome.dpi, 140);  // found the low-dpi family, not a feasible 200-300 dpi one
+  SearchOptions random = options;
+  random.strategy = Strategy::random;
+  random.out_dir += "-random";
+  const SearchResult baseline = run_search(inputs, space, needs_dpi, random);
+  for (const auto& i : baseline.evaluated) EXPECT_NE(i.origin, "preset-dpi");
+}
+
+TEST(search_space, elites_come_from_distinct_dpi_niches) {
+  auto at = [](int dpi, double compression) {
+    Individual i;
+    i.genome.dpi = dpi;
+    i.key = std::to_string(dpi) + "/" + std::to_string(compression);
+    i.compression = compression;
+    i.feasible = true;
+    return i;
+  };
+  // Ranked best first: three of one family at about 249 dpi, then 120 and 60 dpi.
+  const std::vector<Individual> ranked = {at(249, 0.61), at(245, 0.60), at(230, 0.58),
+                                          at(120, 0.5),  at(60, 0.4),   at(250, 0.3)};
+  auto dpis = [](const std::vector<size_t>& chosen, const std::vector<Individual>& from) {
+    std::vector<int> out;
+    for (size_t i : chosen) out.push_back(from[i].genome.dpi);
+    return out;
+  };
+  EXPECT_EQ(dpis(select_elites(ranked, 2), ranked), (std::vector<int>{249, 120}));
+  EXPECT_EQ(dpis(select_elites(ranked, 3), ranked), (std::vector<int>{249, 120, 60}));
+  // When the niches run out, the ranking fills the rest.
+  EXPECT_EQ(dpis(select_elites(ranked, 4), ranked), (std::vector<int>{249, 120, 60, 245}));
+  EXPECT_TRUE(select_elites(ranked, 0).empty());
 }
 
 TEST(search_run, resume_gives_the_same_result_as_an_uninterrupted_run) {

@@ -146,6 +146,19 @@ bool fitter(const Individual& a, const Individual& b) {
   return a.compression > b.compression;
 }
 
+// The same order with the floor at `tolerance` instead (the epsilon-constrained method): configs
+// with error up to the tolerance count as within it, and the more compressed of them comes first.
+bool fitter_within(const Individual& a, const Individual& b, double tolerance) {
+  const bool a_in = a.error_rate <= tolerance, b_in = b.error_rate <= tolerance;
+  if (a_in != b_in) return a_in;
+  if (a_in) {
+    if (a.compression != b.compression) return a.compression > b.compression;
+    return a.error_rate < b.error_rate;
+  }
+  if (a.error_rate != b.error_rate) return a.error_rate < b.error_rate;
+  return a.compression > b.compression;
+}
+
 std::string proposer_prompt(const SearchResult& result, const SearchSpace& space,
                             const SearchOptions& options, int count) {
   std::vector<const Individual*> ranked;
@@ -236,6 +249,26 @@ std::vector<size_t> pareto_front(const std::vector<Individual>& all) {
 }
 
 }  // namespace
+
+std::vector<size_t> select_elites(const std::vector<Individual>& ranked, int count) {
+  std::vector<size_t> chosen;
+  std::set<std::string> keys;
+  auto far_from_chosen = [&](const Individual& candidate) {
+    return std::all_of(chosen.begin(), chosen.end(), [&](size_t c) {
+      const double ratio = static_cast<double>(candidate.genome.dpi) / ranked[c].genome.dpi;
+      return ratio > 1.25 || ratio < 1 / 1.25;
+    });
+  };
+  for (const bool niche : {true, false}) {
+    for (size_t i = 0; i < ranked.size(); ++i) {
+      if (static_cast<int>(chosen.size()) >= count) return chosen;
+      if (keys.count(ranked[i].key) || (niche && !far_from_chosen(ranked[i]))) continue;
+      keys.insert(ranked[i].key);
+      chosen.push_back(i);
+    }
+  }
+  return chosen;
+}
 
 Evaluator ocr_evaluator(const OcrEvaluatorOptions& options) {
   return [options](const RenderConfig& config, const Input& input) {
@@ -473,6 +506,12 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
   const Genome preset = genome_from_config(space.base, space);
   members.push_back({preset, "preset"});
   taken.insert(genome_key(preset, space));
+  if (options.strategy == Strategy::genetic) {
+    // The preset at other dpi (up to 3, leaving at least one random config): the search starts
+    // from the preset's family at several resolutions as well as from random points.
+    for (const Genome& g : dpi_ladder(preset, std::min(3, options.population - 2)))
+      if (taken.insert(genome_key(g, space)).second) members.push_back({g, "preset-dpi"});
+  }
   while (static_cast<int>(members.size()) < options.population) {
     Genome g = novel(taken, [&] { return random_genome(space, rng); });
     taken.insert(genome_key(g, space));
@@ -501,14 +540,24 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
       result.stopped_by_budget = true;
       break;
     }
+    // Selection's tolerance: the floor relaxed by half early on, tightening linearly to the floor
+    // itself for the last generation (epsilon-constrained selection). A family just outside the
+    // floor but far more compressed than the one within it (Chinese at 96-120 dpi, 5-7%, against
+    // 249 dpi within 5%) breeds instead of losing every tournament to the feasible few. The best
+    // is still chosen against the floor itself.
+    const double left = static_cast<double>(options.generations - 1 - generation) /
+                        std::max(1, options.generations - 2);
+    const double tolerance = options.floor * (1 + 0.5 * left);
     std::vector<size_t> ranked = population;
     std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
-      return fitter(result.evaluated[a], result.evaluated[b]);
+      return fitter_within(result.evaluated[a], result.evaluated[b], tolerance);
     });
     members.clear();
     taken.clear();
-    for (int e = 0; e < options.elite && e < static_cast<int>(ranked.size()); ++e) {
-      const Individual& elite = result.evaluated[ranked[static_cast<size_t>(e)]];
+    std::vector<Individual> ranked_members;
+    for (const size_t r : ranked) ranked_members.push_back(result.evaluated[r]);
+    for (const size_t e : select_elites(ranked_members, options.elite)) {
+      const Individual& elite = ranked_members[e];
       if (taken.insert(elite.key).second) members.push_back({elite.genome, "elite"});
     }
     if (options.proposals > 0) {
@@ -556,7 +605,7 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
       for (int t = 1; t < options.tournament; ++t) {
         const size_t other = population[static_cast<size_t>(
             rng.uniform_int(0, static_cast<int>(population.size()) - 1))];
-        if (fitter(result.evaluated[other], result.evaluated[best])) best = other;
+        if (fitter_within(result.evaluated[other], result.evaluated[best], tolerance)) best = other;
       }
       return result.evaluated[best];
     };

@@ -103,8 +103,15 @@ class Rng {
 bool is_valid(const Genome& genome, const SearchSpace& space);
 Genome random_genome(const SearchSpace& space, Rng& rng);
 // Each gene changes with probability `rate` (at least one gene changes): numbers by a step or
-// two up or down (clamped to the bounds), choices to another value, flags flipped.
+// two up or down (clamped to the bounds), dpi by 2^(0.05..0.5) up or down; choices to another
+// value, flags flipped. 15% of the changes redraw the gene over its whole range instead (dpi
+// log-uniform), so that a search settled in one region can still jump far.
 Genome mutate(const Genome& genome, const SearchSpace& space, Rng& rng, double rate);
+// The preset at other resolutions (dpi is the gene that trades fidelity for compression most):
+// the first `count` of 4/3, 5/3, 2/3, 2, 1/2 times its dpi, within the bounds and distinct.
+// Generation 0 of the genetic search holds them beside the preset, so that a reader that needs
+// more pixels than the preset gives (Chinese at 72 dpi) starts from the preset's own family.
+std::vector<Genome> dpi_ladder(const Genome& preset, int count);
 // Uniform crossover: each gene from either parent; font size and line gap travel together.
 Genome crossover(const Genome& a, const Genome& b, Rng& rng);
 
@@ -195,6 +202,12 @@ struct Individual {
   int64_t text_tokens = 0, visual_tokens = 0;
   bool feasible = false;  // error_rate <= floor
 };
+
+// The elites of a generation from its members ranked best first (indices into `ranked`): the
+// best, then the best whose dpi differs from every chosen elite's by more than a factor 1.25,
+// and so on (crowding: elites of one family would hold the whole population where it first did
+// well); when no other niche is left, the ranking fills the rest. Distinct keys only.
+std::vector<size_t> select_elites(const std::vector<Individual>& ranked, int count);
 
 struct SearchResult {
   std::vector<Individual> evaluated;  // every distinct config, in the order first evaluated

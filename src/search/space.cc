@@ -33,6 +33,8 @@ bool on_grid(double value, double step) {
 
 // The number of genes mutate() and crossover() know.
 constexpr int kGenes = 17;
+// The share of gene mutations that redraw the gene over its whole range instead of stepping it.
+constexpr double kResetRate = 0.15;
 
 }  // namespace
 
@@ -172,10 +174,11 @@ int other_choice(int value, int count, Rng& rng) {
 void mutate_gene(Genome& g, int gene, const SearchSpace& space, Rng& rng) {
   switch (gene) {
     case 0: {
-      // dpi moves by 3-20% of itself, so that low and high dpi explore alike.
-      const double factor = 1 + (0.03 + 0.17 * rng.uniform()) * (rng.chance(0.5) ? 1 : -1);
-      int dpi = static_cast<int>(std::lround(g.dpi * factor));
-      if (dpi == g.dpi) dpi += rng.chance(0.5) ? 1 : -1;
+      // dpi moves on a log scale, by 2^(0.05..0.5) up or down (3.5% to 41%): low and high dpi
+      // explore alike, and two or three steps cross a factor of two.
+      const double octaves = (0.05 + 0.45 * rng.uniform()) * (rng.chance(0.5) ? 1 : -1);
+      int dpi = static_cast<int>(std::lround(g.dpi * std::exp2(octaves)));
+      if (dpi == g.dpi) dpi += octaves > 0 ? 1 : -1;
       g.dpi = std::clamp(dpi, kDpiMin, kDpiMax);
       break;
     }
@@ -212,6 +215,39 @@ void mutate_gene(Genome& g, int gene, const SearchSpace& space, Rng& rng) {
   }
 }
 
+// A gene drawn afresh over its whole range (dpi log-uniform over 45..300, so that every octave
+// is as likely), whatever its value: the jump a step-by-step walk would take generations to make.
+void reset_gene(Genome& g, int gene, const SearchSpace& space, Rng& rng) {
+  if (gene == 0) {
+    const double dpi = kDpiMin * std::pow(static_cast<double>(kDpiMax) / kDpiMin, rng.uniform());
+    g.dpi = std::clamp(static_cast<int>(std::lround(dpi)), kDpiMin, kDpiMax);
+    return;
+  }
+  const Genome fresh = random_genome(space, rng);
+  switch (gene) {
+    case 1: g.page_size = fresh.page_size; break;
+    case 2: g.font = fresh.font; break;
+    case 3: g.font_size_pt = fresh.font_size_pt; break;
+    case 4: g.line_gap_pt = fresh.line_gap_pt; break;
+    case 5: g.alignment = fresh.alignment; break;
+    case 6: g.margin_x_pt = fresh.margin_x_pt; break;
+    case 7: g.margin_y_pt = fresh.margin_y_pt; break;
+    case 8: g.first_line_indent_pt = fresh.first_line_indent_pt; break;
+    case 9: g.left_indent_pt = fresh.left_indent_pt; break;
+    case 10: g.right_indent_pt = fresh.right_indent_pt; break;
+    case 11: g.space_before_pt = fresh.space_before_pt; break;
+    case 12: g.space_after_pt = fresh.space_after_pt; break;
+    case 13: g.horizontal_scale = fresh.horizontal_scale; break;
+    case 14: g.palette = fresh.palette; break;
+    case 15: g.newline_marker = fresh.newline_marker; break;
+    default:
+      g.auto_crop_width = fresh.auto_crop_width;
+      g.auto_crop_last_page = fresh.auto_crop_last_page;
+      g.auto_crop_height = fresh.auto_crop_height;
+      break;
+  }
+}
+
 }  // namespace
 
 Genome mutate(const Genome& genome, const SearchSpace& space, Rng& rng, double rate) {
@@ -219,7 +255,10 @@ Genome mutate(const Genome& genome, const SearchSpace& space, Rng& rng, double r
   bool changed = false;
   for (int gene = 0; gene < kGenes; ++gene) {
     if (rng.chance(rate)) {
-      mutate_gene(g, gene, space, rng);
+      if (rng.chance(kResetRate))
+        reset_gene(g, gene, space, rng);
+      else
+        mutate_gene(g, gene, space, rng);
       changed = changed || !(g == genome);
     }
   }
@@ -229,6 +268,20 @@ Genome mutate(const Genome& genome, const SearchSpace& space, Rng& rng, double r
     changed = !(g == genome);
   }
   return g;
+}
+
+std::vector<Genome> dpi_ladder(const Genome& preset, int count) {
+  std::vector<Genome> ladder;
+  for (const double factor : {4.0 / 3, 5.0 / 3, 2.0 / 3, 2.0, 0.5}) {
+    if (static_cast<int>(ladder.size()) >= count) break;
+    Genome g = preset;
+    g.dpi = std::clamp(static_cast<int>(std::lround(preset.dpi * factor)), kDpiMin, kDpiMax);
+    const bool repeated =
+        g.dpi == preset.dpi || std::any_of(ladder.begin(), ladder.end(),
+                                           [&](const Genome& other) { return other.dpi == g.dpi; });
+    if (!repeated) ladder.push_back(g);
+  }
+  return ladder;
 }
 
 Genome crossover(const Genome& a, const Genome& b, Rng& rng) {
