@@ -13,7 +13,7 @@
 #include "serve/redis_job_queue.h"
 
 namespace glyph::serve {
-namespace {
+namespace queue_detail {
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -38,6 +38,14 @@ std::string host_name() {
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
 }
+
+}  // namespace queue_detail
+
+namespace {
+
+using queue_detail::host_name;
+using queue_detail::now_ms;
+using queue_detail::random_hex;
 
 // Thrown inside a transaction when SQLite reports BUSY/LOCKED, so the whole transaction is
 // retried from the start (a partial one would be wrong to continue).

@@ -122,6 +122,14 @@ class JobQueue {
   JobQueueOptions options_;
 };
 
+// What both backends use: the wall clock in ms, random hex digits (job ids, lease tokens), and
+// this host's name (in worker names).
+namespace queue_detail {
+std::int64_t now_ms();
+std::string random_hex(std::size_t bytes);
+std::string host_name();
+}  // namespace queue_detail
+
 // Opens the queue that `where` names: "redis://HOST:PORT/DB" (RedisJobQueue), else the path of
 // a SQLite file (SqliteJobQueue). Throws Error naming what could not be opened.
 std::unique_ptr<JobQueue> open_job_queue(const std::string& where, JobQueueOptions options = {});

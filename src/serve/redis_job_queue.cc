@@ -3,37 +3,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <random>
 
 #include "core/error.h"
 
 namespace glyph::serve {
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string random_hex(std::size_t bytes) {
-  static thread_local std::random_device device;
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    auto v = static_cast<unsigned>(device()) & 0xffu;
-    out += digits[v >> 4];
-    out += digits[v & 15];
-  }
-  return out;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
+using queue_detail::host_name;
+using queue_detail::now_ms;
+using queue_detail::random_hex;
 
 // Every script gets ARGV[1] = the key prefix and ARGV[2] = the caller's time in ms; its own
 // arguments follow from ARGV[3].
