@@ -1,5 +1,8 @@
 #include "core/file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -43,6 +46,32 @@ void write_file(const std::string& path, std::string_view bytes) {
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw Error(ErrorCode::io, path + ": " + ec.message());
+}
+
+AppendFile::AppendFile(const std::string& path, std::string what)
+    : path_(path), what_(std::move(what)) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw Error(ErrorCode::io, what_ + ": cannot open " + path + ": " + std::strerror(errno));
+}
+
+AppendFile::~AppendFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void AppendFile::append(std::string_view bytes) {
+  std::lock_guard lock(mutex_);
+  const char* data = bytes.data();
+  std::size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t written = ::write(fd_, data, left);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::io, what_ + ": cannot write " + path_ + ": " + std::strerror(errno));
+    }
+    data += written;
+    left -= static_cast<std::size_t>(written);
+  }
 }
 
 }  // namespace glyph

@@ -404,6 +404,36 @@ std::vector<EvalItem> read_mrcr(const std::string& path) {
   return items;
 }
 
+std::vector<EvalItem> load_suite(std::string_view command, std::string_view suite,
+                                 const std::vector<std::string>& data,
+                                 const std::vector<std::string>& tasks, int limit,
+                                 RulerOptions ruler) {
+  if (suite == "ruler") {
+    ruler.tasks = tasks;
+    for (const auto& path : data) {
+      auto records = read_qa_jsonl(path);
+      ruler.qa.insert(ruler.qa.end(), records.begin(), records.end());
+    }
+    return generate_ruler(ruler);
+  }
+  if (data.empty()) {
+    throw Error(ErrorCode::invalid_argument, std::string(command) + " " + std::string(suite) +
+                                                 ": give the suite's JSONL with --data FILE.jsonl");
+  }
+  std::vector<EvalItem> items;
+  for (const auto& path : data) {
+    auto more = suite == "longbench" ? read_longbench(path) : read_mrcr(path);
+    items.insert(items.end(), std::make_move_iterator(more.begin()),
+                 std::make_move_iterator(more.end()));
+  }
+  if (!tasks.empty()) {
+    std::erase_if(items, [&](const EvalItem& item) {
+      return std::find(tasks.begin(), tasks.end(), item.task) == tasks.end();
+    });
+  }
+  return limit_items(std::move(items), limit);
+}
+
 std::vector<EvalItem> limit_items(std::vector<EvalItem> items, int limit) {
   if (limit <= 0) return items;
   std::map<std::pair<std::string, std::string>, int> taken;

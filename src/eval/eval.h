@@ -191,6 +191,15 @@ std::vector<EvalItem> read_mrcr(const std::string& path);
 // At most `limit` items of each task and length bin, in order (limit <= 0: all).
 std::vector<EvalItem> limit_items(std::vector<EvalItem> items, int limit);
 
+// The items of a suite as `glyph eval` and `glyph search --eval` take them: "ruler" generated
+// with `ruler` (its qa task's records read from the `data` files), "longbench" or "mrcr" read
+// from the `data` files (none: Error(invalid_argument) naming `command`), keeping the `tasks`
+// given (empty: all) and at most `limit` items per task and length (limit_items).
+std::vector<EvalItem> load_suite(std::string_view command, std::string_view suite,
+                                 const std::vector<std::string>& data,
+                                 const std::vector<std::string>& tasks, int limit,
+                                 RulerOptions ruler);
+
 // --- the run -------------------------------------------------------------------------------
 
 struct ItemResult {

@@ -6,11 +6,8 @@
 // done again) and every key with an error-free line is skipped, so no finished item is lost or
 // repeated. Lines are in the page cache once write() returns, which a killed process cannot undo;
 // there is no fsync per item (a power cut may lose the last items, which resume then redoes).
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -135,37 +132,6 @@ struct Work {
   size_t item_index;
   double dpi;  // 0 = text baseline
   std::string key;
-};
-
-class ResultsFile {
- public:
-  explicit ResultsFile(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0)
-      throw Error(ErrorCode::io, "eval: cannot open " + path + ": " + std::strerror(errno));
-  }
-  ~ResultsFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  void append(const std::string& line) {
-    std::lock_guard lock(mutex_);
-    const char* data = line.data();
-    size_t left = line.size();
-    while (left > 0) {
-      const ssize_t written = ::write(fd_, data, left);
-      if (written < 0) {
-        if (errno == EINTR) continue;
-        throw Error(ErrorCode::io, "eval: cannot write " + path_ + ": " + std::strerror(errno));
-      }
-      data += written;
-      left -= static_cast<size_t>(written);
-    }
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  std::mutex mutex_;
 };
 
 struct Worker {
@@ -439,7 +405,7 @@ RunReport run_eval(const std::vector<EvalItem>& items, const ReaderFactory& read
     }
   }
 
-  ResultsFile file(report.results_path);
+  AppendFile file(report.results_path, "eval");
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex progress_mutex;

@@ -1,12 +1,8 @@
 // run_search: the generations, the history file (cache and resume), the proposer, the front.
 #include "search/search.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -38,38 +34,17 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// History lines are appended whole by one write(2) on an O_APPEND file, as eval's results are:
-// a killed process leaves at most one torn last line, which resume ignores.
+// The history: one JSON object a line, appended whole (AppendFile), as eval's results are: a
+// killed process leaves at most one torn last line, which resume ignores.
 class HistoryFile {
  public:
-  explicit HistoryFile(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0)
-      throw Error(ErrorCode::io, "search: cannot open " + path + ": " + std::strerror(errno));
-  }
-  ~HistoryFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
+  explicit HistoryFile(const std::string& path) : file_(path, "search") {}
   void append(const json& line) {
-    const std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    std::lock_guard lock(mutex_);
-    const char* data = text.data();
-    size_t left = text.size();
-    while (left > 0) {
-      const ssize_t written = ::write(fd_, data, left);
-      if (written < 0) {
-        if (errno == EINTR) continue;
-        throw Error(ErrorCode::io, "search: cannot write " + path_ + ": " + std::strerror(errno));
-      }
-      data += written;
-      left -= static_cast<size_t>(written);
-    }
+    file_.append(line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
   }
 
  private:
-  std::string path_;
-  int fd_ = -1;
-  std::mutex mutex_;
+  AppendFile file_;
 };
 
 // What identifies a search: a history made with other settings cannot be resumed by this one.

@@ -68,35 +68,12 @@ std::string duration(double seconds) {
 }
 
 std::vector<eval::EvalItem> load_items(const EvalFlags& flags) {
-  if (flags.suite == "ruler") {
-    eval::RulerOptions options;
-    options.tasks = flags.tasks;
-    options.lengths = flags.lengths;
-    options.samples = flags.limit > 0 ? flags.limit : 10;
-    options.seed = flags.seed;
-    options.tokenizer_path = flags.tokenizer;
-    for (const auto& path : flags.data) {
-      auto records = eval::read_qa_jsonl(path);
-      options.qa.insert(options.qa.end(), records.begin(), records.end());
-    }
-    return eval::generate_ruler(options);
-  }
-  if (flags.data.empty()) {
-    throw Error(ErrorCode::invalid_argument,
-                "eval " + flags.suite + ": give the suite's JSONL with --data FILE.jsonl");
-  }
-  std::vector<eval::EvalItem> items;
-  for (const auto& path : flags.data) {
-    auto more = flags.suite == "longbench" ? eval::read_longbench(path) : eval::read_mrcr(path);
-    items.insert(items.end(), std::make_move_iterator(more.begin()),
-                 std::make_move_iterator(more.end()));
-  }
-  if (!flags.tasks.empty()) {
-    std::erase_if(items, [&](const eval::EvalItem& item) {
-      return std::find(flags.tasks.begin(), flags.tasks.end(), item.task) == flags.tasks.end();
-    });
-  }
-  return eval::limit_items(std::move(items), flags.limit);
+  eval::RulerOptions ruler;
+  ruler.lengths = flags.lengths;
+  ruler.samples = flags.limit > 0 ? flags.limit : 10;
+  ruler.seed = flags.seed;
+  ruler.tokenizer_path = flags.tokenizer;
+  return eval::load_suite("eval", flags.suite, flags.data, flags.tasks, flags.limit, ruler);
 }
 
 void run_eval_command(const EvalFlags& flags) {
