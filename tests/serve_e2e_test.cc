@@ -437,6 +437,31 @@ TEST(serve_e2e, ask_reports_a_repetition_loop_the_reader_stopped) {
   EXPECT_EQ(fake.chat_requests(), 2);
 }
 
+// --api anthropic: the service reads pages through the Messages API (image blocks, thinking kept
+// apart from the answer).
+TEST(serve_e2e, ask_through_the_anthropic_messages_api) {
+  test::FakeServerOptions fake_options;
+  fake_options.answer.content = "A diamond necklace.";
+  fake_options.answer.reasoning = "The first line says it.";
+  test::FakeVlmServer fake(fake_options);
+  std::string data = test::scratch_dir() + "/data";
+  ServerProcess server(data, {"--api", "anthropic", "--url", fake.url(), "--model", fake.model()});
+  json body = {{"text", "Mathilde borrowed a diamond necklace from Madame Forestier."},
+               {"mode", "qa"},
+               {"question", "What did Mathilde borrow?"}};
+  auto r = http_request(server.port(), "POST", "/v1/ask", body.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json answer = json::parse(r.body);
+  EXPECT_EQ(answer["answer"], "A diamond necklace.");
+  EXPECT_EQ(answer["reasoning"], "The first line says it.");
+  const auto requests = fake.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.back().path, "/v1/messages");
+  ASSERT_EQ(requests.back().images.size(), 1u);
+  EXPECT_TRUE(requests.back().images[0].valid_png);
+  EXPECT_NE(requests.back().text.find("What did Mathilde borrow"), std::string::npos);
+}
+
 TEST(serve_e2e, api_key_required_on_every_route_but_health) {
   std::string data = test::scratch_dir() + "/data";
   ServerProcess server(data, {"--api-key", "k3y-for-tests"});

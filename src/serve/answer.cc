@@ -104,6 +104,7 @@ AskResult run_ask(const RenderedDocument& document, DocumentStore&, AskMode mode
   auto vlm_reader = [&](const std::string& url) {
     VlmReaderOptions vlm;
     vlm.base_url = url;
+    vlm.api = parse_api_protocol(settings.api);
     vlm.model = settings.model;
     vlm.api_key = settings.api_key;
     if (settings.timeout_ms > 0) vlm.total_timeout_ms = settings.timeout_ms;

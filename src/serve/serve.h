@@ -30,8 +30,9 @@ struct ReaderSettings {
   int max_per_url = 8;            // requests in flight per server
   int health_interval_ms = 5000;  // GET /v1/models of each server this often
   std::shared_ptr<EndpointPool> endpoints;
-  std::string model;    // model name; empty asks the server (GET /v1/models)
-  std::string api_key;  // the VLM server's key, sent as Authorization: Bearer
+  std::string api = "openai";  // the servers' protocol: openai or anthropic (read/vlm_reader.h)
+  std::string model;           // model name; empty asks the server (GET /v1/models)
+  std::string api_key;         // the VLM server's key, sent as Authorization: Bearer
   int timeout_ms = 120000;
   std::string cache_dir;  // OCR results by content hash (the service sets DATA/ocr-cache)
 };

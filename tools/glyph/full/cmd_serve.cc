@@ -40,6 +40,11 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--url", options->reader.urls,
                   "Base URL of an OpenAI-compatible VLM server (implies --backend openai); "
                   "repeat it for several servers of the same model (balanced, failed over)");
+  cmd->add_option("--api", options->reader.api,
+                  "VLM protocol: openai (Chat Completions) or anthropic (Messages API; default "
+                  "URL https://api.anthropic.com, key $ANTHROPIC_API_KEY)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"openai", "anthropic"}));
   cmd->add_option("--url-max-requests", options->reader.max_per_url,
                   "Requests in flight at once per VLM server, with several --url")
       ->capture_default_str()
@@ -105,6 +110,16 @@ void add_serve_command(CLI::App& app) {
                   "--api-key is empty: give a key, or leave the option out to serve without one");
     options->limits.max_body_bytes = static_cast<std::size_t>(*max_upload_mb) * 1024 * 1024;
     options->cache_max_bytes = *cache_mb * 1024 * 1024;
+    if (options->reader.api == "anthropic") {
+      if (options->reader.backend == "ocr")
+        throw Error(ErrorCode::invalid_argument,
+                    "--api anthropic needs the VLM reader, not --backend ocr");
+      if (options->reader.urls.size() > 1)
+        throw Error(ErrorCode::invalid_argument,
+                    "--api anthropic takes one --url (several servers are balanced and checked "
+                    "with the OpenAI protocol only)");
+      if (options->reader.urls.empty()) options->reader.urls = {"https://api.anthropic.com"};
+    }
     if (!options->reader.urls.empty()) options->reader.url = options->reader.urls.front();
     if ((options->reader.backend == "openai" || options->reader.backend == "vlm") &&
         options->reader.url.empty())
@@ -118,7 +133,8 @@ void add_serve_command(CLI::App& app) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     auto service = std::make_unique<serve::Service>(*options);
     int port = service->bind();
-    std::string reader = options->reader.url.empty() ? "ocr" : "openai at " + options->reader.url;
+    std::string reader =
+        options->reader.url.empty() ? "ocr" : options->reader.api + " at " + options->reader.url;
     for (std::size_t i = 1; i < options->reader.urls.size(); ++i)
       reader += ", " + options->reader.urls[i];
     std::string queue = options->queue_url.empty()
