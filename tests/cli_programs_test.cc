@@ -130,11 +130,18 @@ TEST(cli_programs_e2e, ask_speaks_the_anthropic_messages_api) {
   const auto parsed = nlohmann::json::parse(run.out);
   EXPECT_EQ(parsed["answer"], "A diamond necklace.");
   EXPECT_EQ(parsed["reasoning"], "The first line says it.");
-  const auto requests = fake.requests();
-  ASSERT_EQ(requests.size(), 1u);
-  EXPECT_EQ(requests[0].path, "/v1/messages");
-  EXPECT_EQ(requests[0].headers.at("x-api-key"), "sk-ant-cli");
-  EXPECT_EQ(nlohmann::json::parse(requests[0].body)["thinking"]["budget_tokens"], 1024);
+  // The model's context is asked first (GET /v1/models, docs/budget.md), then one Messages
+  // request; both with the key header.
+  std::vector<test::RecordedRequest> messages;
+  for (const auto& request : fake.requests()) {
+    if (request.path == "/v1/messages")
+      messages.push_back(request);
+    else
+      EXPECT_EQ(request.path, "/v1/models");
+    EXPECT_EQ(request.headers.at("x-api-key"), "sk-ant-cli") << request.path;
+  }
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(messages[0].body)["thinking"]["budget_tokens"], 1024);
   // The OCR backend cannot speak it.
   const test::CommandRun wrong =
       test::run_glyph("ask --api anthropic --backend ocr -q what " + quoted(input));

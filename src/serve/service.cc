@@ -791,8 +791,7 @@ struct Service::Impl {
       return json_response(
           {{"presets", presets},
            {"default", "auto"},
-           {"note",
-            "\"auto\" picks by script: zh with CJK ideographs, else en (docs/config.md)"}});
+           {"note", "\"auto\" picks by script: zh with CJK ideographs, else en (docs/config.md)"}});
     });
 
     h.route("GET", "/v1/fonts", [](const HttpRequest&) {

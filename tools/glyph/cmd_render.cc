@@ -113,8 +113,9 @@ void add_render_command(CLI::App& app) {
                   "Document (txt in any encoding, pdf, docx, md, html), or - for standard input")
       ->required();
   add_input_flags(cmd, args->input_flags);
-  auto* config_opt = cmd->add_option("-c,--config", args->config_path,
-                                     "Glyph JSON config (default: the preset of the text's script, en or zh)");
+  auto* config_opt =
+      cmd->add_option("-c,--config", args->config_path,
+                      "Glyph JSON config (default: the preset of the text's script, en or zh)");
   cmd->add_option("--preset", args->preset, "Built-in config: en, zh, lines, code, json or table")
       ->excludes(config_opt);
   cmd->add_option("-o,--outdir", args->outdir, "Output folder (default: pages)");
