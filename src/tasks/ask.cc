@@ -285,6 +285,15 @@ ReadCallbacks read_callbacks(const TaskCallbacks& callbacks, bool stream_content
   return reader_callbacks(callbacks, stream_content);
 }
 
+void take_result(Answer& answer, const ReadResult& result) {
+  answer.text = result.content;
+  answer.reasoning = result.reasoning;
+  answer.model = result.model;
+  answer.finish_reason = result.finish_reason;
+  answer.repetition = result.repetition;
+  answer.timings.first_token_seconds = result.first_token_seconds;
+}
+
 }  // namespace detail
 
 TokenCounts count_document_tokens(const RenderedDocument& document, const TaskOptions& options) {
@@ -394,13 +403,8 @@ Answer run_task(const RenderedDocument& document, const TaskRequest& request, Re
       answer.steps.push_back("read " + describe_inputs(read.pages));
     } else {
       const ReadResult result = reader.read(read, reader_callbacks(callbacks, true));
-      answer.text = result.content;
-      answer.reasoning = result.reasoning;
+      detail::take_result(answer, result);
       answer.usage = result.usage;
-      answer.model = result.model;
-      answer.finish_reason = result.finish_reason;
-      answer.repetition = result.repetition;
-      answer.timings.first_token_seconds = result.first_token_seconds;
       if (request.task == TaskKind::extraction)
         answer.extraction_json = detail::json_of(result.content);
       if (request.task == TaskKind::question || request.task == TaskKind::summary) {

@@ -66,15 +66,6 @@ std::string page_list(const std::vector<int>& pages) {
   return out;
 }
 
-void take_result(Answer& answer, const ReadResult& result) {
-  answer.text = result.content;
-  answer.reasoning = result.reasoning;
-  answer.model = result.model;
-  answer.finish_reason = result.finish_reason;
-  answer.repetition = result.repetition;
-  answer.timings.first_token_seconds = result.first_token_seconds;
-}
-
 void add_usage(Answer& answer, const ReadResult& result) {
   auto add = [](int& total, int more) {
     if (more < 0) return;
@@ -303,7 +294,7 @@ Answer ask_over_budget(const RenderedDocument& document, const TaskRequest& requ
   read.pages = std::move(inputs);
   const ReadResult result = reader.read(read, read_callbacks(callbacks, true));
   ++plan.requests;
-  take_result(answer, result);
+  detail::take_result(answer, result);
   add_usage(answer, result);
   answer.images_read = static_cast<int>(read.pages.size());
   answer.citations = cite_answer(document, request.question, result.content);
@@ -412,7 +403,7 @@ Answer map_reduce(const RenderedDocument& document, const TaskRequest& request, 
                     summaries;
     const ReadResult result = reader.read(reduce, read_callbacks(callbacks, true));
     ++plan.requests;
-    take_result(answer, result);
+    detail::take_result(answer, result);
     add_usage(answer, result);
     // Each sentence of the summary cited on its own: a summary of a long document draws on
     // places far apart.

@@ -68,4 +68,8 @@ Answer read_over_budget(const RenderedDocument& document, const TaskRequest& req
                         Reader& reader, const TaskOptions& options, const TaskCallbacks& callbacks,
                         ReadPlan plan, Answer answer);
 
+// The answer's text, reasoning, model, finish reason, repetition report and first-token time from
+// a read (usage is the caller's: a read over budget adds up several requests).
+void take_result(Answer& answer, const ReadResult& result);
+
 }  // namespace glyph::detail
