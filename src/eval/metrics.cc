@@ -114,20 +114,9 @@ std::vector<std::u32string> numbers_in(std::u32string_view text) {
   return numbers;
 }
 
-bool is_han(char32_t c) {
-  return c >= 0x4E00 && c <= 0x9FD5;  // jieba's re_han_default range
-}
-
 bool is_jieba_word_char(char32_t c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          std::u32string_view(U"+#&._%-").find(c) != std::u32string_view::npos;
-}
-
-std::vector<std::u32string> to_u32(const std::vector<std::string>& items) {
-  std::vector<std::u32string> out;
-  out.reserve(items.size());
-  for (const auto& item : items) out.push_back(u32(item));
-  return out;
 }
 
 double share_of_numbers_equal(std::u32string_view prediction, std::u32string_view target) {
