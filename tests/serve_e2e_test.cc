@@ -326,15 +326,8 @@ TEST(serve_e2e, ask_streams_events_from_a_vlm_server) {
   std::vector<std::string> events;
   std::string content, reasoning;
   json done;
-  std::size_t pos = 0;
-  while (pos < r.body.size()) {
-    auto end = r.body.find("\n\n", pos);
-    if (end == std::string::npos) break;
-    std::string block = r.body.substr(pos, end - pos);
-    pos = end + 2;
-    auto nl = block.find('\n');
-    std::string event = block.substr(7, nl - 7);
-    json payload = json::parse(block.substr(nl + 7));
+  for (const auto& [event, data] : test::sse_events(r.body)) {
+    json payload = json::parse(data);
     if (events.empty() || events.back() != event) events.push_back(event);
     if (event == "content") content += payload["text"].get<std::string>();
     if (event == "reasoning") reasoning += payload["text"].get<std::string>();
@@ -387,15 +380,8 @@ TEST(serve_e2e, ask_sends_replace_when_a_model_closes_an_unopened_think) {
   int replaces = 0;
   bool content_before_replace = false;
   json done;
-  std::size_t pos = 0;
-  while (pos < r.body.size()) {
-    auto end = r.body.find("\n\n", pos);
-    if (end == std::string::npos) break;
-    std::string block = r.body.substr(pos, end - pos);
-    pos = end + 2;
-    auto nl = block.find('\n');
-    std::string event = block.substr(7, nl - 7);
-    json payload = json::parse(block.substr(nl + 7));
+  for (const auto& [event, data] : test::sse_events(r.body)) {
+    json payload = json::parse(data);
     if (event == "content") content += payload["text"].get<std::string>();
     if (event == "reasoning") reasoning += payload["text"].get<std::string>();
     if (event == "replace") {

@@ -233,12 +233,8 @@ TEST(serve_scale_e2e, streamed_ask_fails_over_mid_stream_with_a_restart_event) {
   std::vector<std::string> events;
   std::string content;
   json done;
-  for (std::size_t pos = 0, end; (end = r.body.find("\n\n", pos)) != std::string::npos;
-       pos = end + 2) {
-    std::string block = r.body.substr(pos, end - pos);
-    auto nl = block.find('\n');
-    std::string event = block.substr(7, nl - 7);
-    json payload = json::parse(block.substr(nl + 7));
+  for (const auto& [event, data] : test::sse_events(r.body)) {
+    json payload = json::parse(data);
     events.push_back(event);
     if (event == "restart") content.clear();
     if (event == "content") content += payload["text"].get<std::string>();

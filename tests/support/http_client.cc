@@ -172,4 +172,15 @@ long resident_kib(int pid) {
   return -1;
 }
 
+std::vector<SseEvent> sse_events(const std::string& body) {
+  std::vector<SseEvent> events;
+  for (std::size_t pos = 0, end; (end = body.find("\n\n", pos)) != std::string::npos;
+       pos = end + 2) {
+    const std::string block = body.substr(pos, end - pos);
+    const std::size_t nl = block.find('\n');
+    events.push_back({block.substr(7, nl - 7), block.substr(nl + 7)});
+  }
+  return events;
+}
+
 }  // namespace glyph::test

@@ -29,6 +29,14 @@ std::pair<std::string, std::string> multipart_body(
     const std::vector<std::pair<std::string, std::string>>& fields, const std::string& file_field,
     const std::string& filename, const std::string& file_content);
 
+// The events of a text/event-stream body as the service writes them: blocks split at blank
+// lines, each "event: NAME" then "data: PAYLOAD".
+struct SseEvent {
+  std::string event;
+  std::string data;
+};
+std::vector<SseEvent> sse_events(const std::string& body);
+
 // Connects and returns the socket (caller closes), or -1.
 int connect_local(int port);
 
