@@ -186,6 +186,61 @@ TEST_P(job_queue, survives_reopen_and_lists_newest_first) {
   EXPECT_EQ(q.list(10, JobState::done).size(), 0u);
 }
 
+TEST_P(job_queue, purge_deletes_only_jobs_finished_longer_ago_than_kept) {
+  auto qp = open({.keep_finished_ms = 300});
+  auto& q = *qp;
+  // One job at a time, so that each claim takes the job just enqueued.
+  auto done = q.enqueue("ask", "done");
+  auto c1 = q.claim("w");
+  ASSERT_TRUE(c1);
+  ASSERT_EQ(c1->id, done);
+  ASSERT_TRUE(q.complete(*c1, "result"));
+  auto cancelled = q.enqueue("ask", "cancelled");
+  ASSERT_TRUE(q.cancel(cancelled));
+  auto failed = q.enqueue("ask", "failed");
+  auto c2 = q.claim("w");
+  ASSERT_TRUE(c2);
+  ASSERT_EQ(c2->id, failed);
+  ASSERT_TRUE(q.fail(*c2, ErrorCode::invalid_argument, "bad", false));
+  auto queued = q.enqueue("ask", "queued");
+  EXPECT_EQ(q.purge_finished(), 0u) << "nothing finished 300 ms ago yet";
+  std::this_thread::sleep_for(350ms);
+  auto running = q.claim("w");
+  ASSERT_TRUE(running);
+  ASSERT_EQ(running->id, queued);
+  auto fresh = q.enqueue("ask", "fresh");
+  EXPECT_EQ(q.purge_finished(1), 1u) << "the limit bounds one call";
+  EXPECT_EQ(q.purge_finished(), 2u);
+  for (const auto& id : {done, cancelled, failed}) {
+    EXPECT_FALSE(q.get(id)) << id;
+    EXPECT_TRUE(q.events(id).empty()) << id;
+  }
+  EXPECT_EQ(q.get(queued)->state, JobState::running) << "a running job is never purged";
+  EXPECT_EQ(q.get(fresh)->state, JobState::queued);
+  auto all = q.list(10);
+  ASSERT_EQ(all.size(), 2u) << "the listing forgets the purged jobs";
+  EXPECT_TRUE(q.list(10, JobState::done).empty());
+  EXPECT_EQ(q.pending(), 2u);
+  ASSERT_TRUE(q.complete(*running, "late"));
+  EXPECT_EQ(q.purge_finished(), 0u) << "just finished";
+
+  auto keep_all = open();
+  EXPECT_EQ(keep_all->purge_finished(), 0u) << "keep_finished_ms 0 keeps every job";
+  EXPECT_TRUE(keep_all->get(queued));
+}
+
+TEST_P(worker_pool, deletes_finished_jobs_past_the_queue_keep_time) {
+  auto qp = open({.lease_ms = 3000, .keep_finished_ms = 50});
+  auto& q = *qp;
+  WorkerPool pool(q, [](const JobClaim& c, JobProgress&) { return "ok:" + c.request; },
+                  {.workers = 1, .poll_ms = 20, .heartbeat_ms = 20, .purge_ms = 20});
+  auto id = q.enqueue("ask", "x");
+  pool.notify();
+  ASSERT_TRUE(wait_until([&] { return !q.get(id); }))
+      << "the done job is deleted about 50 ms after it ends";
+  EXPECT_TRUE(q.list(10).empty());
+}
+
 TEST(job_queue_sqlite, unopenable_path_names_it) {
   try {
     SqliteJobQueue q("/nonexistent-dir-xyz/queue.db");

@@ -15,6 +15,7 @@
 #include "support/fake_vlm_server.h"
 #include "support/http_client.h"
 #include "support/paths.h"
+#include "support/run.h"
 #include "support/server_process.h"
 
 namespace glyph {
@@ -38,6 +39,32 @@ std::string long_text(std::size_t bytes) {
   while (text.size() < bytes) text += base;
   text.resize(bytes);
   return text;
+}
+
+TEST(serve_e2e, finished_jobs_are_deleted_after_keep_jobs) {
+  std::string data = test::scratch_dir() + "/data";
+  ServerProcess server(data, {"--keep-jobs", "2s"});
+  json body = {{"mode", "render"}, {"text", "A short document."}};
+  auto queued = http_request(server.port(), "POST", "/v1/jobs", body.dump());
+  ASSERT_EQ(queued.status, 202) << queued.body;
+  std::string id = json::parse(queued.body)["id"].get<std::string>();
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  int status = 0;
+  bool seen_done = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = http_request(server.port(), "GET", "/v1/jobs/" + id);
+    status = r.status;
+    if (status == 200 && json::parse(r.body)["state"] == "done") seen_done = true;
+    if (status != 200) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(seen_done) << "the job finished and could be read before it was deleted";
+  EXPECT_EQ(status, 404) << "deleted about 2 s after it ended";
+
+  auto bad = test::run_command("timeout 10 " + test::binary_dir() + "/glyph serve --port 0 " +
+                               "--data " + data + "2 --keep-jobs 7w");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output().find("--keep-jobs '7w'"), std::string::npos) << bad.output();
 }
 
 TEST(serve_e2e, kill_9_mid_job_then_restart_completes_once) {

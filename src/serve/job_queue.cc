@@ -198,6 +198,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   finished_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state, created_ms);
+CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs(finished_ms);
 CREATE TABLE IF NOT EXISTS job_events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   job_id TEXT NOT NULL,
@@ -538,6 +539,24 @@ std::vector<std::pair<int, std::string>> SqliteJobQueue::events(std::string_view
     std::vector<std::pair<int, std::string>> out;
     while (s.step()) out.emplace_back(static_cast<int>(s.int64(0)), s.text(1));
     return out;
+  });
+}
+
+std::size_t SqliteJobQueue::purge_finished(std::size_t limit) {
+  if (options_.keep_finished_ms <= 0 || limit == 0) return 0;
+  std::lock_guard lock(mutex_);
+  return write_transaction(db_, options_.busy_timeout_ms, [&] {
+    Statement s(db_,
+                "SELECT id FROM jobs WHERE state IN ('done','failed','cancelled') AND "
+                "finished_ms < ? ORDER BY finished_ms LIMIT ?");
+    s.bind(1, now_ms() - options_.keep_finished_ms).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<std::string> ids;
+    while (s.step()) ids.push_back(s.text(0));
+    for (const auto& id : ids) {
+      Statement(db_, "DELETE FROM job_events WHERE job_id=?").bind(1, id).step();
+      Statement(db_, "DELETE FROM jobs WHERE id=?").bind(1, id).step();
+    }
+    return ids.size();
   });
 }
 

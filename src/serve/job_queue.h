@@ -39,6 +39,9 @@ struct JobQueueOptions {
   int max_attempts = 3;         // attempts (crashes included) before a job is marked failed
   int retry_backoff_ms = 1000;  // wait before attempt n+1: backoff * 2^(n-1), capped at 60 s
   int busy_timeout_ms = 10000;  // how long a write waits for another process's lock
+  // Finished jobs (done, failed, cancelled) older than this are deleted by purge_finished(),
+  // with their results and history; 0 keeps them for ever.
+  std::int64_t keep_finished_ms = 0;
 };
 
 struct JobRecord {
@@ -112,6 +115,11 @@ class JobQueue {
   // The history of a job: (attempt, event) in order, e.g. (1,"claimed"), (2,"completed").
   virtual std::vector<std::pair<int, std::string>> events(std::string_view id) = 0;
 
+  // Deletes up to `limit` jobs that finished more than options().keep_finished_ms ago (their
+  // request, result and history); nothing when keep_finished_ms is 0. Returns how many went.
+  // Queued and running jobs are never touched. The service calls it every minute.
+  virtual std::size_t purge_finished(std::size_t limit = 1000) = 0;
+
   // Where the queue lives, for messages and /health ("sqlite:PATH", "redis://HOST:PORT/DB").
   virtual std::string describe() const = 0;
 
@@ -156,6 +164,7 @@ class SqliteJobQueue final : public JobQueue {
                               std::optional<JobState> state = std::nullopt) override;
   std::size_t pending() override;
   std::vector<std::pair<int, std::string>> events(std::string_view id) override;
+  std::size_t purge_finished(std::size_t limit = 1000) override;
   std::string describe() const override { return "sqlite:" + path_; }
 
  private:

@@ -28,6 +28,9 @@ local function set_state(id, from, to, created)
   if from ~= to then
     redis.call('ZREM', P .. 'state:' .. from, id)
     redis.call('ZADD', P .. 'state:' .. to, created, id)
+    if to == 'done' or to == 'failed' or to == 'cancelled' then
+      redis.call('ZADD', P .. 'finished', now, id)
+    end
   end
   redis.call('HSET', jobkey(id), 'state', to, 'updated_ms', now)
 end
@@ -55,6 +58,21 @@ local entry = redis.call('XADD', STREAM, '*', 'id', id)
 redis.call('HSET', k, 'entry', entry)
 event(id, 0, 'queued')
 return entry
+)lua";
+
+// Deletes the jobs that finished before a time, oldest first, with their history.
+// ARGV: cutoff ms, limit. Returns how many were deleted.
+const std::string kPurge = kPrelude + R"lua(
+local ids = redis.call('ZRANGEBYSCORE', P .. 'finished', '-inf', '(' .. ARGV[3], 'LIMIT', 0,
+  tonumber(ARGV[4]))
+for _, id in ipairs(ids) do
+  local state = redis.call('HGET', jobkey(id), 'state')
+  if state then redis.call('ZREM', P .. 'state:' .. state, id) end
+  redis.call('ZREM', P .. 'all', id)
+  redis.call('ZREM', P .. 'finished', id)
+  redis.call('DEL', jobkey(id), P .. 'events:' .. id)
+end
+return #ids
 )lua";
 
 // One claim, in one round trip: jobs whose retry backoff has passed get a stream entry again;
@@ -420,6 +438,13 @@ std::vector<std::pair<int, std::string>> RedisJobQueue::events(std::string_view 
         e.str.substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1));
   }
   return out;
+}
+
+std::size_t RedisJobQueue::purge_finished(std::size_t limit) {
+  if (options_.keep_finished_ms <= 0 || limit == 0) return 0;
+  auto r =
+      script(kPurge, {std::to_string(now_ms() - options_.keep_finished_ms), std::to_string(limit)});
+  return static_cast<std::size_t>(std::max<long long>(0, r.integer_value));
 }
 
 std::vector<std::string> RedisJobQueue::dead_letters(std::size_t limit) {

@@ -8,6 +8,7 @@
 //                     the id of its live stream entry)
 //   events:ID         a list: the job's history ("attempt<TAB>event<TAB>detail")
 //   all, state:STATE  sorted sets of job ids by creation time (listing, pending())
+//   finished          a sorted set of the finished jobs by finish time (purge_finished())
 //   delayed           a sorted set: jobs waiting for a retry, by the time they may run again
 //   dead              a Stream, the dead letters: one entry per job that ended failed
 //
@@ -51,6 +52,7 @@ class RedisJobQueue final : public JobQueue {
                               std::optional<JobState> state = std::nullopt) override;
   std::size_t pending() override;
   std::vector<std::pair<int, std::string>> events(std::string_view id) override;
+  std::size_t purge_finished(std::size_t limit = 1000) override;
   std::string describe() const override { return client_->address().url(); }
 
   // The dead letters: ids of the jobs that ended failed, oldest first.

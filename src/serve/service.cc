@@ -985,7 +985,10 @@ Service::Service(ServeOptions options) : impl_(std::make_unique<Impl>()) {
   Impl* impl = impl_.get();
   s.pool = std::make_unique<WorkerPool>(
       *s.queue, [impl](const JobClaim& c, JobProgress& p) { return impl->run_job(c, p); },
-      WorkerPoolOptions{.workers = s.options.workers});
+      WorkerPoolOptions{.workers = s.options.workers,
+                        // Every minute, or twice per keep time when that is shorter (>= 1 s).
+                        .purge_ms = static_cast<int>(std::clamp<std::int64_t>(
+                            s.options.queue.keep_finished_ms / 2, 1000, 60000))});
 }
 
 Service::~Service() {

@@ -124,6 +124,7 @@ void WorkerPool::work(int index) {
 }
 
 void WorkerPool::beat() {
+  auto next_purge = std::chrono::steady_clock::now();
   for (;;) {
     std::vector<std::shared_ptr<Active>> running;
     {
@@ -140,6 +141,14 @@ void WorkerPool::beat() {
       } catch (const std::exception& e) {
         std::fprintf(stderr, "serve: heartbeat for job %s failed: %s\n", a->claim.id.c_str(),
                      e.what());
+      }
+    }
+    if (options_.purge_ms > 0 && std::chrono::steady_clock::now() >= next_purge) {
+      next_purge = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.purge_ms);
+      try {
+        queue_.purge_finished();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "serve: deleting old finished jobs failed: %s\n", e.what());
       }
     }
   }

@@ -5,7 +5,8 @@
 // once). One heartbeat thread renews the leases of running jobs and writes their progress; when
 // a job is cancelled (DELETE) the heartbeat raises its cancel flag, which the runner sees
 // through JobProgress. Idle workers wake on notify() (a job enqueued here) or poll every
-// poll_ms (jobs enqueued by another process).
+// poll_ms (jobs enqueued by another process). The heartbeat thread also deletes, every purge_ms,
+// the finished jobs older than the queue keeps them.
 #pragma once
 
 #include <atomic>
@@ -47,6 +48,9 @@ struct WorkerPoolOptions {
   int workers = 2;
   int poll_ms = 250;
   int heartbeat_ms = 500;  // capped at a third of the queue's lease
+  // The heartbeat thread deletes finished jobs past the queue's keep_finished_ms this often
+  // (JobQueue::purge_finished); 0 never.
+  int purge_ms = 60000;
 };
 
 class WorkerPool {

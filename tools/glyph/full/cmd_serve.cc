@@ -14,6 +14,33 @@
 #include "serve/serve.h"
 
 namespace glyph::cli {
+namespace {
+
+// "7d", "12h", "30m", "90s" → ms; "0" → 0 (keep for ever).
+std::int64_t parse_keep_duration_ms(const std::string& text) {
+  auto bad = [&] {
+    return Error(ErrorCode::invalid_argument,
+                 "--keep-jobs '" + text +
+                     "': expected a number of s, m, h or d (e.g. 7d, 12h), or 0 for ever");
+  };
+  if (text == "0") return 0;
+  if (text.size() < 2) throw bad();
+  std::int64_t unit_ms = 0;
+  switch (text.back()) {
+    case 's': unit_ms = 1000; break;
+    case 'm': unit_ms = 60'000; break;
+    case 'h': unit_ms = 3'600'000; break;
+    case 'd': unit_ms = 86'400'000; break;
+    default: throw bad();
+  }
+  std::string digits = text.substr(0, text.size() - 1);
+  if (digits.empty() || digits.size() > 6 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    throw bad();
+  return std::stoll(digits) * unit_ms;
+}
+
+}  // namespace
 
 void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", full_only_description("serve"));
@@ -104,7 +131,22 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(200, 3600000));
 
-  cmd->callback([options, max_upload_mb, cache_mb, api_key] {
+  auto keep_jobs = std::make_shared<std::string>("7d");
+  cmd->add_option("--keep-jobs", *keep_jobs,
+                  "Delete finished jobs (their request, result and history) this long after they "
+                  "end: a number with s, m, h or d; 0 keeps them for ever")
+      ->capture_default_str()
+      ->check([](const std::string& v) {
+        try {
+          parse_keep_duration_ms(v);
+          return std::string();
+        } catch (const Error& e) {
+          return std::string(e.what());
+        }
+      });
+
+  cmd->callback([options, max_upload_mb, cache_mb, api_key, keep_jobs] {
+    options->queue.keep_finished_ms = parse_keep_duration_ms(*keep_jobs);
     if (api_key->count() > 0 && options->api_key.empty())
       throw Error(ErrorCode::invalid_argument,
                   "--api-key is empty: give a key, or leave the option out to serve without one");
