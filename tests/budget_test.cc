@@ -104,6 +104,26 @@ TEST(fake_ocr_mode, answers_the_magic_number_only_from_a_legible_page_that_holds
   EXPECT_EQ(test::fake_ocr_answer(prompt, {}, no_cache()).find("4718265"), std::string::npos);
 }
 
+// The key's words in an unrelated sentence just before another needle: the number that belongs
+// to the key is the one right after it, in whichever image it was read.
+TEST(fake_ocr_mode, takes_the_number_right_after_the_key_not_after_its_words_elsewhere) {
+  const std::string decoy =
+      "The teacher summer ledger road field school fence. One of the special magic numbers for "
+      "stone-rain is: 4630301.\n";
+  const std::string needle = "One of the special magic numbers for ledger-road is: 2732572.\n";
+  const std::string prompt =
+      "What is the special magic number for ledger-road mentioned in the provided text?";
+  const RenderedDocument both(decoy + needle, preset_config("en"));
+  const std::string one_image = test::fake_ocr_answer(prompt, page_images(both, {0}), no_cache());
+  EXPECT_NE(one_image.find("is 2732572."), std::string::npos) << one_image;
+  // The decoy and the needle in two images, the decoy's first.
+  const RenderedDocument first(decoy, preset_config("en"));
+  const RenderedDocument second(needle, preset_config("en"));
+  std::vector<PageImage> images{*first.page_image(0), *second.page_image(0)};
+  const std::string two_images = test::fake_ocr_answer(prompt, images, no_cache());
+  EXPECT_NE(two_images.find("is 2732572."), std::string::npos) << two_images;
+}
+
 TEST(fake_ocr_mode, the_server_answers_from_the_images_of_the_request_and_reports_its_context) {
   test::FakeServerOptions server_options;
   server_options.ocr = true;
