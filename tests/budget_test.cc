@@ -7,10 +7,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/config.h"
@@ -100,6 +102,26 @@ TEST(fake_ocr_mode, answers_the_magic_number_only_from_a_legible_page_that_holds
 
   // No image at all.
   EXPECT_EQ(test::fake_ocr_answer(prompt, {}, no_cache()).find("4718265"), std::string::npos);
+}
+
+// The key's words in an unrelated sentence just before another needle: the number that belongs
+// to the key is the one right after it, in whichever image it was read.
+TEST(fake_ocr_mode, takes_the_number_right_after_the_key_not_after_its_words_elsewhere) {
+  const std::string decoy =
+      "The teacher summer ledger road field school fence. One of the special magic numbers for "
+      "stone-rain is: 4630301.\n";
+  const std::string needle = "One of the special magic numbers for ledger-road is: 2732572.\n";
+  const std::string prompt =
+      "What is the special magic number for ledger-road mentioned in the provided text?";
+  const RenderedDocument both(decoy + needle, preset_config("en"));
+  const std::string one_image = test::fake_ocr_answer(prompt, page_images(both, {0}), no_cache());
+  EXPECT_NE(one_image.find("is 2732572."), std::string::npos) << one_image;
+  // The decoy and the needle in two images, the decoy's first.
+  const RenderedDocument first(decoy, preset_config("en"));
+  const RenderedDocument second(needle, preset_config("en"));
+  std::vector<PageImage> images{*first.page_image(0), *second.page_image(0)};
+  const std::string two_images = test::fake_ocr_answer(prompt, images, no_cache());
+  EXPECT_NE(two_images.find("is 2732572."), std::string::npos) << two_images;
 }
 
 TEST(fake_ocr_mode, the_server_answers_from_the_images_of_the_request_and_reports_its_context) {
@@ -532,6 +554,76 @@ TEST(budget_e2e, the_api_takes_a_budget_and_returns_the_plan) {
   EXPECT_EQ(test::http_request(server.port(), "POST", "/v1/ask", body.dump()).status, 400);
   const nlohmann::json render = {{"text", "short"}, {"budget", 1500}};
   EXPECT_EQ(test::http_request(server.port(), "POST", "/v1/render", render.dump()).status, 400);
+}
+
+// A job over budget: `glyph serve` reads with the ocr server as its model; the job's request
+// keeps its budget and selector, its result carries the plan, and a budget too small for the
+// global pass fails the job with the minimum named.
+TEST(budget_e2e, a_job_reads_a_document_over_budget_and_returns_the_plan) {
+  test::FakeServerOptions fake_options;
+  fake_options.ocr = true;
+  test::FakeVlmServer fake(fake_options);
+  test::ServerProcess server(test::scratch_dir() + "/budget-jobs",
+                             {"--url", fake.url(), "--model", fake.model(), "--workers", "1"});
+  const int port = server.port();
+  auto run_job = [port](const nlohmann::json& body) {
+    const auto queued = test::http_request(port, "POST", "/v1/jobs", body.dump());
+    EXPECT_EQ(queued.status, 202) << queued.body;
+    const std::string id = nlohmann::json::parse(queued.body).at("id");
+    nlohmann::json job;
+    for (int i = 0; i < 1200; ++i) {
+      job = nlohmann::json::parse(test::http_request(port, "GET", "/v1/jobs/" + id).body);
+      if (job.at("state") != "queued" && job.at("state") != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return job;
+  };
+  nlohmann::json body = {{"text", haystack(2600, 1900, kNeedle)},
+                         {"config", {{"preset", "en"}}},
+                         {"mode", "qa"},
+                         {"question", kQuestion},
+                         {"budget", 2000},
+                         {"selector", "retrieval"}};
+  const auto job = run_job(body);
+  ASSERT_EQ(job.at("state"), "done") << job.dump();
+  const auto& result = job.at("result");
+  EXPECT_NE(result.at("answer").get<std::string>().find("4718265"), std::string::npos)
+      << result.dump();
+  const auto& plan = result.at("plan");
+  EXPECT_EQ(plan.at("budget"), 2000);
+  EXPECT_EQ(plan.at("budget_source"), "--budget");
+  EXPECT_FALSE(plan.at("fits").get<bool>());
+  EXPECT_GT(plan.at("all_pages_tokens").get<int64_t>(), 2000);
+  EXPECT_EQ(plan.at("strategy"), "global + focus");
+  EXPECT_EQ(plan.at("selector"), "retrieval");
+  // Global images first, then crops; the parts add up to the tokens sent, within the budget.
+  int64_t sum = 0;
+  size_t globals = 0, crops = 0, global_pages = 0;
+  for (const auto& part : plan.at("parts")) {
+    sum += part.at("tokens").get<int64_t>();
+    if (part.at("kind") == "global") {
+      EXPECT_EQ(crops, 0u) << "a global image after a crop: " << plan.dump();
+      ++globals;
+      global_pages += part.at("pages").size();
+    } else {
+      EXPECT_EQ(part.at("kind"), "crop");
+      EXPECT_TRUE(part.contains("box_px"));
+      ++crops;
+    }
+  }
+  EXPECT_GT(globals, 0u);
+  EXPECT_GE(global_pages, 15u);  // every page of the document, in the global pass
+  EXPECT_GT(crops, 0u);
+  EXPECT_EQ(sum, plan.at("tokens").get<int64_t>());
+  EXPECT_LE(plan.at("tokens").get<int64_t>(), 2000);
+
+  body["budget"] = 40;
+  const auto tiny = run_job(body);
+  ASSERT_EQ(tiny.at("state"), "failed") << tiny.dump();
+  const std::string message = tiny.at("error").at("message");
+  const size_t at = message.find("give --budget ");
+  ASSERT_NE(at, std::string::npos) << message;
+  EXPECT_GT(std::stoll(message.substr(at + 14)), 40) << message;
 }
 
 }  // namespace

@@ -735,6 +735,9 @@ struct Service::Impl {
     if (!r.question.empty()) j["question"] = r.question;
     if (!r.fields.empty()) j["fields"] = r.fields;
     if (!r.config.empty()) j["config"] = r.config;
+    // The reading's budget travels with the job: a worker reads it as /v1/ask would.
+    if (r.budget.budget) j["budget"] = *r.budget.budget;
+    if (r.has("selector")) j["selector"] = r.budget.selector;
     return j;
   }
 

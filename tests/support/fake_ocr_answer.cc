@@ -62,8 +62,15 @@ std::string magic_key(const std::string& question) {
 }
 
 // The number written after `key` in one image's recognized text (lines joined by spaces), with
-// the sentence around it; empty when the key or a number after it was not read.
-std::pair<std::string, std::string> value_after(const std::string& text, const std::string& key) {
+// the sentence around it and the characters between the key and the number; empty when the key
+// or a number after it was not read. Where the key's words occur more than once, the number
+// nearest after them: "KEY is: 123" rather than the key's words in an unrelated sentence that
+// another key's number follows.
+struct ValueRead {
+  std::string value, sentence;
+  size_t gap = 0;
+};
+ValueRead value_after(const std::string& text, const std::string& key) {
   const std::string lower = lowercase(text);
   const std::string wanted = lowercase(key);
   static const std::regex number(R"(\d[\d,]{2,})");
@@ -96,18 +103,21 @@ std::pair<std::string, std::string> value_after(const std::string& text, const s
       }
     }
   }
+  ValueRead best;
   for (const auto& [at, after] : found) {
     const std::string window = text.substr(after, 100);
     std::smatch match;
     if (!std::regex_search(window, match, number)) continue;
+    const size_t gap = static_cast<size_t>(match.position(0));
+    if (!best.value.empty() && gap >= best.gap) continue;
     std::string value = match.str();
     while (!value.empty() && value.back() == ',') value.pop_back();
     size_t begin = text.rfind(". ", at);
     begin = begin == std::string::npos || at - begin > 200 ? (at > 120 ? at - 120 : 0) : begin + 2;
-    const size_t end = after + static_cast<size_t>(match.position(0) + match.length(0));
-    return {value, trim(text.substr(begin, end - begin))};
+    const size_t end = after + gap + static_cast<size_t>(match.length(0));
+    best = {value, trim(text.substr(begin, end - begin)), gap};
   }
-  return {};
+  return best;
 }
 
 std::string after_marker(const std::string& text, const std::string& marker) {
@@ -242,8 +252,10 @@ std::string fake_ocr_answer(const std::string& prompt, const std::vector<PageIma
   if (request.task == TaskKind::question) {
     if (const std::string key = magic_key(request.question); !key.empty()) {
       // Where several images show it (a page at low resolution and a crop of it at full), the
-      // clearest reading: the image read with the highest mean confidence.
+      // reading with the number nearest after the key, then the clearest: the image read with
+      // the highest mean confidence.
       std::string best_value, best_sentence;
+      size_t best_gap = 0;
       double best_confidence = -1;
       for (const OcrPageText& page : answer.recognized) {
         // Lines joined; a line ending in a hyphen runs on into the next ("quiet-" "lantern").
@@ -252,15 +264,19 @@ std::string fake_ocr_answer(const std::string& prompt, const std::vector<PageIma
           if (!text.empty() && text.back() != '-') text += ' ';
           text += line.text;
         }
-        const auto [value, sentence] = value_after(text, key);
-        if (value.empty()) continue;
+        const ValueRead read = value_after(text, key);
+        if (read.value.empty()) continue;
         double confidence = 0;
         for (const OcrLine& line : page.lines) confidence += line.confidence;
         confidence /= static_cast<double>(std::max<size_t>(1, page.lines.size()));
-        if (confidence > best_confidence) {
+        // Gaps within a few characters are the same reading ("is: " or "is " by the OCR).
+        const bool nearer = best_value.empty() || read.gap + 4 < best_gap;
+        const bool as_near = !best_value.empty() && read.gap <= best_gap + 4 && !nearer;
+        if (nearer || (as_near && confidence > best_confidence)) {
           best_confidence = confidence;
-          best_value = value;
-          best_sentence = sentence;
+          best_value = read.value;
+          best_sentence = read.sentence;
+          best_gap = read.gap;
         }
       }
       if (!best_value.empty())
