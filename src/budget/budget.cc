@@ -211,4 +211,25 @@ std::vector<PageImage> compose_global_pass(const std::vector<const PageImage*>& 
   return images;
 }
 
+std::vector<GlobalPassPlacement> global_pass_placements(
+    const std::vector<std::pair<int, int>>& page_sizes, const GlobalPassPlan& plan,
+    const GlobalPassOptions& options) {
+  std::vector<GlobalPassPlacement> placements;
+  const int band = band_height(options.mark_dot_px);
+  const size_t step = static_cast<size_t>(std::max(1, plan.pages_per_image));
+  int y = 0;
+  for (size_t p = 0; p < page_sizes.size(); ++p) {
+    if (p % step == 0) y = 0;
+    GlobalPassPlacement placement;
+    placement.image = p / step;
+    const int width = scaled(page_sizes[p].first, plan.scale);
+    const int height = scaled(page_sizes[p].second, plan.scale);
+    placement.band = PixelBox{0, y, width, y + band};
+    placement.page = PixelBox{0, y + band, width, y + band + height};
+    y += band + height;
+    placements.push_back(placement);
+  }
+  return placements;
+}
+
 }  // namespace glyph

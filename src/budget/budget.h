@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "image/image.h"
+#include "read/reader.h"
 
 namespace glyph {
 
@@ -92,5 +93,16 @@ std::vector<PageImage> compose_global_pass(const std::vector<const PageImage*>& 
                                            const std::vector<int>& numbers,
                                            const GlobalPassPlan& plan,
                                            const GlobalPassOptions& options);
+
+// Where compose_global_pass() puts each page: its image (index in the pass) and the box of the
+// scaled page and of its band (the mark above it) in that image's pixels.
+struct GlobalPassPlacement {
+  size_t image = 0;
+  PixelBox band;
+  PixelBox page;
+};
+std::vector<GlobalPassPlacement> global_pass_placements(
+    const std::vector<std::pair<int, int>>& page_sizes, const GlobalPassPlan& plan,
+    const GlobalPassOptions& options);
 
 }  // namespace glyph
