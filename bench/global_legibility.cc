@@ -3,7 +3,7 @@
 // stacked per image) made by the code that ask uses (plan_global_pass, compose_global_pass),
 // read back with Tesseract as `glyph verify` reads pages (uniform-block mode, automatic
 // enlargement by the image's dpi), and the page marks read as the fake server's selector reads
-// them (sparse-text mode, a word "#N").
+// them (sparse-text mode, a word "#N", no dpi given).
 //
 //   global_legibility [--model glm-4.1v] [--budgets 4,8,16,...] [--sample 8] [--threads 2]
 //                     [--generate PAGES] FILE...
@@ -17,6 +17,7 @@
 //   tokens      visual tokens of the images holding the sampled pages
 //   legible     characters of words read exactly (in order) per visual token
 //   marks       sampled pages whose "#N" was read
+// --sample 0 prints the plans only (dpi and tokens of each layout), without reading anything.
 // --generate PAGES adds a generated document of that many pages (filler sentences of a small
 // vocabulary, as bench/budget_needles.py writes them).
 #include <algorithm>
@@ -149,9 +150,13 @@ Measure measure(const RenderedDocument& document, const GlobalPassPlan& plan,
     inputs.push_back(std::move(input));
   }
   const auto read = recognize_pages(inputs, ocr);
+  // The marks as the fake server's selector reads them: sparse-text mode, the image's dpi not
+  // given (a request carries none), so enlarged 2x.
   OcrOptions sparse = ocr;
-  sparse.page_segmentation_mode = 11;  // as the fake server's selector reads the marks
-  const auto sparse_read = recognize_pages(inputs, sparse);
+  sparse.page_segmentation_mode = 11;
+  std::vector<PageInput> undated = inputs;
+  for (auto& input : undated) input.dpi = 0;
+  const auto sparse_read = recognize_pages(undated, sparse);
   static const std::regex mark(R"(^#(\d{1,5})[.,:;]?$)");
   for (size_t p = 0; p < sample; ++p) {
     const auto& placement = placements[p];
@@ -256,10 +261,14 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             continue;
           }
-          const Measure m = measure(document, *plan, global, std::min(sample, pages), ocr);
           row["fits"] = true;
           row["dpi"] = std::round(document.dpi() * plan->scale * 10) / 10;
           row["pass_tokens"] = plan->tokens;
+          if (sample == 0) {  // the plans only
+            std::printf("%s\n", row.dump().c_str());
+            continue;
+          }
+          const Measure m = measure(document, *plan, global, std::min(sample, pages), ocr);
           row["sample_pages"] = m.pages;
           row["chars"] = m.chars;
           row["errors"] = m.errors;
