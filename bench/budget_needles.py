@@ -21,6 +21,13 @@ Two modes:
             a haystack is the same pixels for every question, so the fake server reads it once
             (the OCR reader's cache by a hash of the image) and each further question costs only
             the reading of its crops.
+Paraphrased questions (--paraphrase): the needle is as above, with a key of words that have a
+synonym in SYNONYMS, and the question shares no word with it: "What secret code belongs to
+port-assembly?" for "One of the special magic numbers for harbour-council is: N." A reader that
+matches words (BM25 retrieval, and the fake server, which reads with Tesseract and matches
+words) has nothing to go on; a model that knows harbour = port could. Each row also says whether
+the needle's page was among the pages focused on (`selected`), which does not depend on how the
+fake server phrases its answer.
 Depths: --depths 0.1,0.5 or --positions N (N depths evenly over 0.02..0.98). In multi mode the
 depths are dealt round-robin into ceil(N / K) haystacks, so each haystack spans the range.
 At most --jobs queries run at once (default 2); the first question of each haystack runs alone
@@ -29,7 +36,8 @@ At most --jobs queries run at once (default 2); the first question of each hayst
   bench/budget_needles.py [--build build] [--pages 100,300,1000] [--depths 0.1,0.5,0.9 |
                           --positions 20] [--needles-per-doc K] [--budget 16000]
                           [--selectors retrieval,model] [--ocr-reader] [--ocr-every M]
-                          [--all-pages] [--jobs 2] [--out rows.jsonl]
+                          [--all-pages] [--jobs 2] [--out rows.jsonl] [--paraphrase]
+                          [--budget-per-page T]
 Prints one line (JSON) per run and a table (markdown) per size at the end.
 """
 import argparse
@@ -47,6 +55,35 @@ WORDS = ("harbour council winter ledger river bridge market salt cloth school te
          "valley rain spring summer autumn merchant coast village mill grain tower bell lamp "
          "garden orchard letter record meeting account vote harvest fisher boat north south "
          "east west chapel square stone timber wagon horse field fence gate well").split()
+
+
+# Synonyms of the filler words that paraphrased questions use for a needle's key.
+SYNONYMS = {"harbour": "port", "council": "assembly", "river": "stream", "bridge": "crossing",
+            "market": "bazaar", "school": "academy", "teacher": "instructor", "road": "street",
+            "valley": "dale", "merchant": "trader", "coast": "shore", "village": "hamlet",
+            "tower": "spire", "lamp": "lantern", "garden": "yard", "letter": "message",
+            "harvest": "crop", "boat": "vessel", "chapel": "church", "stone": "rock",
+            "timber": "lumber", "wagon": "cart", "horse": "steed", "field": "meadow"}
+
+
+def question_of(key, paraphrase):
+    if not paraphrase:
+        return f"What is the special magic number for {key} mentioned in the provided text?"
+    other = "-".join(SYNONYMS[w] for w in key.split("-"))
+    return f"What secret code belongs to {other}?"
+
+
+def needle_page(build, path, number):
+    """The 1-based page of the document (as glyph lays it out) that holds `number`."""
+    text = subprocess.run([os.path.join(build, "glyph"), "text", path], capture_output=True,
+                          text=True).stdout
+    layout = json.loads(subprocess.run([os.path.join(build, "glyph"), "text", "--json", path],
+                                       capture_output=True, text=True).stdout)
+    at = text.find(number)
+    for page in layout["pages"]:
+        if page["char_start"] <= at < page["char_end"]:
+            return page["page"]
+    return None
 
 
 def sentence(rng):
@@ -79,11 +116,12 @@ def make_document(pages, needles, seed):
     return "\n".join(paragraphs)
 
 
-def needle_of(pages, depth, used):
+def needle_of(pages, depth, used, paraphrase=False):
     """The key and number of the needle at `depth` (seeded by size and depth; distinct keys)."""
     rng = random.Random(pages * 1000 + round(depth * 1000))
+    words = sorted(SYNONYMS) if paraphrase else WORDS
     while True:
-        key = rng.choice(WORDS) + "-" + rng.choice(WORDS)
+        key = rng.choice(words) + "-" + rng.choice(words)
         number = str(rng.randint(1000000, 9999999))
         if key not in used and number not in used:
             used.update((key, number))
@@ -136,6 +174,10 @@ def main():
                         help="also send every page to a server whose context is the budget")
     parser.add_argument("--jobs", type=int, default=2, help="queries at once")
     parser.add_argument("--out", help="also append the rows (JSON lines) to this file")
+    parser.add_argument("--paraphrase", action="store_true",
+                        help="questions that share no word with their needle (see above)")
+    parser.add_argument("--budget-per-page", type=int, default=0,
+                        help="a budget of T visual tokens per page of each size (instead of --budget)")
     args = parser.parse_args()
     server, url = start_server(args.build)
     rows = []
@@ -143,7 +185,7 @@ def main():
 
     def run_one(task):
         pages, depth, path, key, number, name, flags = task
-        question = f"What is the special magic number for {key} mentioned in the provided text?"
+        question = question_of(key, args.paraphrase)
         out, seconds = ask(args.build, path, question, flags)
         plan = out.get("plan", {})
         row = {"pages": out.get("pages", pages), "depth": depth, "key": key, "run": name,
@@ -151,6 +193,9 @@ def main():
                "budget": plan.get("budget"), "all_pages_tokens": plan.get("all_pages_tokens"),
                "global_dpi": plan.get("global_dpi"), "global_layout": plan.get("global_layout"),
                "focus_pages": plan.get("focus_pages"), "images": out.get("images_read"),
+               "needle_page": task_pages.get((path, number)), "selector": plan.get("selector"),
+               "selected": task_pages.get((path, number)) in (plan.get("focus_pages") or []),
+               "paraphrase": args.paraphrase, "requests": plan.get("requests"),
                "seconds": round(seconds, 1), "text_tokens": out.get("text_tokens"),
                "needles_in_doc": task_needles[path], "answer": out.get("answer", "")[:160],
                "error": out.get("error")}
@@ -162,6 +207,7 @@ def main():
         return row
 
     task_needles = {}
+    task_pages = {}
     try:
         with tempfile.TemporaryDirectory() as folder, \
                 concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -173,16 +219,20 @@ def main():
                 for d in range(docs):
                     mine = depths[d::docs]
                     used = set()
-                    needles = [(depth, *needle_of(pages, depth, used)) for depth in mine]
+                    needles = [(depth, *needle_of(pages, depth, used, args.paraphrase))
+                               for depth in mine]
                     path = os.path.join(folder, f"doc{pages}_{d}_{len(mine)}.txt")
                     with open(path, "w") as f:
                         f.write(make_document(pages, needles, pages * 100 + d + len(mine)))
                     task_needles[path] = len(mine)
+                    for _, _, number in needles:
+                        task_pages[(path, number)] = needle_page(args.build, path, number)
+                    budget = args.budget_per_page * pages if args.budget_per_page else args.budget
                     tasks = []
                     for i, (depth, key, number) in enumerate(needles):
                         for s in args.selectors.split(","):
                             tasks.append((pages, depth, path, key, number, s,
-                                          ["--url", url, "--budget", str(args.budget),
+                                          ["--url", url, "--budget", str(budget),
                                            "--selector", s]))
                         if args.ocr_reader and i % max(1, args.ocr_every) == 0:
                             tasks.append((pages, depth, path, key, number, "ocr reader",
@@ -217,8 +267,9 @@ def main():
 
 def print_table(rows):
     print("\n| pages (text tokens) | run | needles found | visual tokens sent (max / mean) | "
-          "all pages at the document's dpi | global pass | wall s/query (mean / max) |")
-    print("|---|---|---|---|---|---|---|")
+          "all pages at the document's dpi | global pass | wall s/query (mean / max) | "
+          "needle's page focused |")
+    print("|---|---|---|---|---|---|---|---|")
     groups = {}
     for r in rows:
         groups.setdefault((r["pages"], r["run"]), []).append(r)
@@ -231,13 +282,14 @@ def print_table(rows):
         all_pages = next((r["all_pages_tokens"] for r in rs if r["all_pages_tokens"]), None)
         text = next((r["text_tokens"] for r in rs if r["text_tokens"]), None)
         seconds = [r["seconds"] for r in rs]
+        focused = f"{sum(bool(r.get('selected')) for r in rs)}/{len(rs)}"
         print(f"| {pages} ({text:,}) | {run} | {found}/{len(rs)} ({100 * found / len(rs):.0f}%) | "
               f"{spent} | {f'{all_pages:,}' if all_pages else ''} | {dpi} | "
-              f"{sum(seconds) / len(seconds):.1f} / {max(seconds):.1f} |"
+              f"{sum(seconds) / len(seconds):.1f} / {max(seconds):.1f} | {focused} |"
               if text else
               f"| {pages} | {run} | {found}/{len(rs)} ({100 * found / len(rs):.0f}%) | {spent} | "
               f"{f'{all_pages:,}' if all_pages else ''} | {dpi} | "
-              f"{sum(seconds) / len(seconds):.1f} / {max(seconds):.1f} |")
+              f"{sum(seconds) / len(seconds):.1f} / {max(seconds):.1f} | {focused} |")
 
 
 if __name__ == "__main__":

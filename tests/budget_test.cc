@@ -201,6 +201,52 @@ TEST(global_pass, fits_the_share_and_takes_tiles_when_pages_are_many) {
   EXPECT_THROW(plan_global_pass(few, 3000, GlobalPassOptions{"glm-4.1v", "grid"}), Error);
 }
 
+TEST(global_pass, auto_keeps_more_legible_characters_per_visual_token) {
+  // The measured table: nothing read up to 2.6 pixels per em, most of the text from 7.
+  EXPECT_EQ(legible_share(2.0), 0.0);
+  EXPECT_GT(legible_share(5.0), legible_share(4.0));
+  EXPECT_GT(legible_share(7.0), 0.6);
+  EXPECT_EQ(legible_share(30.0), legible_share(9.0));
+
+  const std::vector<std::pair<int, int>> pages(101, {595, 842});
+  auto plan = [&](const char* layout, int64_t budget, double font_px) {
+    GlobalPassOptions options;
+    options.layout = layout;
+    options.font_px = font_px;
+    return plan_global_pass(pages, budget, options);
+  };
+  // 10 tokens a page: both layouts reach the same scale; tiles spend fewer tokens on it.
+  const auto same_pages = plan("pages", 1010, 9), same_tiles = plan("tiles", 1010, 9);
+  ASSERT_TRUE(same_pages && same_tiles);
+  ASSERT_DOUBLE_EQ(same_pages->scale, same_tiles->scale);
+  ASSERT_LT(same_tiles->tokens, same_pages->tokens);
+  EXPECT_EQ(plan("auto", 1010, 9)->kind, GlobalLayoutKind::tiles);
+  EXPECT_EQ(plan("auto", 1010, 0)->kind, GlobalLayoutKind::tiles);
+
+  // A budget where one image per page reaches a larger scale than tiles, for more tokens (the
+  // 7% steps of the scale fall so now and then).
+  int64_t budget = 0;
+  std::optional<GlobalPassPlan> big_pages, big_tiles;
+  for (int64_t per_page = 60; per_page <= 400 && !budget; ++per_page) {
+    big_pages = plan("pages", per_page * 101, 9);
+    big_tiles = plan("tiles", per_page * 101, 9);
+    if (big_pages && big_tiles && big_pages->scale > big_tiles->scale + 1e-9 &&
+        big_pages->tokens > big_tiles->tokens)
+      budget = per_page * 101;
+  }
+  ASSERT_GT(budget, 0);
+  // 9 pixels per em at full size: the layout whose legible share per token is the larger.
+  const double per_token_pages = legible_share(9 * big_pages->scale) / big_pages->tokens;
+  const double per_token_tiles = legible_share(9 * big_tiles->scale) / big_tiles->tokens;
+  EXPECT_EQ(plan("auto", budget, 9)->kind,
+            per_token_pages > per_token_tiles ? GlobalLayoutKind::pages : GlobalLayoutKind::tiles);
+  // Text a third of that size is illegible at either scale: the cheaper pass.
+  EXPECT_EQ(legible_share(3 * big_pages->scale), 0.0);
+  EXPECT_EQ(plan("auto", budget, 3)->kind, GlobalLayoutKind::tiles);
+  // Without a font size, the larger scale.
+  EXPECT_EQ(plan("auto", budget, 0)->kind, GlobalLayoutKind::pages);
+}
+
 TEST(global_pass, composes_the_planned_images_with_page_marks) {
   const RenderedDocument document(haystack(400, 10, kNeedle), preset_config("en"));
   std::vector<const PageImage*> pages;

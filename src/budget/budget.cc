@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "core/error.h"
 #include "tokens/visual_tokens.h"
@@ -79,7 +80,47 @@ int64_t pass_cost(const std::vector<std::pair<int, int>>& pages, GlobalLayoutKin
   return total;
 }
 
+// Whether pass `a` keeps more legible characters per visual token than `b` (the same pages).
+bool better_pass(const GlobalPassPlan& a, const GlobalPassPlan& b,
+                 const GlobalPassOptions& options) {
+  if (options.font_px <= 0) {
+    if (std::abs(a.scale - b.scale) > 1e-9) return a.scale > b.scale;
+    return a.tokens < b.tokens;
+  }
+  const double la = legible_share(options.font_px * a.scale);
+  const double lb = legible_share(options.font_px * b.scale);
+  if (la > 0 || lb > 0) {
+    const double per_token_a = la / static_cast<double>(std::max<int64_t>(1, a.tokens));
+    const double per_token_b = lb / static_cast<double>(std::max<int64_t>(1, b.tokens));
+    if (std::abs(per_token_a - per_token_b) > 1e-12) return per_token_a > per_token_b;
+  }
+  if (a.tokens != b.tokens) return a.tokens < b.tokens;
+  return a.scale > b.scale;
+}
+
 }  // namespace
+
+double legible_share(double font_px) {
+  // {pixels per em, share of characters read exactly}: bench/global_legibility.cc on the global
+  // pass of the en preset (DejaVu Sans 9 pt) at 21, 32.4, 46.6 and 57.9 dpi, both layouts alike
+  // (docs/budget.md). The share counts spaces, so about 0.83 is all words read. Linear between
+  // the points, flat beyond them.
+  static const std::pair<double, double> kTable[] = {
+      {2.6, 0.0},
+      {4.05, 0.035},
+      {5.8, 0.54},
+      {7.2, 0.72},
+  };
+  if (font_px <= kTable[0].first) return kTable[0].second;
+  for (size_t i = 1; i < std::size(kTable); ++i) {
+    if (font_px <= kTable[i].first) {
+      const auto [x0, y0] = kTable[i - 1];
+      const auto [x1, y1] = kTable[i];
+      return y0 + (y1 - y0) * (font_px - x0) / (x1 - x0);
+    }
+  }
+  return std::end(kTable)[-1].second;
+}
 
 std::optional<int64_t> family_context_tokens(std::string_view model) {
   static const std::pair<std::string_view, int64_t> kTable[] = {
@@ -158,24 +199,24 @@ std::optional<GlobalPassPlan> plan_global_pass(const std::vector<std::pair<int, 
   for (GlobalLayoutKind kind : kinds) {
     minimum = std::min(minimum, pass_cost(page_sizes, kind, per_image, options.min_scale, options));
     // From full size down in steps of 7%, then min_scale itself.
+    std::optional<GlobalPassPlan> found;
     for (double scale = 1.0;; scale *= 0.93) {
       const double s = std::max(scale, options.min_scale);
       const int64_t cost = pass_cost(page_sizes, kind, per_image, s, options);
       if (cost <= max_tokens) {
-        if (!best || s > best->scale + 1e-9) {
-          GlobalPassPlan plan;
-          plan.kind = kind;
-          plan.scale = s;
-          plan.pages_per_image = kind == GlobalLayoutKind::pages ? 1 : per_image;
-          plan.images = static_cast<int>((page_sizes.size() + plan.pages_per_image - 1) /
-                                         plan.pages_per_image);
-          plan.tokens = cost;
-          best = plan;
-        }
+        GlobalPassPlan plan;
+        plan.kind = kind;
+        plan.scale = s;
+        plan.pages_per_image = kind == GlobalLayoutKind::pages ? 1 : per_image;
+        plan.images =
+            static_cast<int>((page_sizes.size() + plan.pages_per_image - 1) / plan.pages_per_image);
+        plan.tokens = cost;
+        found = plan;
         break;
       }
       if (s <= options.min_scale) break;
     }
+    if (found && (!best || better_pass(*found, *best, options))) best = found;
   }
   if (minimum_tokens) *minimum_tokens = minimum;
   return best;
@@ -209,6 +250,27 @@ std::vector<PageImage> compose_global_pass(const std::vector<const PageImage*>& 
     images.push_back(std::move(image));
   }
   return images;
+}
+
+std::vector<GlobalPassPlacement> global_pass_placements(
+    const std::vector<std::pair<int, int>>& page_sizes, const GlobalPassPlan& plan,
+    const GlobalPassOptions& options) {
+  std::vector<GlobalPassPlacement> placements;
+  const int band = band_height(options.mark_dot_px);
+  const size_t step = static_cast<size_t>(std::max(1, plan.pages_per_image));
+  int y = 0;
+  for (size_t p = 0; p < page_sizes.size(); ++p) {
+    if (p % step == 0) y = 0;
+    GlobalPassPlacement placement;
+    placement.image = p / step;
+    const int width = scaled(page_sizes[p].first, plan.scale);
+    const int height = scaled(page_sizes[p].second, plan.scale);
+    placement.band = PixelBox{0, y, width, y + band};
+    placement.page = PixelBox{0, y + band, width, y + band + height};
+    y += band + height;
+    placements.push_back(placement);
+  }
+  return placements;
 }
 
 }  // namespace glyph

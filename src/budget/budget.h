@@ -10,10 +10,9 @@
 // The global pass shows every page at a lower density, each page marked with its number ("#12",
 // drawn in a band above the page in a bitmap font of its own, so that a reader of the images can
 // say which pages it means). Two layouts: "pages" (one image per page, scaled) and "tiles"
-// (several pages stacked into one image, scaled): tiles spend no per-image minimum and rounding
-// on every page, so they allow a larger scale for the same tokens when pages are many. "auto"
-// takes the layout with the larger scale (more pixels per character per visual token), which is
-// what the OCR measurements in docs/budget.md favour.
+// (several pages stacked into one image, scaled). "auto" takes the layout that keeps more legible
+// characters per visual token: legible_share() of its text size over its tokens, a table measured
+// with Tesseract on the global pass of both layouts (bench/global_legibility.cc, docs/budget.md).
 #pragma once
 
 #include <cstdint>
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "image/image.h"
+#include "read/reader.h"
 
 namespace glyph {
 
@@ -69,7 +69,15 @@ struct GlobalPassOptions {
   int tile_pages = 8;              // pages per image in the tiles layout
   int mark_dot_px = 2;             // the page mark's dot size
   double min_scale = 0.04;         // smaller pages say nothing: below it the pass does not fit
+  // The text's font size in pixels on the full-size pages (font-size pt x dpi / 72); 0 when
+  // unknown: auto then takes the larger scale, and at equal scales the fewer tokens.
+  double font_px = 0;
 };
+
+// The share of characters Tesseract reads exactly (words read as written, in order) when the text
+// is drawn at `font_px` pixels per em, interpolated in a table measured on the global pass
+// (bench/global_legibility.cc, DejaVu Sans at 9 pt; docs/budget.md): 0 up to 2.6 pixels, about
+// half of the characters at 5.8, most from 7.
 
 struct GlobalPassPlan {
   GlobalLayoutKind kind = GlobalLayoutKind::pages;
@@ -79,9 +87,14 @@ struct GlobalPassPlan {
   int64_t tokens = 0;
 };
 
-// The largest scale (and its layout) whose global pass of these page sizes costs at most
-// `max_tokens`; unset when even min_scale does not fit. minimum_tokens (when given) receives the
-// cost at min_scale in the cheapest layout.
+double legible_share(double font_px);
+
+// The global pass of these page sizes that costs at most `max_tokens`: for each layout allowed,
+// the largest scale that fits; of the two (auto), the one with more legible characters per visual
+// token (legible_share(font_px x scale) / tokens); where neither is legible, or both are at the
+// same scale, the one that costs fewer tokens (the rest goes to focused regions). Without
+// font_px, the larger scale. Unset when even min_scale does not fit. minimum_tokens (when given)
+// receives the cost at min_scale in the cheapest layout.
 std::optional<GlobalPassPlan> plan_global_pass(const std::vector<std::pair<int, int>>& page_sizes,
                                                int64_t max_tokens, const GlobalPassOptions& options,
                                                int64_t* minimum_tokens = nullptr);
@@ -92,5 +105,16 @@ std::vector<PageImage> compose_global_pass(const std::vector<const PageImage*>& 
                                            const std::vector<int>& numbers,
                                            const GlobalPassPlan& plan,
                                            const GlobalPassOptions& options);
+
+// Where compose_global_pass() puts each page: its image (index in the pass) and the box of the
+// scaled page and of its band (the mark above it) in that image's pixels.
+struct GlobalPassPlacement {
+  size_t image = 0;
+  PixelBox band;
+  PixelBox page;
+};
+std::vector<GlobalPassPlacement> global_pass_placements(
+    const std::vector<std::pair<int, int>>& page_sizes, const GlobalPassPlan& plan,
+    const GlobalPassOptions& options);
 
 }  // namespace glyph

@@ -200,6 +200,7 @@ Answer ask_over_budget(const RenderedDocument& document, const TaskRequest& requ
   GlobalPassOptions global;
   global.model = model;
   global.layout = options.global_layout;
+  global.font_px = document.config().font_size_pt * document.dpi() / 72.0;
   int64_t minimum_global = 0;
   // The global pass takes its share, and always leaves room for one focused region.
   const int64_t share =

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -608,15 +610,40 @@ void FakeVlmServer::serve(int fd) {
   }
   std::string content_text = answer.content;
   std::string reasoning_text = answer.reasoning;
+  const std::string stream_head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: "
+      "no-cache\r\n"
+      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  bool head_sent = false;
   if (options.ocr) {
+    const bool streaming = body.value("stream", false) && !options.ignore_stream;
     try {
       OcrAnswerOptions ocr;
       ocr.language = options.ocr_language;
-      content_text = fake_ocr_answer(request.text, decoded_images, ocr);
+      if (streaming) {
+        // Reading many images takes minutes on a busy machine: the stream starts at once and a
+        // comment every 10 s keeps the client's first-byte and idle timeouts from firing (as a
+        // busy server's keep-alives do), so that a slow read is not retried and read twice.
+        if (!send_all(fd, stream_head)) return connection.note_gone();
+        head_sent = true;
+        auto reading = std::async(
+            std::launch::async, [&] { return fake_ocr_answer(request.text, decoded_images, ocr); });
+        while (reading.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+          connection.event(": reading the images");
+        content_text = reading.get();
+        if (connection.client_gone) return;
+      } else {
+        content_text = fake_ocr_answer(request.text, decoded_images, ocr);
+      }
     } catch (const std::exception& error) {
-      send_response(
-          fd, 500, "application/json",
-          error_body(mode, 500, std::string("ocr failed: ") + error.what(), "InternalServerError"));
+      const std::string payload =
+          error_body(mode, 500, std::string("ocr failed: ") + error.what(), "InternalServerError");
+      if (head_sent) {
+        connection.event("data: " + payload);
+        connection.end_body();
+      } else {
+        send_response(fd, 500, "application/json", payload);
+      }
       return;
     }
   }
@@ -694,11 +721,7 @@ void FakeVlmServer::serve(int fd) {
   }
   events.push_back({EventKind::done, "data: [DONE]"});
 
-  std::string head =
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: "
-      "no-cache\r\n"
-      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-  if (!send_all(fd, head)) return connection.note_gone();
+  if (!head_sent && !send_all(fd, stream_head)) return connection.note_gone();
   connection.byte_by_byte = options.byte_by_byte;
   connection.crlf = options.crlf;
 
