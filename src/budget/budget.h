@@ -74,11 +74,6 @@ struct GlobalPassOptions {
   double font_px = 0;
 };
 
-// The share of characters Tesseract reads exactly (words read as written, in order) when the text
-// is drawn at `font_px` pixels per em, interpolated in a table measured on the global pass
-// (bench/global_legibility.cc, DejaVu Sans at 9 pt; docs/budget.md): 0 up to 2.6 pixels, about
-// half of the characters at 5.8, most from 7.
-
 struct GlobalPassPlan {
   GlobalLayoutKind kind = GlobalLayoutKind::pages;
   double scale = 1;  // of the page images
@@ -87,6 +82,10 @@ struct GlobalPassPlan {
   int64_t tokens = 0;
 };
 
+// The share of characters Tesseract reads exactly (words read as written, in order) when the text
+// is drawn at `font_px` pixels per em, interpolated in a table measured on the global pass
+// (bench/global_legibility.cc, DejaVu Sans at 9 pt; docs/budget.md): 0 up to 2.6 pixels, about
+// half of the characters at 5.8, most from 7.
 double legible_share(double font_px);
 
 // The global pass of these page sizes that costs at most `max_tokens`: for each layout allowed,
