@@ -726,12 +726,20 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
         const Genome family = from.genome;
         int low = 0, high = 0;  // the highest dpi known to fail, the lowest known to read
         bool low_known = false, high_known = false;
-        if (from.feasible) {
-          high = family.dpi, high_known = true;
-        } else {
-          low = family.dpi, low_known = true;
+        // The bracket from what is known of the family: its lowest dpi within the floor, and the
+        // highest below that which is not.
+        for (int d = 45; d <= 300 && !high_known; ++d) {
+          if (const Individual* i = individual(at_dpi(family, d)); i && i->feasible)
+            high = d, high_known = true;
+        }
+        for (int d = high_known ? high - 1 : 300; d >= 45 && !low_known; --d) {
+          if (const Individual* i = individual(at_dpi(family, d)); i && !i->feasible)
+            low = d, low_known = true;
         }
         Individual best = from;
+        if (high_known) {
+          if (const Individual* i = individual(at_dpi(family, high)); fitter(*i, best)) best = *i;
+        }
         while (!out_of_budget()) {
           std::vector<int> tries;
           if (high_known && low_known) {
