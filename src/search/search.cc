@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -814,11 +815,17 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
         }
         return current;
       };
-      // The starts: the best configs (against the floor itself) of distinct dpi families.
+      // The starts: the best configs (against the floor itself) of distinct families, a family
+      // being what the polish does not change (font, colours, newline markup).
       std::vector<Individual> ranked = result.evaluated;
       std::stable_sort(ranked.begin(), ranked.end(), fitter);
-      const int start_count = options.polish >= 12 ? 2 : 1;
-      const std::vector<size_t> starts = select_elites(ranked, start_count);
+      const size_t start_count = options.polish >= 12 ? 2 : 1;
+      std::vector<size_t> starts;
+      std::set<std::tuple<int, int, bool>> families;
+      for (size_t i = 0; i < ranked.size() && starts.size() < start_count; ++i) {
+        const Genome& g = ranked[i].genome;
+        if (families.insert({g.font, g.palette, g.newline_marker}).second) starts.push_back(i);
+      }
       for (size_t s = 0; s < starts.size() && complete; ++s) {
         // Each start has its share of what is left; the last has all of it.
         limit = used + (static_cast<size_t>(options.polish) - used) / (starts.size() - s);
