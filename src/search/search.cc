@@ -816,15 +816,24 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
         return current;
       };
       // The starts: the best configs (against the floor itself) of distinct families, a family
-      // being what the polish does not change (font, colours, newline markup).
+      // being what the polish does not change (font, colours, newline markup): the best family,
+      // then the preset's (so that the search ends at least where the preset's own walk to the
+      // floor ends), then the next families.
       std::vector<Individual> ranked = result.evaluated;
       std::stable_sort(ranked.begin(), ranked.end(), fitter);
       const size_t start_count = options.polish >= 12 ? 2 : 1;
+      auto family = [](const Genome& g) {
+        return std::make_tuple(g.font, g.palette, g.newline_marker);
+      };
       std::vector<size_t> starts;
       std::set<std::tuple<int, int, bool>> families;
-      for (size_t i = 0; i < ranked.size() && starts.size() < start_count; ++i) {
-        const Genome& g = ranked[i].genome;
-        if (families.insert({g.font, g.palette, g.newline_marker}).second) starts.push_back(i);
+      const auto preset_family = family(result.evaluated[result.preset].genome);
+      for (const bool preset_first : {true, false}) {
+        for (size_t i = 0; i < ranked.size() && starts.size() < start_count; ++i) {
+          const auto f = family(ranked[i].genome);
+          if (preset_first && !starts.empty() && f != preset_family) continue;
+          if (families.insert(f).second) starts.push_back(i);
+        }
       }
       for (size_t s = 0; s < starts.size() && complete; ++s) {
         // Each start has its share of what is left; the last has all of it.
