@@ -192,9 +192,10 @@ struct SearchOptions {
   std::string out_dir;
   bool resume = false;
   int proposals = 0;  // per generation from the proposer (0: none)
-  // Configs measured by the polish stage after the generations (0: none); with Strategy::random,
-  // as many more random configs instead (the baseline keeps the same number of evaluations).
-  int polish = 16;
+  // Configs measured by the polish stage after the generations (0: none; the command's default
+  // is 16); with Strategy::random, as many more random configs instead (the baseline keeps the
+  // same number of evaluations).
+  int polish = 0;
 };
 
 // Answers a prompt with the model's text (throws on failure).
