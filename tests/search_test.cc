@@ -302,6 +302,85 @@ TEST(search_run, resume_gives_the_same_result_as_an_uninterrupted_run) {
   EXPECT_THROW(run_search(inputs, space, synthetic, other), Error);
 }
 
+TEST(search_run, the_polish_walks_the_best_to_the_floor_and_resumes) {
+  // The reader needs 110 dpi; fewer pixels per character cost fewer tokens. The generations end
+  // somewhere above 110 dpi; the polish must end within the floor, at least as compressed as
+  // where the generations ended, at a lower dpi, with only its own budget spent.
+  const SearchSpace space = en_space();
+  const auto inputs = small_inputs();
+  Evaluator needs_dpi = [](const RenderConfig& c, const Input& input) {
+    Measurement m = synthetic(c, input);
+    m.errors = c.dpi >= 110 ? 10 : 300;
+    return m;
+  };
+  VisualCounter counter = [&](const RenderConfig& c, const Input& input) {
+    return needs_dpi(c, input).visual_tokens;
+  };
+  const std::string dir = test::scratch_dir();
+  SearchOptions options = small_options(dir + "/plain", 4);
+  options.generations = 3;
+  options.polish = 0;
+  const SearchResult plain = run_search(inputs, space, needs_dpi, options, {}, {}, counter);
+  ASSERT_TRUE(plain.best.has_value());
+  EXPECT_EQ(plain.polished, 0u);
+
+  options.polish = 12;
+  options.out_dir = dir + "/polished";
+  const SearchResult polished = run_search(inputs, space, needs_dpi, options, {}, {}, counter);
+  EXPECT_GT(polished.polished, 0u);
+  EXPECT_LE(polished.polished, 12u);
+  // The generations are the same; the polish adds its configs after them.
+  ASSERT_EQ(polished.evaluated.size(), plain.evaluated.size() + polished.polished);
+  for (size_t i = 0; i < plain.evaluated.size(); ++i)
+    EXPECT_EQ(polished.evaluated[i].key, plain.evaluated[i].key);
+  for (size_t i = plain.evaluated.size(); i < polished.evaluated.size(); ++i) {
+    EXPECT_EQ(polished.evaluated[i].origin, "polish");
+    EXPECT_TRUE(is_valid(polished.evaluated[i].genome, space));
+  }
+  ASSERT_TRUE(polished.best.has_value());
+  const Individual& start = plain.evaluated[*plain.best];
+  const Individual& best = polished.evaluated[*polished.best];
+  EXPECT_TRUE(best.feasible);
+  EXPECT_GE(best.compression, start.compression);
+  EXPECT_GE(best.genome.dpi, 110);
+  EXPECT_LT(best.genome.dpi, start.genome.dpi);  // bisected down towards the floor
+  EXPECT_EQ(best.origin, "polish");
+
+  // Interrupted inside the polish, then resumed: the same configs and best.
+  const size_t before_polish = plain.evaluated.size() * inputs.size();
+  std::atomic<size_t> calls{0};
+  std::atomic<bool> stop{false};
+  SearchCallbacks callbacks;
+  callbacks.is_cancelled = [&] { return stop.load(); };
+  Evaluator counting = [&](const RenderConfig& c, const Input& i) {
+    if (++calls == before_polish + 3) stop = true;
+    return needs_dpi(c, i);
+  };
+  options.out_dir = dir + "/part";
+  const SearchResult first = run_search(inputs, space, counting, options, {}, callbacks, counter);
+  EXPECT_TRUE(first.cancelled);
+  options.resume = true;
+  const SearchResult resumed = run_search(inputs, space, needs_dpi, options, {}, {}, counter);
+  EXPECT_FALSE(resumed.cancelled);
+  EXPECT_EQ(keys_of(resumed), keys_of(polished));
+  EXPECT_EQ(resumed.best, polished.best);
+
+  // Without a counter the polish still works (every step measured); the random baseline spends
+  // the same budget on random configs.
+  options.resume = false;
+  options.out_dir = dir + "/uncounted";
+  const SearchResult uncounted = run_search(inputs, space, needs_dpi, options);
+  ASSERT_TRUE(uncounted.best.has_value());
+  EXPECT_TRUE(uncounted.evaluated[*uncounted.best].feasible);
+  EXPECT_GE(uncounted.evaluated[*uncounted.best].compression, start.compression);
+  options.strategy = Strategy::random;
+  options.out_dir = dir + "/random";
+  const SearchResult random = run_search(inputs, space, needs_dpi, options);
+  EXPECT_EQ(random.polished, 12u);
+  for (size_t i = random.evaluated.size() - 12; i < random.evaluated.size(); ++i)
+    EXPECT_EQ(random.evaluated[i].origin, "random");
+}
+
 TEST(search_run_integration, a_proposer_that_answers_garbage_is_survived_and_counted) {
   const SearchSpace space = en_space();
   const auto inputs = small_inputs();

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/file.h"
@@ -65,6 +66,7 @@ json search_header(const std::vector<Input>& inputs, const SearchSpace& space,
           {"mutation_rate", o.mutation_rate},
           {"strategy", o.strategy == Strategy::genetic ? "genetic" : "random"},
           {"proposals", o.proposals},
+          {"polish", o.polish},
           {"inputs", ids},
           {"fonts", fonts},
           {"base", json::parse(config_to_json(space.base))}};
@@ -223,7 +225,54 @@ std::vector<size_t> pareto_front(const std::vector<Individual>& all) {
   return front;
 }
 
+int64_t page_visual_tokens(const RenderedDocument& document, const std::string& model) {
+  int64_t tokens = 0;
+  for (size_t p = 0; p < document.page_count(); ++p) {
+    const auto image = document.page_image(p);
+    tokens += count_visual_tokens(model, image->width_px, image->height_px).tokens;
+  }
+  return tokens;
+}
+
+// One step of each continuous gene the polish stage walks (towards fewer pixels, mostly), and the
+// other page sizes and alignments; the font, colours and newline markup stay (the family).
+std::vector<Genome> polish_steps(const Genome& g) {
+  std::vector<Genome> steps;
+  auto add = [&](auto change) {
+    Genome next = g;
+    change(next);
+    if (!(next == g)) steps.push_back(next);
+  };
+  add([](Genome& n) { n.font_size_pt = std::max(7.0, n.font_size_pt - 0.5); });
+  add([](Genome& n) { n.line_gap_pt = std::max(0.0, n.line_gap_pt - 0.5); });
+  add([](Genome& n) { n.margin_x_pt = std::max(10, n.margin_x_pt - 5); });
+  add([](Genome& n) { n.margin_y_pt = std::max(10, n.margin_y_pt - 5); });
+  add([](Genome& n) { n.margin_x_pt = 10; });
+  add([](Genome& n) { n.margin_y_pt = 10; });
+  add([](Genome& n) { n.horizontal_scale = std::max(0.75, n.horizontal_scale - 0.05); });
+  add([](Genome& n) { n.first_line_indent_pt = 0; });
+  add([](Genome& n) { n.left_indent_pt = 0; });
+  add([](Genome& n) { n.right_indent_pt = 0; });
+  add([](Genome& n) { n.space_before_pt = 0; });
+  add([](Genome& n) { n.space_after_pt = 0; });
+  add([](Genome& n) { n.auto_crop_width = true; });
+  add([](Genome& n) { n.auto_crop_last_page = true; });
+  add([](Genome& n) { n.auto_crop_height = true; });
+  for (int size = 0; size < static_cast<int>(page_sizes().size()); ++size)
+    add([size](Genome& n) { n.page_size = size; });
+  for (const Alignment a :
+       {Alignment::left, Alignment::justify, Alignment::center, Alignment::right})
+    add([a](Genome& n) { n.alignment = a; });
+  return steps;
+}
+
 }  // namespace
+
+VisualCounter render_visual_counter(const std::string& visual_token_model) {
+  return [visual_token_model](const RenderConfig& config, const Input& input) {
+    return page_visual_tokens(RenderedDocument(input.document, config), visual_token_model);
+  };
+}
 
 std::vector<size_t> select_elites(const std::vector<Individual>& ranked, int count) {
   std::vector<size_t> chosen;
@@ -262,11 +311,7 @@ Evaluator ocr_evaluator(const OcrEvaluatorOptions& options) {
     ocr.threads = 1;
     ocr.use_cache = options.use_ocr_cache;
     const FidelityReport report = verify_round_trip(document, ocr);
-    for (size_t p = 0; p < document.page_count(); ++p) {
-      const auto image = document.page_image(p);
-      m.visual_tokens +=
-          count_visual_tokens(options.visual_token_model, image->width_px, image->height_px).tokens;
-    }
+    m.visual_tokens = page_visual_tokens(document, options.visual_token_model);
     m.weight = static_cast<double>(report.reference_chars);
     m.errors = static_cast<double>(report.errors);
     m.seconds = seconds_since(start);
@@ -330,16 +375,18 @@ Proposer openai_proposer(const std::string& url, const std::string& model,
 
 SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& space,
                         const Evaluator& evaluator, const SearchOptions& options,
-                        const Proposer& proposer, const SearchCallbacks& callbacks) {
+                        const Proposer& proposer, const SearchCallbacks& callbacks,
+                        const VisualCounter& visual) {
   const auto start = Clock::now();
   if (inputs.empty()) throw Error(ErrorCode::invalid_argument, "search: no input");
   if (options.out_dir.empty())
     throw Error(ErrorCode::invalid_argument, "search: no output folder given (--out DIR)");
   if (options.population < 2 || options.generations < 1 || options.elite < 0 ||
-      options.elite >= options.population || options.tournament < 1 || options.concurrency < 1)
+      options.elite >= options.population || options.tournament < 1 || options.concurrency < 1 ||
+      options.polish < 0)
     throw Error(ErrorCode::invalid_argument,
                 "search: needs population >= 2, generations >= 1, 0 <= elite < population, "
-                "tournament >= 1, concurrency >= 1");
+                "tournament >= 1, concurrency >= 1, polish >= 0");
   if (!(options.floor >= 0 && options.floor <= 1))
     throw Error(ErrorCode::invalid_argument, "search: the floor must be within 0..1");
   if (options.proposals > 0 && !proposer)
@@ -607,6 +654,201 @@ SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& spa
     population = population_of(members);
     result.generations_done = generation + 1;
     if (callbacks.on_generation) callbacks.on_generation(generation, result);
+  }
+
+  // The polish stage (docs/search.md): local steps from the best families, within the budget of
+  // options.polish new configs. No random draws: it is the same on every run, and on resume.
+  const bool over_time =
+      options.budget_seconds > 0 && seconds_since(start) > options.budget_seconds;
+  if (complete && !result.stopped_by_budget && !over_time && options.polish > 0) {
+    const int stage = result.generations_done;
+    size_t used = 0;
+    size_t limit = static_cast<size_t>(options.polish);  // the current start's share ends here
+    auto out_of_budget = [&] { return used >= limit; };
+    // Measures the genomes not measured yet (at most what the budget has left); false when
+    // cancelled.
+    auto spend = [&](const std::vector<Genome>& batch, const std::string& origin) {
+      std::vector<std::pair<Genome, std::string>> fresh;
+      std::set<std::string> keys;
+      for (const Genome& g : batch) {
+        if (used + fresh.size() >= limit) break;
+        if (!seen(g) && keys.insert(genome_key(g, space)).second) fresh.push_back({g, origin});
+      }
+      if (fresh.empty()) return true;
+      if (is_cancelled() || !evaluate(fresh, stage)) return false;
+      used += fresh.size();
+      return true;
+    };
+    if (options.strategy == Strategy::random) {
+      std::vector<Genome> draws;
+      std::set<std::string> drawn;
+      while (static_cast<int>(draws.size()) < options.polish) {
+        Genome g = novel(drawn, [&] { return random_genome(space, rng); });
+        drawn.insert(genome_key(g, space));
+        draws.push_back(g);
+      }
+      complete = spend(draws, "random");
+    } else {
+      std::map<std::string, int64_t> counted;  // key → visual tokens over the inputs
+      // The visual tokens of a genome: measured, or counted from its rendered pages; -1 unknown.
+      auto tokens_of = [&](const Genome& g) -> int64_t {
+        const std::string key = genome_key(g, space);
+        if (auto found = index_of.find(key); found != index_of.end())
+          return result.evaluated[found->second].visual_tokens;
+        if (!visual) return -1;
+        if (auto found = counted.find(key); found != counted.end()) return found->second;
+        const RenderConfig config = to_config(g, space);
+        int64_t total = 0;
+        for (const auto& input : inputs) total += visual(config, input);
+        return counted[key] = total;
+      };
+      auto individual = [&](const Genome& g) -> const Individual* {
+        auto found = index_of.find(genome_key(g, space));
+        return found == index_of.end() ? nullptr : &result.evaluated[found->second];
+      };
+      auto at_dpi = [](Genome g, int dpi) {
+        g.dpi = dpi;
+        return g;
+      };
+      // The highest dpi below `limit` that costs the visual tokens `dpi` costs: the same
+      // compression with more pixels per character (the last patch row and column filled).
+      auto top_of_level = [&](const Genome& g, int dpi, int limit) {
+        const int64_t level = tokens_of(at_dpi(g, dpi));
+        if (level < 0) return dpi;
+        for (int up = 0; up < 8 && dpi + 1 < limit && dpi + 1 <= 300; ++up) {
+          if (tokens_of(at_dpi(g, dpi + 1)) != level) break;
+          ++dpi;
+        }
+        return dpi;
+      };
+      // Bisects the dpi of `from`'s family towards the lowest that reads within the floor, two
+      // dpi at a time (the thirds of the bracket); returns the best of the family after it.
+      auto walk_dpi = [&](const Individual& from) -> std::optional<Individual> {
+        const Genome family = from.genome;
+        int low = 0, high = 0;  // the highest dpi known to fail, the lowest known to read
+        bool low_known = false, high_known = false;
+        // The bracket from what is known of the family: its lowest dpi within the floor, and the
+        // highest below that which is not.
+        for (int d = 45; d <= 300 && !high_known; ++d) {
+          if (const Individual* i = individual(at_dpi(family, d)); i && i->feasible)
+            high = d, high_known = true;
+        }
+        for (int d = high_known ? high - 1 : 300; d >= 45 && !low_known; --d) {
+          if (const Individual* i = individual(at_dpi(family, d)); i && !i->feasible)
+            low = d, low_known = true;
+        }
+        Individual best = from;
+        if (high_known) {
+          if (const Individual* i = individual(at_dpi(family, high)); fitter(*i, best)) best = *i;
+        }
+        while (!out_of_budget()) {
+          std::vector<int> tries;
+          if (high_known && low_known) {
+            if (high - low <= 1) break;
+            tries = {low + (high - low) / 3, low + 2 * (high - low) / 3};
+            if (high - low == 2) tries = {low + 1};
+          } else if (high_known) {
+            if (high <= 45) break;
+            tries = {std::max(45, static_cast<int>(std::lround(high * 0.8))),
+                     std::max(45, static_cast<int>(std::lround(high * 0.9)))};
+          } else {
+            if (low >= 300) break;
+            tries = {std::min(300, static_cast<int>(std::lround(low * 1.15))),
+                     std::min(300, static_cast<int>(std::lround(low * 1.3)))};
+          }
+          std::vector<Genome> batch;
+          std::vector<int> dpis;
+          for (int d : tries) {
+            d = top_of_level(family, d, high_known ? high : 301);
+            if ((low_known && d <= low) || (high_known && d >= high)) continue;
+            if (std::find(dpis.begin(), dpis.end(), d) != dpis.end()) continue;
+            dpis.push_back(d);
+            batch.push_back(at_dpi(family, d));
+          }
+          if (batch.empty()) break;
+          if (!spend(batch, "polish")) return std::nullopt;
+          std::sort(dpis.begin(), dpis.end());
+          bool moved = false;
+          for (const int d : dpis) {
+            const Individual* i = individual(at_dpi(family, d));
+            if (!i) continue;  // the budget ran out before it
+            moved = true;
+            if (i->feasible) {
+              high = d, high_known = true;
+              if (fitter(*i, best)) best = *i;
+              break;  // a failure above a success is the reader's noise
+            }
+            low = d, low_known = true;
+          }
+          if (!moved) break;
+        }
+        return best;
+      };
+      // Steps on one gene at a time from a config within the floor, the most token-saving first,
+      // two at a time; a step is kept when it stays within the floor and raises compression.
+      auto walk_steps = [&](const Individual& from) -> std::optional<Individual> {
+        Individual current = from;
+        while (current.feasible && !out_of_budget()) {
+          std::vector<std::pair<int64_t, Genome>> steps;
+          bool known_better = false;
+          for (const Genome& g : polish_steps(current.genome)) {
+            if (const Individual* i = individual(g)) {  // measured before: free to take
+              if (i->feasible && fitter(*i, current)) current = *i, known_better = true;
+              continue;
+            }
+            if (!is_valid(g, space)) continue;
+            const int64_t tokens = tokens_of(g);
+            if (tokens >= 0 && tokens >= current.visual_tokens) continue;  // cannot compress more
+            steps.push_back({tokens, g});
+          }
+          if (known_better) continue;
+          if (steps.empty()) break;
+          std::stable_sort(steps.begin(), steps.end(),
+                           [](const auto& a, const auto& b) { return a.first < b.first; });
+          std::vector<Genome> batch;
+          for (size_t k = 0; k < steps.size() && k < 2; ++k) batch.push_back(steps[k].second);
+          if (!spend(batch, "polish")) return std::nullopt;
+          for (const Genome& g : batch) {
+            const Individual* i = individual(g);
+            if (i && i->feasible && fitter(*i, current)) current = *i;
+          }
+        }
+        return current;
+      };
+      // The starts: the best configs (against the floor itself) of distinct families, a family
+      // being what the polish does not change (font, colours, newline markup): the best family,
+      // then the preset's (so that the search ends at least where the preset's own walk to the
+      // floor ends), then the next families.
+      std::vector<Individual> ranked = result.evaluated;
+      std::stable_sort(ranked.begin(), ranked.end(), fitter);
+      const size_t start_count = options.polish >= 12 ? 2 : 1;
+      auto family = [](const Genome& g) {
+        return std::make_tuple(g.font, g.palette, g.newline_marker);
+      };
+      std::vector<size_t> starts;
+      std::set<std::tuple<int, int, bool>> families;
+      const auto preset_family = family(result.evaluated[result.preset].genome);
+      for (const bool preset_first : {true, false}) {
+        for (size_t i = 0; i < ranked.size() && starts.size() < start_count; ++i) {
+          const auto f = family(ranked[i].genome);
+          if (preset_first && !starts.empty() && f != preset_family) continue;
+          if (families.insert(f).second) starts.push_back(i);
+        }
+      }
+      for (size_t s = 0; s < starts.size() && complete; ++s) {
+        // Each start has its share of what is left; the last has all of it.
+        limit = used + (static_cast<size_t>(options.polish) - used) / (starts.size() - s);
+        std::optional<Individual> current = ranked[starts[s]];
+        for (int round = 0; current && !out_of_budget() && round < 4; ++round) {
+          const std::string before = current->key;
+          current = walk_dpi(*current);
+          if (current) current = walk_steps(*current);
+          if (current && current->key == before) break;
+        }
+        if (!current) complete = false;
+      }
+    }
+    result.polished = used;
   }
   result.cancelled = !complete;
 

@@ -148,6 +148,14 @@ struct Measurement {
 // Measures one config on one input. Called from several threads at once.
 using Evaluator = std::function<Measurement(const RenderConfig&, const Input&)>;
 
+// The visual tokens of one config on one input without reading it (its pages rendered and
+// counted): the polish stage uses it to skip steps that cannot raise compression and to move dpi
+// to the top of a token level. It must agree with the evaluator's visual tokens.
+using VisualCounter = std::function<int64_t(const RenderConfig&, const Input&)>;
+// The pages of the input rendered with the config, counted by `visual_token_model`'s rule (as
+// ocr_evaluator counts them).
+VisualCounter render_visual_counter(const std::string& visual_token_model);
+
 struct OcrEvaluatorOptions {
   std::string visual_token_model = "glm-4.1v";
   std::string tokenizer_path;  // empty: the default tokenizer.json
@@ -184,6 +192,10 @@ struct SearchOptions {
   std::string out_dir;
   bool resume = false;
   int proposals = 0;  // per generation from the proposer (0: none)
+  // Configs measured by the polish stage after the generations (0: none; the command's default
+  // is 16); with Strategy::random, as many more random configs instead (the baseline keeps the
+  // same number of evaluations).
+  int polish = 0;
 };
 
 // Answers a prompt with the model's text (throws on failure).
@@ -195,7 +207,7 @@ Proposer openai_proposer(const std::string& url, const std::string& model,
 struct Individual {
   Genome genome;
   std::string key;
-  std::string origin;  // preset, random, child, elite, proposer
+  std::string origin;  // preset, preset-dpi, random, child, elite, proposer, polish
   int generation = 0;
   double compression = 0;  // sum of text tokens / sum of visual tokens over the inputs
   double error_rate = 0;   // sum of errors / sum of reference characters
@@ -215,6 +227,7 @@ struct SearchResult {
   std::optional<size_t> best;         // highest compression within the floor
   size_t preset = 0;                  // the base config's individual
   int generations_done = 0;
+  size_t polished = 0;  // configs the polish stage (or the random baseline's extra draws) added
   size_t measurements = 0, from_history = 0;  // (config, input) pairs: made, replayed
   size_t proposed = 0, proposals_accepted = 0, proposals_rejected = 0, proposer_failures = 0;
   bool stopped_by_budget = false, cancelled = false;
@@ -227,13 +240,21 @@ struct SearchCallbacks {
   std::function<bool()> is_cancelled;
 };
 
-// Runs the search and writes OUT/history.jsonl, front.md, front.png and best.json (the best
+// Runs the search, then the polish stage (options.polish configs): from the best configs of
+// distinct dpi families (the first within the floor, else the nearest to it), dpi is bisected to
+// the lowest that reads within the floor (each tried dpi moved up to the highest with the same
+// visual tokens, when `visual` is given), then single steps (font size, line height, margins,
+// horizontal scale, page size, indents, paragraph spacing, alignment, auto-crop) are kept when
+// they stay within the floor and raise compression, `visual` skipping those that cannot; dpi is
+// bisected again after a kept step. Deterministic, cached and resumed like the generations.
+// Writes OUT/history.jsonl, front.md, front.png and best.json (the best
 // config as Glyph JSON, for -c; the preset when nothing is within the floor). Throws
 // Error(invalid_argument) for bad options or when the history exists without resume, or belongs
 // to another search (seed, floor, sizes, inputs or space differ).
 SearchResult run_search(const std::vector<Input>& inputs, const SearchSpace& space,
                         const Evaluator& evaluator, const SearchOptions& options,
-                        const Proposer& proposer = {}, const SearchCallbacks& callbacks = {});
+                        const Proposer& proposer = {}, const SearchCallbacks& callbacks = {},
+                        const VisualCounter& visual = {});
 
 // The front as a Markdown table, and as a PNG plot drawn by the project (compression against
 // error rate, the floor as a line, the preset and the best marked).

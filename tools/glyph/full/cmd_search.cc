@@ -43,6 +43,7 @@ struct SearchFlags {
   std::string strategy = "genetic";
   std::string proposer_url, proposer_model;
   int proposals = -1;
+  int polish = 16;
   int max_chars = 0;
   std::string visual_model = "glm-4.1v", tokenizer, ocr_language;
   bool no_cache = false;
@@ -163,6 +164,7 @@ void run_search_command(const SearchFlags& flags) {
   options.concurrency = flags.concurrency;
   options.out_dir = flags.out;
   options.resume = flags.resume;
+  options.polish = flags.polish;
   options.strategy =
       flags.strategy == "random" ? search::Strategy::random : search::Strategy::genetic;
   search::Proposer proposer;
@@ -188,8 +190,10 @@ void run_search_command(const SearchFlags& flags) {
   std::fprintf(stderr, "search: %zu input(s), population %d, %d generations, floor %g, out %s\n",
                inputs.size(), options.population, options.generations, options.floor,
                options.out_dir.c_str());
-  const search::SearchResult result =
-      search::run_search(inputs, space, evaluator, options, proposer, callbacks);
+  const search::SearchResult result = search::run_search(
+      inputs, space, evaluator, options, proposer, callbacks,
+      flags.eval_suite.empty() ? search::render_visual_counter(flags.visual_model)
+                               : search::VisualCounter{});
   std::cout << result.front_markdown << std::flush;
   if (options.proposals > 0) {
     std::fprintf(stderr,
@@ -205,6 +209,8 @@ void run_search_command(const SearchFlags& flags) {
   if (result.stopped_by_budget)
     std::fprintf(stderr, "stopped by --budget-seconds after %d generations\n",
                  result.generations_done);
+  else if (result.polished > 0)
+    std::fprintf(stderr, "polish: %zu configs\n", result.polished);
   if (result.cancelled)
     throw Error(ErrorCode::cancelled,
                 "interrupted: run the same command with --resume to continue the search");
@@ -259,6 +265,11 @@ void add_search_command(CLI::App& app) {
   cmd->add_option("--strategy", flags->strategy,
                   "genetic (default) or random (every new config drawn at random: a baseline)")
       ->check(CLI::IsMember({"genetic", "random"}));
+  cmd->add_option("--polish", flags->polish,
+                  "Configs measured by the polish stage after the generations: dpi bisected to "
+                  "the floor, then single steps on the other genes (default 16; with --strategy "
+                  "random, as many more random configs)")
+      ->check(CLI::Range(0, 100000));
   cmd->add_option("--proposer-url", flags->proposer_url,
                   "An OpenAI-compatible server that proposes configs from the history");
   cmd->add_option("--proposer-model", flags->proposer_model, "The proposer's model");
