@@ -199,8 +199,11 @@ TEST(search_run, the_same_seed_gives_the_same_search) {
   EXPECT_TRUE(best.feasible);
   EXPECT_TRUE(a.evaluated[a.preset].feasible);
   EXPECT_GE(best.compression, a.evaluated[a.preset].compression);
-  for (const auto& i : a.evaluated)
-    if (i.feasible) EXPECT_LE(i.compression, best.compression);
+  for (const auto& i : a.evaluated) {
+    if (i.feasible) {
+      EXPECT_LE(i.compression, best.compression);
+    }
+  }
   EXPECT_NE(std::find(a.front.begin(), a.front.end(), *a.best), a.front.end());
   // best.json is a config glyph loads.
   const RenderConfig loaded = load_config(a.best_config_path);
@@ -209,16 +212,21 @@ TEST(search_run, the_same_seed_gives_the_same_search) {
   EXPECT_EQ(a.measurements, a.evaluated.size() * inputs.size());
 }
 
+// A reader that needs 110 dpi whatever else the config is (as Tesseract's Chinese model does).
+Evaluator needs_110_dpi() {
+  return [](const RenderConfig& c, const Input& input) {
+    Measurement m = synthetic(c, input);
+    m.errors = c.dpi >= 110 ? 10 : 300;
+    return m;
+  };
+}
+
 TEST(search_run, starts_from_the_preset_at_other_dpi) {
   // The Chinese case: the reader needs about 110 dpi whatever else the config is, so the preset
   // (72 dpi) reads badly and the best config is the cheapest family that reaches 110 dpi.
   const SearchSpace space = en_space();
   const auto inputs = small_inputs();
-  Evaluator needs_dpi = [](const RenderConfig& c, const Input& input) {
-    Measurement m = synthetic(c, input);
-    m.errors = c.dpi >= 110 ? 10 : 300;
-    return m;
-  };
+  Evaluator needs_dpi = needs_110_dpi();
   SearchOptions options = small_options(test::scratch_dir() + "/dpi", 4);
   options.population = 8;
   const SearchResult r = run_search(inputs, space, needs_dpi, options);
@@ -308,11 +316,7 @@ TEST(search_run, the_polish_walks_the_best_to_the_floor_and_resumes) {
   // where the generations ended, at a lower dpi, with only its own budget spent.
   const SearchSpace space = en_space();
   const auto inputs = small_inputs();
-  Evaluator needs_dpi = [](const RenderConfig& c, const Input& input) {
-    Measurement m = synthetic(c, input);
-    m.errors = c.dpi >= 110 ? 10 : 300;
-    return m;
-  };
+  Evaluator needs_dpi = needs_110_dpi();
   VisualCounter counter = [&](const RenderConfig& c, const Input& input) {
     return needs_dpi(c, input).visual_tokens;
   };
