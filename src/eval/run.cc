@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/utf8.h"
@@ -35,10 +36,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::string mode_name(double dpi) {
   char text[32];

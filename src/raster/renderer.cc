@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/utf8.h"
@@ -26,10 +27,6 @@ namespace {
 
 constexpr double kMaxDpi = 2400;
 constexpr int64_t kMaxPagePixels = 200LL * 1000 * 1000;
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // pdftoppm sizes a page as ceil(points × dpi / 72).
 int page_pixels(double points, double dpi) {

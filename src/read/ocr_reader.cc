@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "read/ocr_detail.h"
@@ -20,10 +21,6 @@ namespace glyph {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // Initialized sessions kept for the life of the process: loading a language model costs about
 // 0.1-0.3 s, more than recognizing a small crop, and a question may recognize several rounds.

@@ -14,6 +14,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/sha256.h"
@@ -30,10 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // The history: one JSON object a line, appended whole (AppendFile), as eval's results are: a
 // killed process leaves at most one torn last line, which resume ignores.

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "image/image.h"
@@ -17,9 +18,6 @@ namespace glyph {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::string join(const std::vector<std::string>& parts, std::string_view separator) {
   std::string out;

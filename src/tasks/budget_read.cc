@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "budget/budget.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "layout/layout.h"
@@ -23,9 +24,6 @@ namespace glyph::detail {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // What the last request of a question over budget adds after the question's prompt.
 constexpr const char* kGlobalNote =

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "image/image.h"
@@ -30,9 +31,6 @@ struct RenderedDocument::Impl {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 }  // namespace
 
 RenderedDocument::RenderedDocument(std::string_view utf8_text, RenderConfig config)
