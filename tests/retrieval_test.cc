@@ -21,10 +21,32 @@ TEST(index_terms, lowercases_stems_plurals_and_drops_stopwords) {
             (std::vector<std::string>{"special", "magic", "number"}));
   EXPECT_EQ(index_terms("One of the special magic numbers for fretful-place is: 8971465."),
             (std::vector<std::string>{"one", "special", "magic", "number", "fretful", "place",
-                                      "8971465"}));
+                                      "fretful-place", "8971465"}));
   EXPECT_EQ(index_terms("Stories, classes and cities"),
             (std::vector<std::string>{"story", "class", "city"}));
   EXPECT_EQ(index_terms("3.14 and 8,971,465."), (std::vector<std::string>{"3.14", "8,971,465"}));
+}
+
+TEST(index_terms, hyphenated_words_also_give_the_whole_compound) {
+  EXPECT_EQ(index_terms("council-lamps, state-of-the-art; 2023-10-05."),
+            (std::vector<std::string>{"council", "lamp", "council-lamp", "state", "art",
+                                      "state-of-the-art", "2023", "10", "05", "2023-10-05"}));
+  // A hyphen that joins nothing: no compound.
+  EXPECT_EQ(index_terms("well- known -5 a--b"),
+            (std::vector<std::string>{"well", "known", "5", "b"}));
+}
+
+TEST(bm25, the_exact_hyphenated_key_outranks_windows_that_share_its_words) {
+  // The key's words are common filler; only the exact compound tells the needles apart.
+  std::vector<std::string> docs = {
+      "The special magic number for lamp-council is: 111.",
+      "The council lamp road stone. The special magic number for road-stone is: 222.",
+      "The special magic number for council-lamp is: 333.",
+      "The council lamp harbour field lamp council."};
+  Bm25Index index(docs);
+  auto hits = index.search("What is the special magic number for council-lamp?", 4);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].document, 2u);
 }
 
 TEST(index_terms, splits_han_text_into_characters_and_bigrams) {

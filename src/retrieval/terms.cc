@@ -83,15 +83,36 @@ std::vector<std::string> index_terms(std::string_view utf8_text, bool keep_stopw
   const std::u32string text = decode_utf8(utf8_text).text;
   std::vector<std::string> terms;
   std::string word;
+  // Words joined by hyphens ("fretful-place", "2023-10-05") also give the whole compound as a
+  // term: rarer than its parts, it finds the passage that names exactly that thing.
+  std::string compound;
+  int compound_parts = 0;
+  auto trim_word = [&] {
+    while (!word.empty() && (word.back() == '.' || word.back() == ',')) word.pop_back();
+  };
   auto flush = [&] {
     if (word.empty()) return;
-    if (keep_stopwords || !is_stopword(word)) terms.push_back(stem(std::move(word)));
+    if (keep_stopwords || !is_stopword(word)) terms.push_back(stem(word));
     word.clear();
+  };
+  // Ends the current word; `joined` when a hyphen follows it and a word may continue the compound.
+  auto end_word = [&](bool joined) {
+    trim_word();
+    if (!word.empty()) {
+      if (compound_parts > 0) compound += '-';
+      compound += stem(word);
+      ++compound_parts;
+    }
+    flush();
+    if (joined) return;
+    if (compound_parts >= 2) terms.push_back(std::move(compound));
+    compound.clear();
+    compound_parts = 0;
   };
   char32_t previous_han = 0;
   for (char32_t c : text) {
     if (is_han(c)) {
-      flush();
+      end_word(false);
       std::string unigram;
       append_utf8(unigram, c);
       terms.push_back(unigram);
@@ -111,13 +132,13 @@ std::vector<std::string> index_terms(std::string_view utf8_text, bool keep_stopw
                word.back() <= '9') {
       // keep "3.14" and "8,971,465" whole; a trailing "." is dropped at the flush below
       word += static_cast<char>(c);
+    } else if (c == '-' && !word.empty()) {
+      end_word(true);
     } else {
-      while (!word.empty() && (word.back() == '.' || word.back() == ',')) word.pop_back();
-      flush();
+      end_word(false);
     }
   }
-  while (!word.empty() && (word.back() == '.' || word.back() == ',')) word.pop_back();
-  flush();
+  end_word(false);
   return terms;
 }
 
