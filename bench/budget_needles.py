@@ -165,7 +165,9 @@ def main():
     parser.add_argument("--needles-per-doc", type=int, default=1,
                         help="needles in one haystack (1: one haystack per depth)")
     parser.add_argument("--budget", type=int, default=16000)
-    parser.add_argument("--selectors", default="retrieval")
+    parser.add_argument("--selectors", default="retrieval",
+                        help="selectors of the budget route, comma-separated ('' for none: with "
+                             "--ocr-reader, the OCR reader alone)")
     parser.add_argument("--ocr-reader", action="store_true",
                         help="also ask the OCR reader (its own focus, no budget)")
     parser.add_argument("--ocr-every", type=int, default=1,
@@ -230,7 +232,7 @@ def main():
                     budget = args.budget_per_page * pages if args.budget_per_page else args.budget
                     tasks = []
                     for i, (depth, key, number) in enumerate(needles):
-                        for s in args.selectors.split(","):
+                        for s in [s for s in args.selectors.split(",") if s]:
                             tasks.append((pages, depth, path, key, number, s,
                                           ["--url", url, "--budget", str(budget),
                                            "--selector", s]))

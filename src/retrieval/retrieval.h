@@ -17,8 +17,9 @@
 namespace glyph {
 
 // The index terms of a text: lowercase words and numbers; "numbers" and "number" give the same
-// term (plural stemming); English stop words dropped unless keep_stopwords; Han characters as
-// unigrams plus bigrams of neighbours.
+// term (plural stemming); English stop words dropped unless keep_stopwords; words joined by
+// hyphens also as the whole compound ("fretful-place"); Han characters as unigrams plus bigrams
+// of neighbours.
 std::vector<std::string> index_terms(std::string_view utf8_text, bool keep_stopwords = false);
 bool is_stopword(std::string_view term);
 
