@@ -16,6 +16,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::size_t shown = 0;
   callbacks.on_content = [&](std::string_view text) { shown += text.size(); };
   callbacks.on_reasoning = [&](std::string_view text) { shown += text.size(); };
+  // A "</think>" after answer text: what was shown is replaced by the whole text so far.
+  callbacks.on_replace = [&](std::string_view content, std::string_view reasoning) {
+    shown = content.size() + reasoning.size();
+  };
   glyph::detail::ChatStreamDecoder decoder(callbacks);
   glyph::detail::SseParser parser(1 << 16);
   try {
@@ -27,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const glyph::Error&) {
     // A clear error is a correct outcome for a broken stream.
   }
+  // What a consumer of the callbacks shows is exactly what the decoder kept.
   if (decoder.content().size() + decoder.reasoning().size() != shown) __builtin_trap();
   int code = 0;
   (void)glyph::detail::server_error_message(bytes, &code);
