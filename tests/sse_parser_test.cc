@@ -426,6 +426,10 @@ TEST(sse_parser, seed_corpus_replays_cleanly) {
     ReadCallbacks callbacks;
     callbacks.on_content = [&](std::string_view text) { shown += text.size(); };
     callbacks.on_reasoning = [&](std::string_view text) { shown += text.size(); };
+    // A "</think>" after answer text: what was shown is replaced by the whole text so far.
+    callbacks.on_replace = [&](std::string_view content, std::string_view reasoning) {
+      shown = content.size() + reasoning.size();
+    };
     ChatStreamDecoder decoder(callbacks);
     SseParser parser(1 << 16);
     try {
