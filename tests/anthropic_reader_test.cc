@@ -35,18 +35,10 @@ ReadRequest two_pages() {
 }
 
 VlmReaderOptions anthropic_options(const FakeVlmServer& server) {
-  VlmReaderOptions options;
-  options.base_url = server.url();
+  VlmReaderOptions options = test::fast_reader_options(server);
   options.api_key = "sk-ant-test";
   options.api = ApiProtocol::anthropic;
   options.model = server.model();
-  options.connect_timeout_ms = 2'000;
-  options.first_byte_timeout_ms = 5'000;
-  options.idle_timeout_ms = 2'000;
-  options.total_timeout_ms = 20'000;
-  options.max_retries = 2;
-  options.backoff_initial_ms = 10;
-  options.backoff_max_ms = 50;
   return options;
 }
 

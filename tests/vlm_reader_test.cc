@@ -50,16 +50,8 @@ ReadRequest request_with_pages(std::vector<std::pair<int, int>> sizes,
 
 // Fast retries so the fault tests stay quick; the fault itself decides what is being tested.
 VlmReaderOptions fast_options(const FakeVlmServer& server) {
-  VlmReaderOptions options;
-  options.base_url = server.url();
+  VlmReaderOptions options = test::fast_reader_options(server);
   options.api_key = "test-key";
-  options.connect_timeout_ms = 2'000;
-  options.first_byte_timeout_ms = 5'000;
-  options.idle_timeout_ms = 2'000;
-  options.total_timeout_ms = 20'000;
-  options.max_retries = 2;
-  options.backoff_initial_ms = 10;
-  options.backoff_max_ms = 50;
   return options;
 }
 

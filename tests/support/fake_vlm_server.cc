@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "image/image.h"
+#include "read/vlm_reader.h"
 #include "support/fake_ocr_answer.h"
 
 namespace glyph::test {
@@ -191,6 +192,14 @@ std::string FakeVlmServer::url() const {
 void FakeVlmServer::push_fault(FakeFault fault) {
   std::lock_guard lock(mutex_);
   faults_.push_back(std::move(fault));
+}
+
+std::optional<FakeFault> FakeVlmServer::take_fault() {
+  std::lock_guard lock(mutex_);
+  if (faults_.empty()) return std::nullopt;
+  FakeFault fault = std::move(faults_.front());
+  faults_.erase(faults_.begin());
+  return fault;
 }
 
 void FakeVlmServer::set_answer(FakeAnswer answer) {
@@ -573,14 +582,7 @@ void FakeVlmServer::serve(int fd) {
     return;
   }
 
-  std::optional<FakeFault> fault;
-  {
-    std::lock_guard lock(mutex_);
-    if (!faults_.empty()) {
-      fault = faults_.front();
-      faults_.erase(faults_.begin());
-    }
-  }
+  std::optional<FakeFault> fault = take_fault();
   if (fault && fault->kind == FaultKind::http_status) {
     std::string extra;
     if (!fault->retry_after.empty()) extra += "Retry-After: " + fault->retry_after + "\r\n";
@@ -858,14 +860,7 @@ void FakeVlmServer::serve_anthropic(Connection& connection, RecordedRequest& req
     return refuse(400, "prompt is too long: " + std::to_string(request.prompt_tokens) +
                            " tokens > " + std::to_string(options.max_context_tokens) + " maximum");
 
-  std::optional<FakeFault> fault;
-  {
-    std::lock_guard lock(mutex_);
-    if (!faults_.empty()) {
-      fault = faults_.front();
-      faults_.erase(faults_.begin());
-    }
-  }
+  std::optional<FakeFault> fault = take_fault();
   if (fault && fault->kind == FaultKind::http_status) {
     std::string extra;
     if (!fault->retry_after.empty()) extra += "retry-after: " + fault->retry_after + "\r\n";
@@ -982,6 +977,19 @@ void FakeVlmServer::serve_anthropic(Connection& connection, RecordedRequest& req
     if (!connection.event(events[i])) return;
   }
   connection.end_body();
+}
+
+VlmReaderOptions fast_reader_options(const FakeVlmServer& server) {
+  VlmReaderOptions options;
+  options.base_url = server.url();
+  options.connect_timeout_ms = 2'000;
+  options.first_byte_timeout_ms = 5'000;
+  options.idle_timeout_ms = 2'000;
+  options.total_timeout_ms = 20'000;
+  options.max_retries = 2;
+  options.backoff_initial_ms = 10;
+  options.backoff_max_ms = 50;
+  return options;
 }
 
 }  // namespace glyph::test

@@ -21,9 +21,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+namespace glyph {
+struct VlmReaderOptions;
+}
 
 namespace glyph::test {
 
@@ -147,6 +152,8 @@ class FakeVlmServer {
 
  private:
   struct Connection;
+  // The next pushed fault, taken off the queue (each applies to one chat request).
+  std::optional<FakeFault> take_fault();
   void accept_loop();
   void serve(int fd);
   // POST /v1/messages: the Anthropic Messages API (see fake_vlm_server.cc).
@@ -169,5 +176,9 @@ class FakeVlmServer {
   std::vector<Worker> workers_;  // finished ones are joined as new connections come
   std::thread acceptor_;
 };
+
+// Reader options for `server` with short timeouts and fast retries, so that the fault tests stay
+// quick (the fault itself decides what is tested); callers set the key, protocol and model.
+VlmReaderOptions fast_reader_options(const FakeVlmServer& server);
 
 }  // namespace glyph::test
