@@ -87,23 +87,24 @@ std::vector<std::string> index_terms(std::string_view utf8_text, bool keep_stopw
   // term: rarer than its parts, it finds the passage that names exactly that thing.
   std::string compound;
   int compound_parts = 0;
-  auto trim_word = [&] {
-    while (!word.empty() && (word.back() == '.' || word.back() == ',')) word.pop_back();
-  };
-  auto flush = [&] {
-    if (word.empty()) return;
-    if (keep_stopwords || !is_stopword(word)) terms.push_back(stem(word));
-    word.clear();
-  };
   // Ends the current word; `joined` when a hyphen follows it and a word may continue the compound.
+  // A word is stemmed once, and only when it is kept or is part of a compound.
   auto end_word = [&](bool joined) {
-    trim_word();
+    while (!word.empty() && (word.back() == '.' || word.back() == ',')) word.pop_back();
     if (!word.empty()) {
-      if (compound_parts > 0) compound += '-';
-      compound += stem(word);
-      ++compound_parts;
+      const bool kept = keep_stopwords || !is_stopword(word);
+      const bool in_compound = joined || compound_parts > 0;
+      if (kept || in_compound) {
+        std::string term = stem(word);
+        if (in_compound) {
+          if (compound_parts > 0) compound += '-';
+          compound += term;
+          ++compound_parts;
+        }
+        if (kept) terms.push_back(std::move(term));
+      }
+      word.clear();
     }
-    flush();
     if (joined) return;
     if (compound_parts >= 2) terms.push_back(std::move(compound));
     compound.clear();
@@ -130,7 +131,7 @@ std::vector<std::string> index_terms(std::string_view utf8_text, bool keep_stopw
       append_utf8(word, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
     } else if ((c == '.' || c == ',') && !word.empty() && word.back() >= '0' &&
                word.back() <= '9') {
-      // keep "3.14" and "8,971,465" whole; a trailing "." is dropped at the flush below
+      // keep "3.14" and "8,971,465" whole; a trailing "." is dropped where the word ends
       word += static_cast<char>(c);
     } else if (c == '-' && !word.empty()) {
       end_word(true);
